@@ -1,0 +1,1 @@
+"""clair-bot core: configuration, knowledge base, matcher, storage and the command line."""

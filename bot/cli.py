@@ -1,0 +1,245 @@
+"""The `clair-bot` command line: run the bot, ask offline, chat, evaluate, check the knowledge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TextIO
+
+from bot import texts
+from bot.config import ConfigError, Settings, load_settings
+from bot.evaluation import EvalFileError, evaluate, load_eval
+from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
+from bot.matcher import Action, Decision, Matcher
+from bot.service import Service
+from bot.storage import Asker
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with a help text for every command."""
+    parser = argparse.ArgumentParser(
+        prog="clair-bot",
+        description="Answers enquiries about CLAIR's programmes on Telegram or in the terminal.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="settings file (default: config.yaml next to the project)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="start the Telegram bot (the terminal chat if TELEGRAM_BOT_TOKEN is unset)"
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve a webhook (settings in the 'webhook' section) instead of long polling",
+    )
+
+    ask = commands.add_parser("ask", help="answer one question offline and print the decision")
+    ask.add_argument("question", help="the question, or - to read one question per line")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+
+    commands.add_parser("chat", help="talk to the bot in the terminal")
+
+    ev = commands.add_parser("eval", help="run a labelled question set and report accuracy")
+    ev.add_argument("file", type=Path, help="YAML list of {q, expect, contains?}")
+    ev.add_argument("--quiet", action="store_true", help="figures only, without the misses")
+
+    kb = commands.add_parser("kb", help="knowledge base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+    kb_commands.add_parser("check", help="validate every knowledge file; non-zero exit on errors")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `clair-bot` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"clair-bot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.logging.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "run": _cmd_run,
+        "ask": _cmd_ask,
+        "chat": _cmd_chat,
+        "eval": _cmd_eval,
+        "kb": _cmd_kb,
+    }
+    try:
+        return handlers[args.command](args, settings)
+    except KnowledgeError as exc:
+        print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _matcher(settings: Settings) -> Matcher:
+    return Matcher(load_knowledge(settings.knowledge.path), settings.matcher)
+
+
+def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
+    report = check_knowledge(settings.knowledge.path)
+    for problem in report.problems:
+        print(problem)
+    if report.kb is None:
+        print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+        return EXIT_FAILED
+    kb = report.kb
+    print(
+        f"ok: {len(kb.entries)} entries, {kb.question_count()} alternate questions, "
+        f"{len(kb.tables)} tables, {len(report.warnings)} warning(s)"
+    )
+    return EXIT_OK
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    matcher = _matcher(settings)
+    questions: Iterable[str]
+    if args.question == "-":
+        questions = (line.rstrip("\n") for line in sys.stdin)
+    else:
+        questions = [args.question]
+    for question in questions:
+        if args.question == "-" and not question.strip():
+            continue
+        decision = matcher.decide(question)
+        if args.json:
+            print(json.dumps(decision.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(describe(decision, matcher), flush=True)
+    return EXIT_OK
+
+
+def describe(decision: Decision, matcher: Matcher) -> str:
+    """A decision in words, for people reading the terminal."""
+    score = f"score {decision.score:.0f}"
+    if decision.action is Action.ANSWER:
+        return f"ANSWER {decision.entry_id} ({decision.title}; {score})\n{decision.answer}"
+    if decision.action is Action.CLARIFY:
+        lines = [f"CLARIFY ({score}; {decision.reason}) - did you mean:"]
+        lines += [f"  {s.entry_id} ({s.title}; {s.score:.0f})" for s in decision.suggestions]
+        return "\n".join(lines)
+    if decision.action is Action.SMALLTALK:
+        return f"SMALLTALK\n{decision.answer}"
+    return f"ESCALATE to staff ({score}; {decision.reason})"
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    matcher = _matcher(settings)
+    try:
+        report = evaluate(matcher, load_eval(args.file))
+    except EvalFileError as exc:
+        print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(report.format(show_misses=not args.quiet))
+    return EXIT_OK
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(chat(settings, sys.stdin, sys.stdout))
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.token is None:
+        print(texts.NO_TOKEN, flush=True)
+        print(flush=True)
+        return asyncio.run(chat(settings, sys.stdin, sys.stdout))
+    from bot.app import run_telegram  # imported here: the offline commands need no Telegram
+
+    return run_telegram(settings, webhook=args.webhook)
+
+
+async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+    """A terminal conversation with the same engine and database as the Telegram bot."""
+    service = await Service.open(settings)
+    asker = Asker(user_id=0, chat_id=0, name=getpass.getuser() or "terminal")
+
+    def say(text: str) -> None:
+        print(text, file=stdout, flush=True)
+
+    say(texts.CHAT_HELP)
+    choices: list[str] = []
+    last_question = ""
+    try:
+        while True:
+            print("\nyou> ", end="", file=stdout, flush=True)
+            line = stdin.readline()
+            if not line:
+                break
+            text = line.strip()
+            if not text:
+                continue
+            if text in ("/quit", "/exit"):
+                break
+            if text == "/help":
+                say(texts.CHAT_HELP)
+                continue
+            if text == "/status":
+                enquiries = await service.store.enquiries_for_user(asker.user_id)
+                say(
+                    "\n".join(f"#{e.ref} {e.state.value}: {e.text[:60]}" for e in enquiries)
+                    or "You have no enquiries."
+                )
+                continue
+            if text.startswith("/staff"):
+                question = text.removeprefix("/staff").strip() or last_question
+                if not question:
+                    say("Type /staff followed by your question.")
+                    continue
+                enquiry = await service.ask_staff(asker, question)
+                say(f"bot> {texts.escalated(enquiry.ref)}")
+                continue
+            if choices and text.isdigit():
+                index = int(text) - 1
+                if index == len(choices):
+                    enquiry = await service.ask_staff(asker, last_question, "none of the choices")
+                    say(f"bot> {texts.escalated(enquiry.ref)}")
+                elif 0 <= index < len(choices):
+                    say(f"bot> {service.matcher.answer_for(choices[index], last_question)}")
+                else:
+                    say(f"Please type a number from 1 to {len(choices) + 1}.")
+                    continue
+                choices = []
+                continue
+            reply = await service.ask(asker, text)
+            decision = reply.decision
+            last_question = text
+            choices = []
+            if reply.enquiry is not None:
+                say(f"bot> {texts.escalated(reply.enquiry.ref)}")
+            elif decision.action is Action.CLARIFY:
+                choices = [s.entry_id for s in decision.suggestions]
+                say(f"bot> {decision.answer}")
+                for number, suggestion in enumerate(decision.suggestions, start=1):
+                    say(f"  {number}. {suggestion.title}")
+                say(f"  {len(choices) + 1}. {texts.NONE_OF_THESE}")
+            else:
+                say(f"bot> {decision.answer}")
+    finally:
+        await service.close()
+    say("Goodbye.")
+    return EXIT_OK

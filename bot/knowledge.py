@@ -1,0 +1,716 @@
+"""The knowledge base: loading the YAML files, checking them, and the typed entries.
+
+`check_knowledge` finds every problem it can and names the file, entry and line of each;
+`load_knowledge` refuses an invalid knowledge base with the same messages. The layout of
+the files is described in ``knowledge/README.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.normalize import Lexicon, basic_normalize
+from bot.yamlfile import LineDict, YamlSyntaxError, line_of, load_yaml
+
+SPECIAL_FILES = (
+    "sources.yaml",
+    "synonyms.yaml",
+    "smalltalk.yaml",
+    "guards.yaml",
+    "places.yaml",
+)
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ENTRY_FIELDS = {"id", "title", "category", "questions", "answer", "source"}
+ENTRY_OPTIONAL = {"related", "table", "years", "covers", "gaps"}
+TABLE_FIELDS = {"id", "entry", "title", "unit", "columns", "rows"}
+TABLE_OPTIONAL = {"note", "years"}
+MAX_MESSAGE = 4096
+MAX_TITLE = 60
+MIN_QUESTIONS = 5
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answer, with the different ways people ask for it."""
+
+    id: str
+    title: str
+    category: str
+    questions: tuple[str, ...]
+    answer: str
+    source: str
+    related: tuple[str, ...] = ()
+    table: str | None = None
+    years: frozenset[int] = frozenset()
+    covers: frozenset[str] = frozenset()
+    gaps: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a seed table: a role, a single year, a span of years, or the total."""
+
+    key: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    year: int | None = None
+    from_year: int | None = None
+    to_year: int | None = None
+    total: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of a seed table (usually a country); `None` values are the seed's dashes."""
+
+    key: str
+    label: str
+    values: tuple[int | None, ...]
+    aliases: tuple[str, ...] = ()
+    total: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table copied from a seed document, answered one row, column or total at a time."""
+
+    id: str
+    entry: str
+    title: str
+    unit: str
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    note: str = ""
+    years: frozenset[int] = frozenset()
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SmalltalkIntent:
+    """Greetings, thanks or goodbyes: the phrases and the one reply."""
+
+    name: str
+    phrases: tuple[str, ...]
+    reply: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything loaded from the knowledge folder, validated."""
+
+    root: Path
+    entries: dict[str, Entry]
+    tables: dict[str, Table]
+    lexicon: Lexicon
+    smalltalk: tuple[SmalltalkIntent, ...]
+    guards: dict[str, tuple[str, ...]]
+    sources: dict[str, str]
+    places: dict[str, str]
+    key_terms: tuple[str, ...] = ()
+
+    @property
+    def categories(self) -> list[str]:
+        """Categories in the order their first entry appears."""
+        return list(dict.fromkeys(e.category for e in self.entries.values()))
+
+    def in_category(self, category: str) -> list[Entry]:
+        """The entries of one category, in file order."""
+        return [e for e in self.entries.values() if e.category == category]
+
+    def question_count(self) -> int:
+        """How many alternate questions the knowledge base holds."""
+        return sum(len(e.questions) for e in self.entries.values())
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the knowledge base, located as precisely as possible."""
+
+    file: str
+    line: int
+    message: str
+    entry: str | None = None
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        what = f"entry '{self.entry}': " if self.entry else ""
+        level = "warning" if self.warning else "error"
+        return f"{where}: {level}: {what}{self.message}"
+
+
+@dataclass
+class CheckReport:
+    """The outcome of `check_knowledge`: the problems, and the knowledge base if valid."""
+
+    problems: list[Problem] = field(default_factory=list)
+    kb: KnowledgeBase | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that make the knowledge base unusable."""
+        return [p for p in self.problems if not p.warning]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems worth fixing that do not stop the bot."""
+        return [p for p in self.problems if p.warning]
+
+
+class KnowledgeError(Exception):
+    """Raised when the knowledge base is invalid; carries every error found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"the knowledge base has {len(problems)} error(s):\n{lines}")
+
+
+def load_knowledge(root: Path) -> KnowledgeBase:
+    """Load and validate the knowledge base, or raise `KnowledgeError`."""
+    report = check_knowledge(root)
+    if report.kb is None:
+        raise KnowledgeError(report.errors)
+    return report.kb
+
+
+def check_knowledge(root: Path) -> CheckReport:
+    """Load every file under `root`, collecting all problems instead of stopping at one."""
+    return _Checker(root).run()
+
+
+class _Checker:
+    """Walks the knowledge files once, building typed objects and noting problems."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.report = CheckReport()
+        self.entries: dict[str, Entry] = {}
+        self.tables: dict[str, Table] = {}
+        self.sources: dict[str, str] = {}
+        self.guards: dict[str, tuple[str, ...]] = {}
+        self._question_lines: dict[str, list[int]] = {}
+
+    # -- reporting -------------------------------------------------------------------
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+    def error(self, file: str, line: int, message: str, entry: str | None = None) -> None:
+        self.report.problems.append(Problem(file, line, message, entry))
+
+    def warn(self, file: str, line: int, message: str, entry: str | None = None) -> None:
+        self.report.problems.append(Problem(file, line, message, entry, warning=True))
+
+    # -- the walk ----------------------------------------------------------------------
+    def run(self) -> CheckReport:
+        if not self.root.is_dir():
+            self.error(str(self.root), 1, "the knowledge folder does not exist")
+            return self.report
+        self.sources = self._load_sources()
+        self.guards = self._load_guards()
+        places = self._load_places()
+        lexicon, key_terms = self._load_lexicon()
+        smalltalk = self._load_smalltalk()
+        content_files = sorted(p for p in self.root.glob("*.yaml") if p.name not in SPECIAL_FILES)
+        if not content_files:
+            self.error(self._rel(self.root), 1, "no knowledge files (*.yaml) found")
+        for path in content_files:
+            self._load_content_file(path)
+        self._cross_check()
+        if not self.report.errors:
+            self.report.kb = KnowledgeBase(
+                root=self.root,
+                entries=self.entries,
+                tables=self.tables,
+                lexicon=lexicon,
+                smalltalk=smalltalk,
+                guards=self.guards,
+                sources=self.sources,
+                places=places,
+                key_terms=key_terms,
+            )
+        return self.report
+
+    def _read(self, path: Path, required: bool = True) -> LineDict | None:
+        rel = self._rel(path)
+        if not path.exists():
+            if required:
+                self.error(rel, 1, "file is missing")
+            return None
+        try:
+            data = load_yaml(path)
+        except YamlSyntaxError as exc:
+            self.error(rel, exc.line, exc.message)
+            return None
+        if not isinstance(data, LineDict):
+            self.error(rel, line_of(data), "the file must be a mapping at the top level")
+            return None
+        return data
+
+    def _load_sources(self) -> dict[str, str]:
+        path = self.root / "sources.yaml"
+        data = self._read(path)
+        sources = data.get("sources") if data else None
+        if data is not None and not isinstance(sources, LineDict):
+            self.error(self._rel(path), line_of(data), "'sources' must be a mapping")
+            return {}
+        result: dict[str, str] = {}
+        for key, value in (sources or {}).items():
+            title = value.get("title") if isinstance(value, dict) else None
+            if not isinstance(title, str) or not title.strip():
+                self.error(self._rel(path), line_of(sources, key), f"source '{key}' needs a title")
+                continue
+            result[key] = title
+        return result
+
+    def _load_guards(self) -> dict[str, tuple[str, ...]]:
+        path = self.root / "guards.yaml"
+        data = self._read(path)
+        topics = data.get("topics") if data else None
+        if data is not None and not isinstance(topics, LineDict):
+            self.error(self._rel(path), line_of(data), "'topics' must be a mapping")
+            return {}
+        result: dict[str, tuple[str, ...]] = {}
+        for name, terms in (topics or {}).items():
+            if not _is_str_list(terms) or not terms:
+                self.error(self._rel(path), line_of(topics, name), f"topic '{name}' needs terms")
+                continue
+            result[name] = tuple(basic_normalize(t) for t in terms)
+        return result
+
+    def _load_places(self) -> dict[str, str]:
+        path = self.root / "places.yaml"
+        data = self._read(path)
+        places = data.get("places") if data else None
+        if data is not None and not isinstance(places, LineDict):
+            self.error(self._rel(path), line_of(data), "'places' must be a mapping")
+            return {}
+        result: dict[str, str] = {}
+        for name, variants in (places or {}).items():
+            if not _is_str_list(variants) or not variants:
+                self.error(self._rel(path), line_of(places, name), f"place '{name}' needs names")
+                continue
+            for variant in variants:
+                result[basic_normalize(variant)] = name
+        return result
+
+    def _load_lexicon(self) -> tuple[Lexicon, tuple[str, ...]]:
+        path = self.root / "synonyms.yaml"
+        data = self._read(path)
+        if data is None:
+            return Lexicon(), ()
+        key_terms = data.get("key_terms", [])
+        if not _is_str_list(key_terms):
+            self.error(self._rel(path), line_of(data, "key_terms"), "'key_terms' must be a list")
+            key_terms = []
+        groups: dict[str, dict[str, list[str]]] = {}
+        for section in ("phrases", "typos"):
+            value = data.get(section, {})
+            if not isinstance(value, dict):
+                self.error(
+                    self._rel(path), line_of(data, section), f"'{section}' must be a mapping"
+                )
+                value = {}
+            groups[section] = {}
+            for canonical, variants in value.items():
+                if not _is_str_list(variants):
+                    line = line_of(value, canonical)
+                    self.error(self._rel(path), line, f"'{canonical}' needs a list of variants")
+                    continue
+                groups[section][canonical] = variants
+        lexicon = Lexicon.from_groups(groups["phrases"], groups["typos"])
+        return lexicon, tuple(basic_normalize(t) for t in key_terms)
+
+    def _load_smalltalk(self) -> tuple[SmalltalkIntent, ...]:
+        path = self.root / "smalltalk.yaml"
+        data = self._read(path)
+        intents = data.get("intents") if data else None
+        if data is not None and not isinstance(intents, dict):
+            self.error(self._rel(path), line_of(data), "'intents' must be a mapping")
+            return ()
+        result: list[SmalltalkIntent] = []
+        for name, body in (intents or {}).items():
+            line = line_of(intents, name)
+            phrases = body.get("phrases") if isinstance(body, dict) else None
+            reply = body.get("reply") if isinstance(body, dict) else None
+            if not isinstance(phrases, list) or not _is_str_list(phrases):
+                phrases = None
+            if phrases is None or not isinstance(reply, str) or not reply.strip():
+                self.error(self._rel(path), line, f"intent '{name}' needs 'phrases' and 'reply'")
+                continue
+            result.append(SmalltalkIntent(name, tuple(phrases), reply.strip()))
+        return tuple(result)
+
+    def _load_content_file(self, path: Path) -> None:
+        rel = self._rel(path)
+        data = self._read(path)
+        if data is None:
+            return
+        unknown = set(data) - {"entries", "tables"}
+        for key in sorted(unknown):
+            self.error(rel, line_of(data, key), f"unknown top-level key '{key}'")
+        entries = data.get("entries", [])
+        if not isinstance(entries, list):
+            self.error(rel, line_of(data, "entries"), "'entries' must be a list")
+            entries = []
+        for item in entries:
+            self._load_entry(rel, item)
+        tables = data.get("tables", [])
+        if not isinstance(tables, list):
+            self.error(rel, line_of(data, "tables"), "'tables' must be a list")
+            tables = []
+        for item in tables:
+            self._load_table(rel, item)
+
+    def _load_entry(self, rel: str, item: Any) -> None:
+        line = line_of(item)
+        if not isinstance(item, dict):
+            self.error(rel, line, "each entry must be a mapping")
+            return
+        entry_id = item.get("id")
+        label = entry_id if isinstance(entry_id, str) else None
+        for key in sorted(set(item) - ENTRY_FIELDS - ENTRY_OPTIONAL):
+            self.error(rel, line_of(item, key), f"unknown field '{key}'", label)
+        missing = sorted(ENTRY_FIELDS - set(item))
+        for key in missing:
+            self.error(rel, line, f"missing field '{key}'", label)
+        if missing:
+            return
+        ok = True
+        if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
+            self.error(
+                rel,
+                line_of(item, "id"),
+                f"id {entry_id!r} must be lowercase letters, digits and hyphens",
+                label,
+            )
+            ok = False
+        for key in ("title", "category", "source"):
+            if not isinstance(item[key], str) or not item[key].strip():
+                self.error(rel, line_of(item, key), f"'{key}' must be non-empty text", label)
+                ok = False
+        answer = item["answer"]
+        if not isinstance(answer, str) or not answer.strip():
+            self.error(rel, line_of(item, "answer"), "the answer is empty", label)
+            ok = False
+        elif len(answer.strip()) > MAX_MESSAGE:
+            self.error(
+                rel,
+                line_of(item, "answer"),
+                f"the answer is {len(answer.strip())} characters; Telegram allows {MAX_MESSAGE}",
+                label,
+            )
+            ok = False
+        questions = item["questions"]
+        if not _is_str_list(questions) or not questions:
+            self.error(
+                rel, line_of(item, "questions"), "'questions' must be a list of text", label
+            )
+            ok = False
+        elif len(questions) < MIN_QUESTIONS:
+            self.warn(
+                rel,
+                line_of(item, "questions"),
+                f"only {len(questions)} alternate question(s); {MIN_QUESTIONS}+ match better",
+                label,
+            )
+        if isinstance(item["title"], str) and len(item["title"]) > MAX_TITLE:
+            self.warn(
+                rel, line_of(item, "title"), f"title longer than {MAX_TITLE} characters", label
+            )
+        if isinstance(item["source"], str) and item["source"] not in self.sources:
+            known = ", ".join(sorted(self.sources)) or "none"
+            self.error(
+                rel,
+                line_of(item, "source"),
+                f"source '{item['source']}' is not in sources.yaml (known: {known})",
+                label,
+            )
+        related = item.get("related", [])
+        if not _is_str_list(related):
+            self.error(
+                rel, line_of(item, "related"), "'related' must be a list of entry ids", label
+            )
+            ok = False
+        years = item.get("years", [])
+        if not isinstance(years, list) or not all(isinstance(y, int) for y in years):
+            self.error(rel, line_of(item, "years"), "'years' must be a list of years", label)
+            ok = False
+        covers = item.get("covers", [])
+        if not _is_str_list(covers):
+            self.error(rel, line_of(item, "covers"), "'covers' must be a list of topics", label)
+            ok = False
+        else:
+            for topic in covers:
+                if topic not in self.guards:
+                    self.error(
+                        rel,
+                        line_of(item, "covers"),
+                        f"covers unknown topic '{topic}' (see guards.yaml)",
+                        label,
+                    )
+        gaps = item.get("gaps", [])
+        if not _is_str_list(gaps):
+            self.error(rel, line_of(item, "gaps"), "'gaps' must be a list of words", label)
+            ok = False
+        table = item.get("table")
+        if table is not None and not isinstance(table, str):
+            self.error(rel, line_of(item, "table"), "'table' must be a table id", label)
+            ok = False
+        if not ok or not isinstance(entry_id, str):
+            return
+        if entry_id in self.entries:
+            first = self.entries[entry_id]
+            self.error(
+                rel,
+                line_of(item, "id"),
+                f"duplicate id (first defined at {first.file}:{first.line})",
+                entry_id,
+            )
+            return
+        self.entries[entry_id] = Entry(
+            id=entry_id,
+            title=item["title"].strip(),
+            category=item["category"].strip(),
+            questions=tuple(q.strip() for q in questions),
+            answer=answer.strip(),
+            source=item["source"],
+            related=tuple(related),
+            table=table,
+            years=frozenset(years),
+            covers=frozenset(covers),
+            gaps=tuple(basic_normalize(g) for g in gaps),
+            file=rel,
+            line=line_of(item, "id"),
+        )
+        self._question_lines[entry_id] = list(getattr(questions, "item_lines", []))
+
+    def _load_table(self, rel: str, item: Any) -> None:
+        line = line_of(item)
+        if not isinstance(item, dict):
+            self.error(rel, line, "each table must be a mapping")
+            return
+        table_id = item.get("id") if isinstance(item.get("id"), str) else None
+        where = f"table '{table_id}': " if table_id else "table: "
+        for key in sorted(set(item) - TABLE_FIELDS - TABLE_OPTIONAL):
+            self.error(rel, line_of(item, key), f"{where}unknown field '{key}'")
+        missing = sorted(TABLE_FIELDS - set(item))
+        for key in missing:
+            self.error(rel, line, f"{where}missing field '{key}'")
+        if missing or table_id is None:
+            return
+        columns = self._load_columns(rel, where, item["columns"])
+        if columns is None:
+            return
+        rows = self._load_rows(rel, where, item["rows"], len(columns))
+        if rows is None:
+            return
+        if table_id in self.tables:
+            self.error(rel, line_of(item, "id"), f"{where}duplicate table id")
+            return
+        years = item.get("years", [])
+        self.tables[table_id] = Table(
+            id=table_id,
+            entry=str(item["entry"]),
+            title=str(item["title"]).strip(),
+            unit=str(item["unit"]).strip(),
+            columns=columns,
+            rows=rows,
+            note=str(item.get("note", "") or "").strip(),
+            years=frozenset(y for y in years if isinstance(y, int)),
+            file=rel,
+            line=line_of(item, "id"),
+        )
+        self._check_totals(rel, where, item, self.tables[table_id])
+
+    def _load_columns(self, rel: str, where: str, value: Any) -> tuple[Column, ...] | None:
+        if not isinstance(value, list) or not value:
+            self.error(rel, line_of(value), f"{where}'columns' must be a non-empty list")
+            return None
+        columns: list[Column] = []
+        for col in value:
+            if not isinstance(col, dict) or "key" not in col:
+                self.error(rel, line_of(col), f"{where}each column needs a 'key'")
+                return None
+            aliases = col.get("aliases", [])
+            if not _is_str_list(aliases):
+                self.error(rel, line_of(col, "aliases"), f"{where}column aliases must be text")
+                return None
+            columns.append(
+                Column(
+                    key=str(col["key"]),
+                    label=str(col.get("label", col["key"])),
+                    aliases=tuple(aliases),
+                    year=col.get("year"),
+                    from_year=col.get("from_year"),
+                    to_year=col.get("to_year"),
+                    total=bool(col.get("total", False)),
+                )
+            )
+        return tuple(columns)
+
+    def _load_rows(self, rel: str, where: str, value: Any, width: int) -> tuple[Row, ...] | None:
+        if not isinstance(value, list) or not value:
+            self.error(rel, line_of(value), f"{where}'rows' must be a non-empty list")
+            return None
+        rows: list[Row] = []
+        seen: set[str] = set()
+        for row in value:
+            line = line_of(row)
+            if not isinstance(row, dict) or "key" not in row or "values" not in row:
+                self.error(rel, line, f"{where}each row needs 'key' and 'values'")
+                return None
+            values = row["values"]
+            if not isinstance(values, list) or not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values
+            ):
+                self.error(rel, line, f"{where}row '{row['key']}': values must be numbers or null")
+                return None
+            if len(values) != width:
+                self.error(
+                    rel,
+                    line,
+                    f"{where}row '{row['key']}' has {len(values)} values for {width} columns",
+                )
+                return None
+            key = str(row["key"])
+            if key in seen:
+                self.error(rel, line, f"{where}duplicate row '{key}'")
+                return None
+            seen.add(key)
+            aliases = row.get("aliases", [])
+            rows.append(
+                Row(
+                    key=key,
+                    label=str(row.get("label", key)),
+                    values=tuple(values),
+                    aliases=tuple(aliases) if _is_str_list(aliases) else (),
+                    total=bool(row.get("total", False)),
+                )
+            )
+        return tuple(rows)
+
+    def _check_totals(self, rel: str, where: str, item: Any, table: Table) -> None:
+        """Warn where a table's totals do not add up: a copying slip is easy to make."""
+        total_col = next((i for i, c in enumerate(table.columns) if c.total), None)
+        rows = item["rows"]
+        if total_col is not None:
+            for raw, row in zip(rows, table.rows, strict=True):
+                parts = [v for i, v in enumerate(row.values) if i != total_col and v is not None]
+                stated = row.values[total_col]
+                if stated is not None and parts and sum(parts) != stated:
+                    self.warn(
+                        rel,
+                        line_of(raw),
+                        f"{where}row '{row.key}' adds up to {sum(parts)}, total says {stated}",
+                    )
+        total_row = next((r for r in table.rows if r.total), None)
+        if total_row is None:
+            return
+        for i, column in enumerate(table.columns):
+            parts = [v for r in table.rows if not r.total and (v := r.values[i]) is not None]
+            stated = total_row.values[i]
+            if stated is not None and parts and sum(parts) != stated:
+                self.warn(
+                    rel,
+                    line_of(rows),
+                    f"{where}column '{column.key}' adds up to {sum(parts)}, total row: {stated}",
+                )
+
+    def _cross_check(self) -> None:
+        """Checks that need every file: related ids, tables, questions under two entries."""
+        seen_questions: dict[str, tuple[str, str, int]] = {}
+        for entry in self.entries.values():
+            for rid in entry.related:
+                if rid == entry.id:
+                    self.error(entry.file, entry.line, "lists itself in 'related'", entry.id)
+                elif rid not in self.entries:
+                    self.error(
+                        entry.file, entry.line, f"related id '{rid}' does not exist", entry.id
+                    )
+            if entry.table is not None:
+                table = self.tables.get(entry.table)
+                if table is None:
+                    self.error(
+                        entry.file, entry.line, f"table '{entry.table}' does not exist", entry.id
+                    )
+                elif table.entry != entry.id:
+                    self.error(
+                        entry.file,
+                        entry.line,
+                        f"table '{entry.table}' belongs to entry '{table.entry}'",
+                        entry.id,
+                    )
+            lines = self._question_lines.get(entry.id, [])
+            for index, question in enumerate(entry.questions):
+                key = basic_normalize(question)
+                line = lines[index] if index < len(lines) else entry.line
+                if not key:
+                    self.error(entry.file, line, "an alternate question is empty", entry.id)
+                    continue
+                if key in seen_questions:
+                    other_id, other_file, other_line = seen_questions[key]
+                    if other_id == entry.id:
+                        self.warn(
+                            entry.file, line, f"question {question!r} is listed twice", entry.id
+                        )
+                    else:
+                        self.error(
+                            entry.file,
+                            line,
+                            f"question {question!r} is also under entry '{other_id}' "
+                            f"({other_file}:{other_line})",
+                            entry.id,
+                        )
+                else:
+                    seen_questions[key] = (entry.id, entry.file, line)
+        for table in self.tables.values():
+            owner = self.entries.get(table.entry)
+            if owner is None:
+                self.error(
+                    table.file,
+                    table.line,
+                    f"table '{table.id}': entry '{table.entry}' does not exist",
+                )
+            elif owner.table != table.id:
+                self.error(
+                    table.file,
+                    table.line,
+                    f"table '{table.id}': entry '{table.entry}' must say 'table: {table.id}'",
+                )
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Every YAML file of the knowledge base, special files first."""
+    for name in SPECIAL_FILES:
+        yield root / name
+    yield from sorted(p for p in root.glob("*.yaml") if p.name not in SPECIAL_FILES)
+
+
+__all__ = [
+    "CheckReport",
+    "Column",
+    "Entry",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "Problem",
+    "Row",
+    "SmalltalkIntent",
+    "Table",
+    "check_knowledge",
+    "load_knowledge",
+]

@@ -1,0 +1,142 @@
+"""Text normalisation shared by the knowledge base index and incoming questions.
+
+Both sides go through the same steps, so a question matches however it is written:
+Unicode NFKC and case folding, punctuation to spaces, known misspellings fixed, unknown
+words corrected to the nearest known word, and synonyms and long names folded into one
+short form ("Japan Exchange and Teaching Programme" -> "jet").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+_POSSESSIVE = re.compile(r"(\w)'s\b")
+_NON_WORD = re.compile(r"[^\w{}]+|_")
+_LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+
+# Function words that carry no topic. Question words (when, where, who, how many) are kept:
+# they separate "when do trainees arrive" from "where do trainees train".
+_STOPWORD_TEXT = """
+a an the is are was were be been being do does did of to in on at for from by with and
+or i me my mine we our us you your it its this that these those there here can could
+would should will shall may might must please tell know want wanted like about some any
+get give have has had they them their what whats which so just also im id ive hi hello
+dear sir madam kindly regarding re as if into than then very really more most
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+# Placeholders in alternate questions, and what detected entities are replaced by.
+COUNTRY_TOKEN = "xcountry"
+YEAR_TOKEN = "xyear"
+_PLACEHOLDERS = {"{country}": COUNTRY_TOKEN, "{year}": YEAR_TOKEN}
+
+
+def basic_normalize(text: str) -> str:
+    """Case-fold, NFKC, and reduce punctuation to single spaces."""
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    for placeholder, token in _PLACEHOLDERS.items():
+        text = text.replace(placeholder, f" {token} ")
+    text = _POSSESSIVE.sub(r"\1", text).replace("'", "")
+    text = _NON_WORD.sub(" ", text)
+    text = _LETTERS_DIGITS.sub(" ", text)
+    return " ".join(text.split())
+
+
+def stem(token: str) -> str:
+    """A deliberately light stemmer: plurals only, so 'classes' and 'class' meet."""
+    if len(token) <= 3 or not token.isalpha():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("sses", "shes", "ches", "xes")):
+        return token[:-2]
+    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Synonyms and misspellings from ``knowledge/synonyms.yaml``."""
+
+    phrases: Mapping[str, str] = field(default_factory=dict)
+    typos: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_groups(
+        cls, phrases: Mapping[str, Iterable[str]], typos: Mapping[str, Iterable[str]]
+    ) -> Lexicon:
+        """Build from ``canonical: [variants]`` groups as written in the YAML file."""
+        phrase_map: dict[str, str] = {}
+        for canonical, variants in phrases.items():
+            for variant in variants:
+                phrase_map[basic_normalize(variant)] = basic_normalize(canonical)
+        typo_map: dict[str, str] = {}
+        for correct, wrongs in typos.items():
+            for wrong in wrongs:
+                typo_map[basic_normalize(wrong)] = basic_normalize(correct)
+        return cls(phrases=phrase_map, typos=typo_map)
+
+
+class Normalizer:
+    """Turns any text into the canonical token string the matcher compares."""
+
+    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
+        self._lexicon = lexicon
+        variants = sorted(lexicon.phrases, key=len, reverse=True)
+        self._phrase_re = (
+            re.compile(r"\b(" + "|".join(re.escape(v) for v in variants) + r")\b")
+            if variants
+            else None
+        )
+        self._by_initial: dict[str, tuple[str, ...]] = {}
+        self._known: frozenset[str] = frozenset()
+        self.set_vocabulary(vocabulary)
+
+    def set_vocabulary(self, vocabulary: Iterable[str]) -> None:
+        """Words that count as known; other words of 4+ letters are corrected towards them."""
+        words = {w for w in vocabulary if w.isalpha()}
+        words.update(w for phrase in self._lexicon.phrases for w in phrase.split())
+        words.update(self._lexicon.phrases.values())
+        words.update(STOPWORDS)
+        self._known = frozenset(words)
+        # People rarely get the first letter wrong; bucketing by it avoids silly corrections
+        # ("name" -> "nam") and keeps the search small.
+        buckets: dict[str, list[str]] = {}
+        for word in sorted(words):
+            if len(word) >= 4:
+                buckets.setdefault(word[0], []).append(word)
+        self._by_initial = {k: tuple(v) for k, v in buckets.items()}
+        self._correct.cache_clear()
+
+    def normalize(self, text: str, *, correct: bool = True) -> str:
+        """Canonical form: fixed typos, corrected unknown words, folded synonyms."""
+        tokens = [self._lexicon.typos.get(t, t) for t in basic_normalize(text).split()]
+        if correct and self._by_initial:
+            tokens = [self._correct(t) for t in tokens]
+        joined = " ".join(tokens)
+        if self._phrase_re is not None:
+            joined = self._phrase_re.sub(lambda m: self._lexicon.phrases[m.group(1)], joined)
+        return joined
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - one normaliser lives as long as its index
+    def _correct(self, token: str) -> str:
+        if len(token) < 4 or token in self._known or not token.isalpha():
+            return token
+        # Short words tolerate one edit; longer words a little more.
+        cutoff = 85.0 if len(token) <= 5 else 80.0
+        candidates = self._by_initial.get(token[0], ())
+        found = process.extractOne(token, candidates, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return found[0] if found else token
+
+
+def content_terms(normalized: str) -> list[str]:
+    """The stemmed words of a normalised text that carry meaning (no function words)."""
+    return [stem(t) for t in normalized.split() if t not in STOPWORDS]

@@ -1,0 +1,1 @@
+"""Telegram glue: turns updates into calls on the core and results into replies."""
