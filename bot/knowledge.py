@@ -197,6 +197,10 @@ class _Checker:
         self.sources: dict[str, str] = {}
         self.guards: dict[str, tuple[str, ...]] = {}
         self._question_lines: dict[str, list[int]] = {}
+        # Ids seen even on broken entries/tables, so one mistake is reported once, not again
+        # by every entry that refers to it.
+        self._declared: set[str] = set()
+        self._declared_tables: set[str] = set()
 
     # -- reporting -------------------------------------------------------------------
     def _rel(self, path: Path) -> str:
@@ -379,6 +383,8 @@ class _Checker:
             return
         entry_id = item.get("id")
         label = entry_id if isinstance(entry_id, str) else None
+        if label:
+            self._declared.add(label)
         for key in sorted(set(item) - ENTRY_FIELDS - ENTRY_OPTIONAL):
             self.error(rel, line_of(item, key), f"unknown field '{key}'", label)
         missing = sorted(ENTRY_FIELDS - set(item))
@@ -501,6 +507,8 @@ class _Checker:
             self.error(rel, line, "each table must be a mapping")
             return
         table_id = item.get("id") if isinstance(item.get("id"), str) else None
+        if table_id:
+            self._declared_tables.add(table_id)
         where = f"table '{table_id}': " if table_id else "table: "
         for key in sorted(set(item) - TABLE_FIELDS - TABLE_OPTIONAL):
             self.error(rel, line_of(item, key), f"{where}unknown field '{key}'")
@@ -634,13 +642,15 @@ class _Checker:
             for rid in entry.related:
                 if rid == entry.id:
                     self.error(entry.file, entry.line, "lists itself in 'related'", entry.id)
-                elif rid not in self.entries:
+                elif rid not in self._declared:
                     self.error(
                         entry.file, entry.line, f"related id '{rid}' does not exist", entry.id
                     )
             if entry.table is not None:
                 table = self.tables.get(entry.table)
-                if table is None:
+                if table is None and entry.table in self._declared_tables:
+                    pass  # the table itself is broken and already reported
+                elif table is None:
                     self.error(
                         entry.file, entry.line, f"table '{entry.table}' does not exist", entry.id
                     )
@@ -676,6 +686,8 @@ class _Checker:
                     seen_questions[key] = (entry.id, entry.file, line)
         for table in self.tables.values():
             owner = self.entries.get(table.entry)
+            if owner is None and table.entry in self._declared:
+                continue
             if owner is None:
                 self.error(
                     table.file,
