@@ -14,6 +14,7 @@ chosen entry does not mention is escalated; only a clear winner is answered.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot import texts
 from bot.entities import country_names, find_countries, find_years, mask
@@ -47,6 +48,8 @@ COVERAGE_SHARE = 0.6
 WORDING_SHARE = 0.1
 # A question naming a country that a table lists is most likely about that table's figures.
 TABLE_BONUS = 4.0
+# How many entries, best by word coverage, are compared by string similarity.
+SHORTLIST = 40
 # Points lost by an entry that never mentions a programme the question names (key_terms).
 KEY_TERM_PENALTY = 10.0
 ASEAN = (
@@ -150,10 +153,11 @@ class Matcher:
         self._places_re = _phrase_pattern(kb.places)
         self._entries = [self._index_entry(e) for e in kb.entries.values()]
         self._position = {item.entry.id: i for i, item in enumerate(self._entries)}
-        self._postings: dict[str, list[int]] = defaultdict(list)
+        # term -> [(entry index, weight of the term in that entry)]
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for index, item in enumerate(self._entries):
-            for term in item.terms:
-                self._postings[term].append(index)
+            for term, weight in item.terms.items():
+                self._postings[term].append((index, weight))
         count = len(self._entries)
         self._idf = {
             term: math.log((count + 1) / (len(posting) + 1)) + 1.0
@@ -214,7 +218,8 @@ class Matcher:
     def _index_entry(self, entry: Entry) -> _IndexedEntry:
         normalize = self.normalizer.normalize
         masked = [mask(normalize(q, correct=False)) for q in (*entry.questions, entry.title)]
-        alternates = [" ".join(content_terms(m)) for m in masked]
+        # Words sorted, so plain ratio on them is rapidfuzz's token_sort_ratio, precomputed.
+        alternates = [" ".join(sorted(content_terms(m))) for m in masked]
         terms: dict[str, float] = {}
         for term in content_terms(mask(normalize(entry.answer, correct=False))):
             terms[term] = ANSWER_WEIGHT
@@ -361,7 +366,7 @@ class Matcher:
         return entry.answer if refusal else answer
 
     def rank(self, question: str) -> list[Candidate]:
-        """Every entry sharing a word with the question, best first (for tools and tests)."""
+        """The entries in the running for a question, best first (for tools and tests)."""
         return self._rank(self.normalizer.normalize(question))
 
     def _rank(self, normalized: str) -> list[Candidate]:
@@ -369,22 +374,21 @@ class Matcher:
         masked = mask(normalized)
         variants = [normalized] if masked == normalized else [normalized, masked]
         term_lists = [content_terms(v) for v in variants]
-        contents = [" ".join(terms) for terms in term_lists]
         named = {t for terms in term_lists for t in terms if t in self._key_terms}
-        candidates: set[int] = set()
-        for terms in term_lists:
-            for term in terms:
-                candidates.update(self._postings.get(term, ()))
+        coverage = self._coverage(term_lists)
+        # Word coverage is cheap and decides who is in the running; the costlier string
+        # similarity is computed only for the best few, which keeps big knowledge bases fast.
+        shortlist = heapq.nlargest(SHORTLIST, coverage.items(), key=lambda kv: (kv[1], -kv[0]))
+        queries = [" ".join(sorted(terms)) for terms in term_lists]
         scored: list[Candidate] = []
-        for index in candidates:
+        for index, cover in shortlist:
             item = self._entries[index]
-            coverage = max(self._coverage(terms, item.terms) for terms in term_lists)
             similarity = max(
-                fuzz.token_sort_ratio(c, alt) for c in contents for alt in item.alternates
+                process.extractOne(q, item.alternates, scorer=fuzz.ratio)[1] for q in queries
             )
-            wording = max(fuzz.ratio(masked, w) for w in item.wordings)
+            wording = process.extractOne(masked, item.wordings, scorer=fuzz.ratio)[1]
             score = (
-                COVERAGE_SHARE * coverage * 100
+                COVERAGE_SHARE * cover * 100
                 + (1 - COVERAGE_SHARE - WORDING_SHARE) * similarity
                 + WORDING_SHARE * wording
             )
@@ -395,16 +399,24 @@ class Matcher:
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
-    def _coverage(self, terms: list[str], entry_terms: dict[str, float]) -> float:
-        if not terms:
-            return 0.0
-        total = 0.0
-        found = 0.0
-        for term in terms:
-            weight = self._idf.get(term, self._unknown_idf)
-            total += weight
-            found += weight * entry_terms.get(term, 0.0)
-        return found / total
+    def _coverage(self, term_lists: list[list[str]]) -> dict[int, float]:
+        """For every entry sharing a word with the question: the share of the question's
+        meaning (words weighted by rarity) that the entry contains, best over the variants."""
+        best: dict[int, float] = {}
+        for terms in term_lists:
+            if not terms:
+                continue
+            total = sum(self._idf.get(t, self._unknown_idf) for t in terms)
+            found: dict[int, float] = defaultdict(float)
+            for term in terms:
+                idf = self._idf.get(term, self._unknown_idf)
+                for index, weight in self._postings.get(term, ()):
+                    found[index] += idf * weight
+            for index, value in found.items():
+                share = value / total
+                if share > best.get(index, 0.0):
+                    best[index] = share
+        return best
 
     def _split_smalltalk(self, basic: str) -> tuple[str | None, str]:
         """The small-talk reply, if the message starts with small talk, and what is left."""
