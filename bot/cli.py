@@ -12,17 +12,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot import texts
+from bot import staffview, texts
 from bot.config import ConfigError, Settings, load_settings
 from bot.evaluation import EvalFileError, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.matcher import Action, Decision, Matcher
-from bot.service import Service
+from bot.service import TERMINAL_CHAT_ID, Service, UnknownEnquiry
 from bot.storage import Asker
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+QUEUE_PAGE_SIZE = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +62,30 @@ def build_parser() -> argparse.ArgumentParser:
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     kb_commands.add_parser("check", help="validate every knowledge file; non-zero exit on errors")
+    kb_commands.add_parser(
+        "suggestions", help="questions the bot could not answer, grouped, most frequent first"
+    )
+
+    queue = commands.add_parser(
+        "queue", help="work the escalated-enquiry queue (same database as the running bot)"
+    )
+    queue_commands = queue.add_subparsers(dest="queue_command", metavar="QUEUE_COMMAND")
+    queue_commands.required = True
+    listing = queue_commands.add_parser("list", help="open enquiries, oldest first")
+    listing.add_argument("--page", type=int, default=1, help="page number (10 per page)")
+    shown = queue_commands.add_parser("show", help="one enquiry with its whole thread")
+    shown.add_argument("ref", type=int, help="reference number")
+    reply = queue_commands.add_parser(
+        "reply", help="answer the user; the running bot delivers it through the outbox"
+    )
+    reply.add_argument("ref", type=int, help="reference number")
+    reply.add_argument("text", nargs="+", help="the answer")
+    resolve = queue_commands.add_parser("resolve", help="mark an enquiry resolved")
+    resolve.add_argument("ref", type=int, help="reference number")
+    reopen = queue_commands.add_parser("reopen", help="open a resolved enquiry again")
+    reopen.add_argument("ref", type=int, help="reference number")
+    export = queue_commands.add_parser("export", help="write every enquiry to a CSV file")
+    export.add_argument("file", type=Path, help="the CSV file to write")
     return parser
 
 
@@ -87,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat": _cmd_chat,
         "eval": _cmd_eval,
         "kb": _cmd_kb,
+        "queue": _cmd_queue,
     }
     try:
         return handlers[args.command](args, settings)
@@ -102,6 +128,8 @@ def _matcher(settings: Settings) -> Matcher:
 
 
 def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
+    if args.kb_command == "suggestions":
+        return asyncio.run(_kb_suggestions(settings))
     report = check_knowledge(settings.knowledge.path)
     for problem in report.problems:
         print(problem)
@@ -176,7 +204,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     """A terminal conversation with the same engine and database as the Telegram bot."""
     service = await Service.open(settings)
-    asker = Asker(user_id=0, chat_id=0, name=getpass.getuser() or "terminal")
+    asker = Asker(
+        user_id=TERMINAL_CHAT_ID, chat_id=TERMINAL_CHAT_ID, name=getpass.getuser() or "terminal"
+    )
 
     def say(text: str) -> None:
         print(text, file=stdout, flush=True)
@@ -199,11 +229,7 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                 say(texts.CHAT_HELP)
                 continue
             if text == "/status":
-                enquiries = await service.store.enquiries_for_user(asker.user_id)
-                say(
-                    "\n".join(f"#{e.ref} {e.state.value}: {e.text[:60]}" for e in enquiries)
-                    or "You have no enquiries."
-                )
+                await _chat_status(service, asker, say)
                 continue
             if text.startswith("/staff"):
                 question = text.removeprefix("/staff").strip() or last_question
@@ -243,3 +269,69 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
         await service.close()
     say("Goodbye.")
     return EXIT_OK
+
+
+async def _kb_suggestions(settings: Settings) -> int:
+    service = await Service.open(settings)
+    try:
+        groups = await service.suggestion_groups()
+    finally:
+        await service.close()
+    if not groups:
+        print("No unanswered questions yet.")
+    for group in groups:
+        refs = ", ".join(f"#{r}" for r in group.refs)
+        print(f"{group.count} x {group.example!r} ({refs})")
+    return EXIT_OK
+
+
+def _cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_queue(args, settings))
+
+
+async def _queue(args: argparse.Namespace, settings: Settings) -> int:
+    """The staff commands, for a desk without Telegram; replies go through the outbox."""
+    service = await Service.open(settings)
+    staff = f"{getpass.getuser() or 'staff'} (command line)"
+    try:
+        command = args.queue_command
+        if command == "list":
+            page = max(args.page, 1) - 1
+            enquiries, total = await service.queue(page, QUEUE_PAGE_SIZE)
+            text, _ = staffview.queue_page(
+                enquiries, total, page, QUEUE_PAGE_SIZE, service.store.clock()
+            )
+            print(staffview.to_plain(text))
+        elif command == "show":
+            enquiry, messages = await service.show(args.ref)
+            print(staffview.to_plain(staffview.show(enquiry, messages, service.hours)))
+        elif command == "reply":
+            enquiry = await service.staff_reply(args.ref, 0, staff, " ".join(args.text))
+            print(f"#{enquiry.ref}: reply queued; the running bot will deliver it.")
+        elif command == "resolve":
+            enquiry = await service.resolve(args.ref, None, staff)
+            print(f"#{enquiry.ref} is resolved.")
+        elif command == "reopen":
+            enquiry = await service.reopen(args.ref, None, staff)
+            print(f"#{enquiry.ref} is {enquiry.state.value} again.")
+        elif command == "export":
+            args.file.write_text(await service.export_csv(), encoding="utf-8")
+            print(f"wrote {args.file}")
+    except UnknownEnquiry as exc:
+        print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        await service.close()
+    return EXIT_OK
+
+
+async def _chat_status(service: Service, asker: Asker, say: Callable[[str], None]) -> None:
+    """The terminal user's enquiries, with staff replies (no Telegram chat to relay them to)."""
+    enquiries = await service.store.enquiries_for_user(asker.user_id)
+    if not enquiries:
+        say("You have no enquiries.")
+    for enquiry in enquiries:
+        say(f"#{enquiry.ref} {enquiry.state.value}: {enquiry.text[:60]}")
+        for message in await service.store.messages(enquiry.ref):
+            if message.author == "staff":
+                say(f"   CLAIR staff: {message.text}")

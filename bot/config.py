@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from bot.matcher import MatcherSettings
+from bot.workhours import OfficeHours
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 ENV_PREFIX = "CLAIRBOT_"
@@ -63,10 +65,30 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class StaffSettings:
-    """The staff group that receives escalated enquiries, and who may act in it."""
+    """The staff group that receives escalated enquiries, who may act, and office hours."""
 
     chat_id: int = 0
     user_ids: tuple[int, ...] = ()
+    forum_topics: bool = False
+    remind_after_hours: float = 8.0
+    timezone: str = "Asia/Tokyo"
+    office_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    office_start: str = "09:00"
+    office_end: str = "17:45"
+
+    def office_hours(self) -> OfficeHours:
+        """The office hours as a schedule (validated when the settings are loaded)."""
+        return OfficeHours.parse(
+            self.timezone, self.office_days, self.office_start, self.office_end
+        )
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """Flood protection per user."""
+
+    messages_per_minute: int = 20
+    enquiries_per_day: int = 5
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,7 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     @property
@@ -102,6 +125,7 @@ _SECTIONS: dict[str, type] = {
     "telegram": TelegramSettings,
     "webhook": WebhookSettings,
     "staff": StaffSettings,
+    "limits": LimitsSettings,
     "logging": LoggingSettings,
 }
 
@@ -176,6 +200,21 @@ def _coerce(name: str, kind: Any, value: Any, origin: str, base: Path) -> Any:
             return float(value)
         if kind == "str":
             return "" if value is None else str(value)
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError("true or false")
+        if kind == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            if isinstance(value, list):
+                return tuple(str(v) for v in value)
+            raise ValueError("a list of words")
         if kind == "tuple[int, ...]":
             if isinstance(value, str):
                 items = [v for v in value.replace(" ", "").split(",") if v]
@@ -192,6 +231,8 @@ def _coerce(name: str, kind: Any, value: Any, origin: str, base: Path) -> Any:
             "float": "a number",
             "tuple[int, ...]": "a list of numeric ids (comma-separated in the environment)",
             "Path": "a path",
+            "bool": "true or false",
+            "tuple[str, ...]": "a list of words (comma-separated in the environment)",
         }.get(kind, str(exc))
         raise ConfigError(f"{name}: expected {expected}, got {value!r}{origin}") from None
     raise ConfigError(f"{name}: unsupported setting type {kind}")  # pragma: no cover
@@ -222,6 +263,23 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"telegram.{name}: must start with http:// or https://")
     if not 1 <= settings.webhook.port <= 65535:
         raise ConfigError("webhook.port: must be between 1 and 65535")
+    staff = settings.staff
+    try:
+        ZoneInfo(staff.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"staff.timezone: unknown time zone {staff.timezone!r} (for example Asia/Tokyo)"
+        ) from None
+    try:
+        staff.office_hours()
+    except ValueError as exc:
+        raise ConfigError(f"staff.office_days/office_start/office_end: {exc}") from None
+    if settings.staff.remind_after_hours <= 0:
+        raise ConfigError("staff.remind_after_hours: must be more than 0")
+    if settings.limits.messages_per_minute < 1:
+        raise ConfigError("limits.messages_per_minute: must be at least 1")
+    if settings.limits.enquiries_per_day < 1:
+        raise ConfigError("limits.enquiries_per_day: must be at least 1")
     level = settings.logging.level.upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("logging.level: must be DEBUG, INFO, WARNING or ERROR")

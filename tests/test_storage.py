@@ -22,7 +22,9 @@ async def test_enquiries_get_increasing_references_and_keep_everything(tmp_path:
         assert first.username == "ana" and first.language == "en"
         assert len((await store.get_enquiry(2)).text) == 5000  # type: ignore[union-attr]
         assert [e.ref for e in await store.enquiries_for_user(7)] == [2, 1]
-        assert await store.messages(1) == [("user", "what is the deadline?")]
+        assert [(m.author, m.text) for m in await store.messages(1)] == [
+            ("user", "what is the deadline?")
+        ]
     finally:
         await store.close()
 

@@ -1,0 +1,151 @@
+"""Delivering the outbox: retries with backoff, resumed after a restart, each message once.
+
+The worker knows nothing of Telegram: it hands each due message to a `Sender`, which
+returns the message id Telegram gave it, or raises `RetryLater` (network error, 429, 5xx)
+or `Undeliverable` (the user blocked the bot, the chat is gone). The id is recorded the
+moment the call returns, so the only window for a duplicate is a crash between Telegram
+accepting a message and that one write; after such a crash the message is sent again
+rather than never.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.storage import Draft, Enquiry, OutboxItem, Store
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """A temporary failure; `retry_after` seconds if the server said so."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Undeliverable(Exception):
+    """A permanent failure: trying again will not help."""
+
+
+class Sender(Protocol):
+    """Sends one outbox message and returns Telegram's id for it."""
+
+    async def send(self, item: OutboxItem) -> int:
+        """Deliver `item`; raise RetryLater or Undeliverable on failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff between attempts, capped."""
+
+    base_s: float = 1.0
+    cap_s: float = 300.0
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failed attempt."""
+        return float(min(self.cap_s, self.base_s * 2 ** max(attempts - 1, 0)))
+
+
+FailureNotice = Callable[[OutboxItem, str], Callable[[Enquiry], Sequence[Draft]] | None]
+
+
+async def deliver_due(
+    store: Store,
+    sender: Sender,
+    backoff: Backoff = Backoff(),
+    on_failure: FailureNotice | None = None,
+    limit: int = 50,
+) -> int:
+    """Deliver what is due now, one message at a time, in order; returns how many were sent."""
+    sent = 0
+    for _ in range(limit):
+        # One at a time: a message sent now can change how the next one is threaded
+        # (the announcement's id is what follow-ups reply to).
+        due = await store.due_outbox(limit=1)
+        if not due:
+            break
+        item = due[0]
+        await store.mark_sending(item.id)
+        try:
+            message_id = await sender.send(item)
+        except RetryLater as exc:
+            delay = (
+                exc.retry_after
+                if exc.retry_after is not None
+                else backoff.delay(item.attempts + 1)
+            )
+            log.warning("outbox %s (#%s): %s; retrying in %.1fs", item.id, item.ref, exc, delay)
+            await store.mark_retry(item.id, str(exc), delay)
+        except Undeliverable as exc:
+            log.warning("outbox %s (#%s) undeliverable: %s", item.id, item.ref, exc)
+            render = on_failure(item, str(exc)) if on_failure else None
+            await store.mark_failed(item, str(exc), render)
+        except Exception as exc:  # a sender bug must not strand the message mid-send
+            log.exception("outbox %s (#%s): unexpected error", item.id, item.ref)
+            await store.mark_retry(item.id, repr(exc), backoff.delay(item.attempts + 1))
+        else:
+            await store.mark_sent(item, message_id)
+            sent += 1
+    return sent
+
+
+class OutboxWorker:
+    """A background task that delivers the outbox as soon as something is due."""
+
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        backoff: Backoff = Backoff(),
+        on_failure: FailureNotice | None = None,
+        idle_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.backoff = backoff
+        self.on_failure = on_failure
+        self.idle_s = idle_s
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Resume after a restart (messages caught mid-send go again) and start delivering."""
+        recovered = await self.store.recover_outbox()
+        if recovered:
+            log.warning(
+                "outbox: %d message(s) were mid-send at shutdown; sending again", recovered
+            )
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name="clair-bot outbox")
+
+    async def stop(self) -> None:
+        """Finish the message in hand, then stop."""
+        self._stopping.set()
+        self.store.outbox_changed.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.store.outbox_changed.clear()
+            try:
+                await deliver_due(self.store, self.sender, self.backoff, self.on_failure)
+            except Exception:  # keep delivering whatever one bad message did
+                log.exception("outbox: delivery round failed")
+            wait = self.idle_s
+            upcoming = await self.store.next_attempt_at()
+            if upcoming is not None:
+                wait = min(wait, max(0.0, (upcoming - self.store.clock()).total_seconds()))
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.store.outbox_changed.wait(), timeout=wait)

@@ -1,0 +1,202 @@
+"""What the staff workflow says, in the staff chat and to users, as HTML text and button specs.
+
+Everything a person wrote is escaped here, once, so no handler has to remember to. Buttons
+are (label, callback data) pairs; callback data is `st:<action>:<ref>`, well under 64 bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.storage import Enquiry, Message, Stats
+from bot.workhours import OfficeHours
+
+Buttons = tuple[tuple[tuple[str, str], ...], ...]
+PREVIEW = 3000  # leaves room for the rest of a message within 4096 characters
+
+CLAIM, RESOLVE, ADD_TO_KB, QUEUE_PAGE = "c", "r", "k", "p"
+STATE_LABELS = {
+    "new": "new",
+    "claimed": "claimed",
+    "answered": "answered",
+    "resolved": "resolved",
+}
+
+
+def callback(action: str, number: int) -> str:
+    """Callback data for a staff button."""
+    return f"st:{action}:{number}"
+
+
+def parse_callback(data: str) -> tuple[str, int] | None:
+    """(action, number) from staff callback data, or None if it is not valid."""
+    parts = data.split(":")
+    if (
+        len(parts) != 3
+        or parts[0] != "st"
+        or parts[1] not in (CLAIM, RESOLVE, ADD_TO_KB, QUEUE_PAGE)
+    ):
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 12:
+        return None
+    return parts[1], int(parts[2])
+
+
+def who(enquiry: Enquiry) -> str:
+    """Name, @username and user id, escaped."""
+    parts = [html.escape(enquiry.name or "(no name)")]
+    if enquiry.username:
+        parts.append(f"@{html.escape(enquiry.username)}")
+    parts.append(f"id {enquiry.user_id}")
+    return ", ".join(parts)
+
+
+def local_time(moment: datetime, hours: OfficeHours) -> str:
+    """A moment in the office's time zone, e.g. 'Mon 23 Nov 16:15 JST'."""
+    local = moment.astimezone(hours.timezone)
+    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or "")
+
+
+def enquiry_buttons(enquiry: Enquiry) -> Buttons:
+    """Claim / Resolve / Add to knowledge base, as fits the enquiry's state."""
+    row: list[tuple[str, str]] = []
+    if enquiry.state.value in ("new", "answered"):
+        row.append(("Claim", callback(CLAIM, enquiry.ref)))
+    if enquiry.is_open:
+        row.append(("Resolve", callback(RESOLVE, enquiry.ref)))
+    if not enquiry.kb_suggested:
+        row.append(("Add to knowledge base", callback(ADD_TO_KB, enquiry.ref)))
+    return (tuple(row),) if row else ()
+
+
+def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -> str:
+    """The staff-chat message for a new (or re-announced) enquiry."""
+    considered = (
+        ", ".join(f"{html.escape(c.title)} ({c.score:.0f})" for c in enquiry.candidates[:3])
+        or "nothing close"
+    )
+    head = (
+        f"⏰ Still waiting: <b>#{enquiry.ref}</b>"
+        if reminder
+        else f"<b>#{enquiry.ref}</b> new enquiry"
+    )
+    lines = [
+        head,
+        f"From: {who(enquiry)}"
+        + (f" · language {html.escape(enquiry.language)}" if enquiry.language else ""),
+        f"When: {local_time(enquiry.created_at, hours)}",
+        f"<blockquote>{html.escape(_preview(enquiry.text))}</blockquote>",
+        f"Bot considered: {considered}",
+    ]
+    if enquiry.reason:
+        lines.append(f"Why it was forwarded: {html.escape(enquiry.reason)}")
+    lines.append(f"Reply to this message to answer the user, or use /reply {enquiry.ref} text.")
+    return "\n".join(lines)
+
+
+def follow_up(enquiry: Enquiry, text: str) -> str:
+    """A user's follow-up, for the staff thread."""
+    quoted = html.escape(_preview(text))
+    return f"<b>#{enquiry.ref}</b> {who(enquiry)} wrote again:\n<blockquote>{quoted}</blockquote>"
+
+
+def staff_reply_to_user(enquiry: Enquiry, text: str) -> str:
+    """A staff answer relayed to the user, attributed to CLAIR staff."""
+    return f"<b>CLAIR staff</b> (about your enquiry #{enquiry.ref}):\n{html.escape(text)}"
+
+
+def delivery_failed(ref: int, reason: str) -> str:
+    """Told in the staff thread when a reply could not reach the user."""
+    return (
+        f"⚠️ <b>#{ref}</b>: the reply could not be delivered to the user ({html.escape(reason)})."
+    )
+
+
+def state_changed(enquiry: Enquiry, by: str) -> str:
+    """A short note in the staff thread after claim / resolve / reopen."""
+    return f"<b>#{enquiry.ref}</b> is now {STATE_LABELS[enquiry.state.value]} ({html.escape(by)})."
+
+
+def show(enquiry: Enquiry, messages: Sequence[Message], hours: OfficeHours) -> str:
+    """One enquiry with its whole thread, for /show and `clair-bot queue show`."""
+    lines = [
+        f"<b>#{enquiry.ref}</b> · {enquiry.state.value}"
+        + (f" · claimed by {enquiry.assignee}" if enquiry.assignee else ""),
+        f"From: {who(enquiry)}",
+        f"Opened: {local_time(enquiry.created_at, hours)}",
+    ]
+    for message in messages:
+        author = (
+            "user" if message.author == "user" else f"staff ({html.escape(message.author_name)})"
+        )
+        when = local_time(message.created_at, hours)
+        lines.append(f"- {author}, {when}:\n{html.escape(message.text)}")
+    return "\n".join(lines)
+
+
+def queue_page(
+    enquiries: Sequence[Enquiry], total: int, page: int, per_page: int, now: datetime
+) -> tuple[str, Buttons]:
+    """One page of open enquiries, oldest first, with their age, and paging buttons."""
+    if not total:
+        return "The queue is empty: no open enquiries.", ()
+    pages = (total + per_page - 1) // per_page
+    lines = [f"<b>Open enquiries</b> ({total}), page {page + 1} of {pages}, oldest first:"]
+    for enquiry in enquiries:
+        lines.append(
+            f"<b>#{enquiry.ref}</b> {enquiry.state.value}, {age(now - enquiry.created_at)} old: "
+            f"{html.escape(_preview(enquiry.text, 80))}"
+        )
+    nav: list[tuple[str, str]] = []
+    if page > 0:
+        nav.append(("‹ Older", callback(QUEUE_PAGE, page - 1)))
+    if page + 1 < pages:
+        nav.append(("Newer ›", callback(QUEUE_PAGE, page + 1)))
+    return "\n".join(lines), ((tuple(nav),) if nav else ())
+
+
+def stats(figures: Stats) -> str:
+    """The /stats report."""
+    median = (
+        age_seconds(figures.median_first_reply_s)
+        if figures.median_first_reply_s is not None
+        else "no replies yet"
+    )
+    lines = [
+        "<b>Enquiry statistics</b>",
+        f"Open: {figures.open}",
+        f"Median time to first staff reply: {median}",
+        f"Answered today: {figures.answered_today}; this week: {figures.answered_this_week}",
+    ]
+    if figures.unanswered_topics:
+        lines.append("Most common unanswered topics (closest entry):")
+        lines += [f"- {html.escape(title)}: {count}" for title, count in figures.unanswered_topics]
+    return "\n".join(lines)
+
+
+def age(delta: object) -> str:
+    """A timedelta in rough words: '3 d', '5 h', '12 min'."""
+    seconds = getattr(delta, "total_seconds", lambda: 0.0)()
+    return age_seconds(float(seconds))
+
+
+def age_seconds(seconds: float) -> str:
+    """Seconds in rough words."""
+    if seconds >= 86400:
+        return f"{seconds / 86400:.0f} d"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{max(seconds, 0) / 60:.0f} min"
+
+
+def _preview(text: str, limit: int = PREVIEW) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def to_plain(text: str) -> str:
+    """HTML made for Telegram, as plain text for a terminal."""
+    return html.unescape(re.sub(r"</?[a-z-]+[^>]*>", "", text))

@@ -1,0 +1,290 @@
+"""The staff workflow in the core, without Telegram: states, threads, outbox, reminders, limits."""
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import Settings, load_settings
+from bot.knowledge import load_knowledge
+from bot.outbox import Backoff, RetryLater, Undeliverable, deliver_due
+from bot.service import DailyLimitReached, Service, UnknownEnquiry
+from bot.storage import Asker, Kind, OutboxItem, OutboxState, State, Store
+from bot.workhours import OfficeHours
+
+ROOT = Path(__file__).resolve().parent.parent
+STAFF_CHAT = -1001234
+ANA = Asker(user_id=7, chat_id=7, name="Ana <Cruz>", username="ana", language="en")
+
+
+class Clock:
+    """A settable clock for the store."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def settings_for(tmp_path: Path, **env: str) -> Settings:
+    knowledge = tmp_path / "knowledge"
+    if not knowledge.exists():
+        knowledge.symlink_to(ROOT / "knowledge")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"knowledge:\n  path: {knowledge}\n")
+    environ = {
+        "CLAIRBOT_STORAGE_PATH": str(tmp_path / "db.sqlite3"),
+        "CLAIRBOT_STAFF_CHAT_ID": str(STAFF_CHAT),
+        "CLAIRBOT_STAFF_USER_IDS": "500,501",
+        **env,
+    }
+    return load_settings(config, environ=environ)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 1, 0, tzinfo=UTC))  # Friday 10:00 in Tokyo
+
+
+@pytest.fixture
+async def service(tmp_path: Path, clock: Clock) -> AsyncIterator[Service]:
+    settings = settings_for(tmp_path)
+    store = await Store.open(settings.storage.path, clock)
+    service = Service(settings, load_knowledge(settings.knowledge.path), store)
+    yield service
+    await service.close()
+
+
+class RecordingSender:
+    """Plays Telegram: records what it was given, and fails as told."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboxItem] = []
+        self.failures: list[Exception] = []
+        self.next_id = 100
+
+    async def send(self, item: OutboxItem) -> int:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(item)
+        self.next_id += 1
+        return self.next_id
+
+
+async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service: Service) -> None:
+    reply = await service.ask(ANA, "what is the visa fee for trainees?")
+    assert reply.enquiry is not None and reply.enquiry.ref == 1
+    items = await service.store.outbox_items(1)
+    assert [(i.kind, i.chat_id, i.state) for i in items] == [
+        (Kind.ANNOUNCE, STAFF_CHAT, OutboxState.PENDING)
+    ]
+    text = items[0].text
+    assert "<b>#1</b>" in text and "Ana &lt;Cruz&gt;" in text and "@ana" in text
+    assert "id 7" in text and "visa fee" in text
+    assert [label for label, _ in items[0].markup[0]] == [
+        "Claim",
+        "Resolve",
+        "Add to knowledge base",
+    ]
+
+
+async def test_announcement_is_threaded_and_replies_reach_the_user(service: Service) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")
+    sender = RecordingSender()
+    assert await deliver_due(service.store, sender) == 1
+    enquiry = await service.store.get_enquiry(1)
+    assert enquiry is not None and enquiry.staff_message_id == 101
+    assert await service.store.ref_for_message(STAFF_CHAT, 101) == 1
+
+    # The user writes again: it joins the thread, replying to the announcement.
+    reply = await service.ask(ANA, "and do I need insurance?")
+    assert reply.follow_up and reply.enquiry is not None and reply.enquiry.ref == 1
+    await deliver_due(service.store, sender)
+    assert sender.sent[-1].kind is Kind.FOLLOW_UP
+    assert sender.sent[-1].reply_to_message_id == 101
+
+    answered = await service.staff_reply(1, 500, "Ken", "No visa fee <b>applies</b>.")
+    assert answered.state is State.ANSWERED and answered.first_reply_at is not None
+    await deliver_due(service.store, sender)
+    relay = sender.sent[-1]
+    assert (relay.kind, relay.chat_id) == (Kind.REPLY, 7)
+    assert "CLAIR staff" in relay.text and "No visa fee &lt;b&gt;applies&lt;/b&gt;." in relay.text
+    messages = await service.store.messages(1)
+    assert [(m.author, m.text) for m in messages] == [
+        ("user", "what is the visa fee for trainees?"),
+        ("user", "and do I need insurance?"),
+        ("staff", "No visa fee <b>applies</b>."),
+    ]
+
+
+async def test_user_writing_again_reopens_an_answered_enquiry(service: Service) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")
+    await service.claim(1, 500, "Ken")
+    await service.staff_reply(1, 500, "Ken", "None.")
+    reply = await service.ask(ANA, "are you sure? what about the deadline")
+    assert reply.enquiry is not None and reply.enquiry.state is State.CLAIMED  # back with Ken
+
+
+async def test_states_claim_resolve_reopen(service: Service) -> None:
+    await service.ask_staff(ANA, "please call me")
+    assert (await service.claim(1, 501, "Mai")).assignee == 501
+    resolved = await service.resolve(1, 501, "Mai")
+    assert resolved.state is State.RESOLVED and resolved.resolved_at is not None
+    assert (await service.reopen(1, 501, "Mai")).state is State.CLAIMED
+    with pytest.raises(UnknownEnquiry):
+        await service.resolve(99, 501, "Mai")
+
+
+async def test_outbox_retries_429_and_errors_then_delivers_once(
+    service: Service, clock: Clock
+) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")
+    sender = RecordingSender()
+    sender.failures = [RetryLater("429 Too Many Requests", retry_after=7), RetryLater("timeout")]
+    assert await deliver_due(service.store, sender, Backoff(base_s=2)) == 0
+    (item,) = await service.store.outbox_items(1)
+    assert item.state is OutboxState.PENDING and item.attempts == 1
+    clock.moment += timedelta(seconds=6)
+    assert await deliver_due(service.store, sender) == 0  # retry_after not over yet
+    clock.moment += timedelta(seconds=2)
+    assert await deliver_due(service.store, sender, Backoff(base_s=2)) == 0  # the timeout
+    clock.moment += timedelta(seconds=3)  # backoff after a 2nd failure: 2 * 2 = 4 s
+    assert await deliver_due(service.store, sender) == 0
+    clock.moment += timedelta(seconds=1)
+    assert await deliver_due(service.store, sender) == 1
+    assert await deliver_due(service.store, sender) == 0
+    assert len(sender.sent) == 1
+    (item,) = await service.store.outbox_items(1)
+    assert (item.state, item.attempts, item.telegram_message_id) == (OutboxState.SENT, 3, 101)
+
+
+async def test_blocked_user_is_reported_in_the_staff_thread(service: Service) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")
+    sender = RecordingSender()
+    await deliver_due(service.store, sender)
+    await service.staff_reply(1, 500, "Ken", "Hello")
+    sender.failures = [Undeliverable("Forbidden: bot was blocked by the user")]
+    await deliver_due(service.store, sender, on_failure=service.failure_notice)
+    notice = sender.sent[-1]
+    assert notice.kind is Kind.NOTICE and notice.chat_id == STAFF_CHAT
+    assert "could not be delivered" in notice.text and "blocked" in notice.text
+    assert notice.reply_to_message_id == 101
+    states = [i.state for i in await service.store.outbox_items(1)]
+    assert states == [OutboxState.SENT, OutboxState.FAILED, OutboxState.SENT]
+
+
+async def test_a_crash_mid_send_sends_again_after_restart(service: Service) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")
+    (item,) = await service.store.due_outbox()
+    await service.store.mark_sending(item.id)  # ...and the process dies here
+    assert await service.store.due_outbox() == []
+    assert await service.store.recover_outbox() == 1
+    sender = RecordingSender()
+    assert await deliver_due(service.store, sender) == 1
+
+
+async def test_reminder_after_working_hours_once(service: Service, clock: Clock) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")  # Friday 10:00 Tokyo
+    clock.moment += timedelta(hours=7)  # Friday 17:00: 7 working hours
+    assert await service.send_reminders() == []
+    clock.moment += timedelta(days=2, hours=17)  # Monday 10:00: 8.75 working hours
+    assert await service.send_reminders() == [1]
+    assert await service.send_reminders() == []  # only once
+    kinds = [i.kind for i in await service.store.outbox_items(1)]
+    assert kinds == [Kind.ANNOUNCE, Kind.REMINDER]
+
+
+async def test_expected_reply_follows_office_hours(service: Service, clock: Clock) -> None:
+    clock.moment = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 17:00 Tokyo
+    expected = service.expected_reply().astimezone(service.hours.timezone)
+    assert (expected.weekday(), expected.hour, expected.minute) == (0, 16, 15)
+
+
+async def test_daily_cap_and_flood_limit(tmp_path: Path, clock: Clock) -> None:
+    settings = settings_for(
+        tmp_path, CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY="2", CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE="3"
+    )
+    ticks = iter([0.0, 1.0, 2.0, 3.0, 61.5])
+    store = await Store.open(settings.storage.path, clock)
+    service = Service(
+        settings, load_knowledge(settings.knowledge.path), store, lambda: next(ticks)
+    )
+    try:
+        assert [service.allow_message(7) for _ in range(4)] == [True, True, True, False]
+        assert service.allow_message(7)  # a minute later
+        for index in range(2):
+            await service.ask_staff(Asker(7, 7), f"question {index}")
+            await service.resolve(index + 1, 500, "Ken")
+        reply = await service.ask(Asker(7, 7), "what is the visa fee")
+        assert reply.limited and reply.enquiry is None
+        with pytest.raises(DailyLimitReached):
+            await service.ask_staff(Asker(7, 7), "one more")
+        clock.moment += timedelta(days=1, seconds=1)
+        assert (await service.ask(Asker(7, 7), "what is the visa fee")).enquiry is not None
+    finally:
+        await service.close()
+
+
+async def test_queue_stats_and_export(service: Service, clock: Clock) -> None:
+    for text in ("visa fee?", "deadline for lgotp?", "salary of ALTs?"):
+        await service.ask_staff(Asker(len(text), len(text)), text)
+    clock.moment += timedelta(hours=2)
+    await service.staff_reply(1, 500, "Ken", "No fee.")
+    await service.resolve(3, 500, "Ken")
+    page, total = await service.queue(0, 10)
+    assert [e.ref for e in page] == [1, 2] and total == 2
+    figures = await service.stats()
+    assert figures.open == 2
+    assert figures.median_first_reply_s == pytest.approx(7200, abs=1)
+    assert figures.answered_today == 1 and figures.answered_this_week == 1
+    rows = list(csv.DictReader(io.StringIO(await service.export_csv())))
+    assert [r["ref"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["question"] == "visa fee?" and "staff: No fee." in rows[0]["messages"]
+
+
+async def test_forget_and_retention(service: Service, clock: Clock) -> None:
+    await service.ask_staff(ANA, "one")
+    await service.ask_staff(Asker(8, 8), "two")
+    await service.resolve(2, 500, "Ken")
+    result = await service.store.forget_user(7)
+    assert result.enquiries == 1
+    assert await service.store.outbox_items(1) == []  # nothing left to send about them
+    clock.moment += timedelta(days=service.settings.storage.retention_days + 1)
+    assert await service.purge() == 1
+    assert await service.store.get_enquiry(2) is None
+
+
+async def test_add_to_knowledge_base_and_grouped_suggestions(service: Service) -> None:
+    await service.ask_staff(ANA, "What is the visa fee for LGOTP?")
+    with pytest.raises(ValueError, match="not resolved"):
+        await service.add_to_knowledge_base(1)
+    await service.staff_reply(1, 500, "Ken", "There is no fee.")
+    await service.resolve(1, 500, "Ken")
+    path = await service.add_to_knowledge_base(1)
+    assert path is not None
+    assert path == service.settings.knowledge.path / "suggestions" / "suggestions.yaml"
+    saved = yaml.safe_load(path.read_text())
+    assert saved[0]["question"] == "What is the visa fee for LGOTP?"
+    assert saved[0]["staff_answers"] == ["There is no fee."]
+    assert await service.add_to_knowledge_base(1) is None  # once only
+    path.unlink()
+    path.parent.rmdir()
+    await service.ask_staff(Asker(8, 8), "what's the LGOTP visa fee")
+    await service.ask_staff(Asker(9, 9), "where is jiam")
+    groups = await service.suggestion_groups()
+    assert [(g.count, g.refs) for g in groups] == [(2, [1, 2]), (1, [3])]
+
+
+def test_office_hours_arithmetic() -> None:
+    hours = OfficeHours.parse("Asia/Tokyo", ("mon", "tue", "wed", "thu", "fri"), "09:00", "17:45")
+    friday_5pm = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    monday_10am = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    assert hours.between(friday_5pm, monday_10am) == pytest.approx(1.75)
+    assert hours.add(friday_5pm, 0.75).astimezone(hours.timezone).hour == 17
+    with pytest.raises(ValueError, match="unknown day"):
+        OfficeHours.parse("Asia/Tokyo", ("funday",), "09:00", "17:00")
