@@ -126,3 +126,19 @@ def forgotten(enquiries: int, messages: int, feedback: int) -> str:
 def already_forwarded(ref: int) -> str:
     """The reply when the same question's "Ask staff" button is pressed again."""
     return f"You already sent this question to staff: your reference is #{ref}."
+
+
+DAILY_LIMIT = (
+    "I've already forwarded as many of your questions to staff as I can today, so this one "
+    "was not sent. Staff will reply to the ones you sent; please ask again tomorrow if you "
+    "still need to."
+)
+TOO_FAST = "You're sending messages faster than I can read them. Please wait a minute."
+
+
+def followed_up(ref: int) -> str:
+    """The acknowledgement when a message joins the user's open enquiry."""
+    return (
+        f"I've added this to your open question #{ref}, so the member of staff handling it "
+        "will see it. You don't need to ask again."
+    )

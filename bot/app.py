@@ -1,0 +1,129 @@
+"""The Telegram application factory and runner (the only core module that imports telegram).
+
+`build_application` wires settings, the typed shared state and the handlers; start-up
+(open the service, register the command menu) and shutdown hang off post_init and
+post_shutdown. `run_telegram` is what `clair-bot run` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TypeAlias
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ExtBot, JobQueue
+
+from bot import texts
+from bot.config import TOKEN_VARIABLE, Settings
+from bot.knowledge import KnowledgeError, check_knowledge
+from bot.service import Service
+from handlers.registry import register
+from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
+
+logger = logging.getLogger(__name__)
+
+ClairApplication: TypeAlias = Application[
+    ExtBot[Any], Context, UserData, dict[Any, Any], BotData, JobQueue[Any]
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_application(settings: Settings, service: Service | None = None) -> ClairApplication:
+    """The bot, ready to run; post_init opens a Service from `settings` unless one is given.
+
+    A service passed in belongs to the caller, who closes it; one opened here is closed in
+    post_shutdown.
+    """
+    token = settings.token
+    if token is None:
+        raise ValueError(f"{TOKEN_VARIABLE} is not set")
+    application: ClairApplication = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .rate_limiter(AIORateLimiter())
+        .context_types(CONTEXT_TYPES)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data.settings = settings
+    application.bot_data.service = service
+    register(application)
+    return application
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """Open the service (knowledge base, store) and register the command menu."""
+    data = application.bot_data
+    if data.service is None:
+        if data.settings is None:
+            raise RuntimeError("build_application did not store the settings")
+        data.service = await Service.open(data.settings)
+        data.owns_service = True
+    kb = data.service.kb
+    logger.info("knowledge base loaded: %d entries", len(kb.entries))
+    commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
+    try:
+        await application.bot.set_my_commands(commands)
+    except TelegramError as exc:  # the menu is cosmetic: the bot works without it
+        logger.warning("could not register the command menu: %s", exc)
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """Close the service if post_init opened it."""
+    data = application.bot_data
+    if data.service is not None and data.owns_service:
+        await data.service.close()
+        data.service = None
+        data.owns_service = False
+
+
+def run_telegram(settings: Settings, webhook: bool = False) -> int:
+    """Run the bot until interrupted: long polling, or a webhook server; returns an exit code."""
+    if webhook and not settings.webhook.url:
+        print(
+            "clair-bot: webhook.url is not set: set it in config.yaml or CLAIRBOT_WEBHOOK_URL "
+            "to the public https URL Telegram should call",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    report = check_knowledge(settings.knowledge.path)  # fail before touching the network
+    if report.kb is None:
+        _print_problems(KnowledgeError(report.errors))
+        return EXIT_FAILED
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
+    try:
+        application = build_application(settings)
+    except ValueError as exc:
+        print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if webhook:
+            hook = settings.webhook
+            application.run_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=hook.url,
+                secret_token=hook.secret_token or None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(
+                timeout=settings.telegram.poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+    except KnowledgeError as exc:  # the files changed between the check and post_init
+        _print_problems(exc)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_problems(error: KnowledgeError) -> None:
+    print(f"clair-bot: {error}", file=sys.stderr)

@@ -1,0 +1,139 @@
+"""Callback data of inline buttons: short strings, built and parsed in one place.
+
+Telegram allows 1-64 bytes. Anything a button sends back is untrusted (clients can forge it),
+so :func:`parse` accepts only the exact shapes below and returns None for everything else.
+
+    e:<entry_id>        open an entry
+    d:<n>:<entry_id>    "did you mean" choice for remembered question n
+    c:<index>           open a category (index into kb.categories)
+    t                   back to the list of topics
+    s:<n>               send remembered question n to staff
+    n:<n>               "none of these": send remembered question n to staff
+    f:<1|0>:<entry_id>  answer feedback (helpful or not)
+    fg:yes / fg:no      confirm or cancel /forget
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+_ID = r"(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)"
+_NUMBER = r"(?P<n>[1-9][0-9]{0,8})"
+
+
+@dataclass(frozen=True)
+class OpenEntry:
+    """Show an entry's answer."""
+
+    entry_id: str
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"e:{self.entry_id}")
+
+
+@dataclass(frozen=True)
+class Choose:
+    """A "did you mean" suggestion chosen for a remembered question."""
+
+    number: int
+    entry_id: str
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"d:{self.number}:{self.entry_id}")
+
+
+@dataclass(frozen=True)
+class OpenCategory:
+    """Show the entries of one category."""
+
+    index: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"c:{self.index}")
+
+
+@dataclass(frozen=True)
+class ShowTopics:
+    """Show the list of categories again."""
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return "t"
+
+
+@dataclass(frozen=True)
+class AskStaff:
+    """Send a remembered question to staff."""
+
+    number: int
+    none_of_these: bool = False
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"{'n' if self.none_of_these else 's'}:{self.number}")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A 👍 or 👎 on an answer."""
+
+    helpful: bool
+    entry_id: str
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"f:{int(self.helpful)}:{self.entry_id}")
+
+
+@dataclass(frozen=True)
+class Forget:
+    """The answer to the /forget confirmation."""
+
+    confirmed: bool
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return "fg:yes" if self.confirmed else "fg:no"
+
+
+ButtonAction = OpenEntry | Choose | OpenCategory | ShowTopics | AskStaff | Feedback | Forget
+
+_PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]], ...] = (
+    (re.compile(f"e:{_ID}"), lambda m: OpenEntry(m["id"])),
+    (re.compile(f"d:{_NUMBER}:{_ID}"), lambda m: Choose(int(m["n"]), m["id"])),
+    (re.compile(r"c:(?P<i>0|[1-9][0-9]{0,3})"), lambda m: OpenCategory(int(m["i"]))),
+    (re.compile("t"), lambda m: ShowTopics()),
+    (re.compile(f"s:{_NUMBER}"), lambda m: AskStaff(int(m["n"]))),
+    (re.compile(f"n:{_NUMBER}"), lambda m: AskStaff(int(m["n"]), none_of_these=True)),
+    (re.compile(f"f:(?P<h>[01]):{_ID}"), lambda m: Feedback(m["h"] == "1", m["id"])),
+    (re.compile("fg:(?P<c>yes|no)"), lambda m: Forget(m["c"] == "yes")),
+)
+
+
+def parse(data: str | None) -> ButtonAction | None:
+    """The action a button's data asks for, or None if it is not one of ours."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    for pattern, build in _PARSERS:
+        if match := pattern.fullmatch(data):
+            return build(match)
+    return None
+
+
+def _checked(data: str) -> str:
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data longer than {MAX_BYTES} bytes: {data!r}")
+    return data

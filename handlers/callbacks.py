@@ -1,0 +1,128 @@
+"""Inline buttons: parse the callback data, check it still makes sense, act.
+
+Forged, unparseable or stale data (an entry that no longer exists) gets a polite
+"this button has expired" answer instead of an exception.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Message, Update
+
+from bot import texts
+from bot.knowledge import KnowledgeBase
+from bot.service import DailyLimitReached
+from handlers.callback_data import (
+    AskStaff,
+    ButtonAction,
+    Choose,
+    Feedback,
+    Forget,
+    OpenCategory,
+    OpenEntry,
+    ShowTopics,
+    parse,
+)
+from handlers.replies import edit_view, send_view, set_keyboard
+from handlers.state import Context, asker_for, user_state
+from handlers.views import (
+    View,
+    category_view,
+    entry_view,
+    escalated_view,
+    topics_view,
+    without_feedback,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def is_current(kb: KnowledgeBase, action: ButtonAction) -> bool:
+    """Whether a parsed button still points at something in the knowledge base."""
+    if isinstance(action, OpenEntry | Choose | Feedback):
+        return action.entry_id in kb.entries
+    if isinstance(action, OpenCategory):
+        return action.index < len(kb.categories)
+    return True
+
+
+async def button(update: Update, context: Context) -> None:
+    """Every inline button press."""
+    query = update.callback_query
+    if query is None:
+        return
+    kb = context.bot_data.core.kb
+    action = parse(query.data)
+    if action is None or not is_current(kb, action):
+        await query.answer(texts.BUTTON_EXPIRED)
+        return
+    if isinstance(action, AskStaff):
+        await _ask_staff(update, context, action)
+        return
+    if isinstance(action, Feedback):
+        await _feedback(update, context, action)
+        return
+    await query.answer()
+    if isinstance(action, OpenEntry):
+        await send_view(update, context, entry_view(kb, kb.entries[action.entry_id]))
+    elif isinstance(action, Choose):
+        asked = user_state(context).question(action.number)
+        answer = context.bot_data.core.matcher.answer_for(action.entry_id, asked or "")
+        number = action.number if asked is not None else None
+        await send_view(
+            update, context, entry_view(kb, kb.entries[action.entry_id], answer, number)
+        )
+    elif isinstance(action, OpenCategory):
+        await edit_view(update, context, category_view(kb, action.index))
+    elif isinstance(action, ShowTopics):
+        await edit_view(update, context, topics_view(kb))
+    elif isinstance(action, Forget):
+        await _forget(update, context, action.confirmed)
+
+
+async def _feedback(update: Update, context: Context, action: Feedback) -> None:
+    query = update.callback_query
+    assert query is not None
+    await context.bot_data.core.store.add_feedback(
+        asker_for(update).user_id, action.entry_id, action.helpful
+    )
+    await query.answer(texts.FEEDBACK_THANKS)
+    message = query.message  # rated: the 👍 / 👎 row goes, so it is not rated twice
+    keyboard = message.reply_markup if isinstance(message, Message) else None
+    await set_keyboard(query, without_feedback(keyboard))
+
+
+async def _ask_staff(update: Update, context: Context, action: AskStaff) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    state = user_state(context)
+    asked = state.question(action.number)
+    if asked is None:
+        await send_view(update, context, View((texts.ASK_TYPE_QUESTION,)))
+        return
+    if (ref := state.forwarded.get(action.number)) is not None:
+        await send_view(update, context, View((texts.already_forwarded(ref),)))
+        return
+    reason = "none of the suggestions" if action.none_of_these else "asked for staff"
+    try:
+        enquiry = await context.bot_data.core.ask_staff(asker_for(update), asked, reason)
+    except DailyLimitReached:
+        await send_view(update, context, View((html.escape(texts.DAILY_LIMIT),)))
+        return
+    state.forwarded[action.number] = enquiry.ref
+    logger.info("enquiry #%d: sent to staff from a button (%s)", enquiry.ref, reason)
+    await send_view(update, context, escalated_view(enquiry))
+
+
+async def _forget(update: Update, context: Context, confirmed: bool) -> None:
+    if not confirmed:
+        await edit_view(update, context, View((texts.FORGET_CANCELLED,)))
+        return
+    result = await context.bot_data.core.store.forget_user(asker_for(update).user_id)
+    user_state(context).clear()
+    logger.info("a user's data was deleted (%d enquiries)", result.enquiries)
+    done = texts.forgotten(result.enquiries, result.messages, result.feedback)
+    await edit_view(update, context, View((done,)))

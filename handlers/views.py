@@ -1,0 +1,266 @@
+"""What the bot shows: message texts (HTML) and inline keyboards, built without the network.
+
+Every function here is pure, so the decisions a user sees (which buttons, how a long answer
+is split, where a deep link leads) are unit-tested without Telegram. Text from a person or
+from the knowledge base (plain text) is html-escaped here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.knowledge import Entry, KnowledgeBase
+from bot.matcher import Action
+from bot.service import Reply
+from bot.storage import Enquiry
+from handlers.callback_data import (
+    AskStaff,
+    Choose,
+    Feedback,
+    Forget,
+    OpenCategory,
+    OpenEntry,
+    ShowTopics,
+)
+
+MAX_MESSAGE = 4096  # Telegram's limit, counted on the text after HTML parsing
+STATUS_TEXT_CHARS = 60
+_DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclass(frozen=True)
+class View:
+    """One reply: its HTML parts (each a message of at most 4096 characters) and keyboard."""
+
+    parts: tuple[str, ...]
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split plain text into pieces of at most `limit` characters, at line breaks if possible.
+
+    A line longer than `limit` is cut at its last space before the limit (or hard at the
+    limit when it has none). Pieces never start or end with a line break.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 1, limit + 1)
+            cut = cut if cut > 0 else limit
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = line
+    if current:
+        pieces.append(current)
+    return [p.strip("\n") for p in pieces if p.strip()]
+
+
+def escaped_parts(text: str, header: str = "") -> tuple[str, ...]:
+    """Plain text split for Telegram and html-escaped; `header` (HTML) goes before part one.
+
+    The header's visible length is reserved from every part, so each stays within the limit.
+    """
+    visible = len(_strip_tags(header))
+    reserve = visible + 1 if header else 0
+    parts = [html.escape(p) for p in split_message(text, MAX_MESSAGE - reserve)]
+    if header:
+        parts = [f"{header}\n{parts[0]}" if parts else header, *parts[1:]]
+    return tuple(parts)
+
+
+def _strip_tags(markup: str) -> str:
+    return html.unescape(re.sub(r"<[^>]*>", "", markup))
+
+
+def _rows(buttons: Iterable[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    return [[button] for button in buttons]
+
+
+def topics_view(kb: KnowledgeBase, intro: str = texts.TOPICS) -> View:
+    """The list of categories, one button each."""
+    buttons = (
+        InlineKeyboardButton(name, callback_data=OpenCategory(i).data)
+        for i, name in enumerate(kb.categories)
+    )
+    return View((intro,), InlineKeyboardMarkup(_rows(buttons)))
+
+
+def category_view(kb: KnowledgeBase, index: int) -> View:
+    """The entries of one category, one button each, and a Back button."""
+    name = kb.categories[index]
+    rows = _rows(
+        InlineKeyboardButton(e.title, callback_data=OpenEntry(e.id).data)
+        for e in kb.in_category(name)
+    )
+    rows.append([InlineKeyboardButton(texts.BUTTON_BACK, callback_data=ShowTopics().data)])
+    return View((f"<b>{html.escape(name)}</b>",), InlineKeyboardMarkup(rows))
+
+
+def answer_keyboard(
+    kb: KnowledgeBase,
+    entry_id: str | None,
+    related: Sequence[str] = (),
+    question_number: int | None = None,
+) -> InlineKeyboardMarkup | None:
+    """Related entries, "Ask staff" (for a remembered question), then 👍 / 👎 (for an entry)."""
+    rows = _rows(
+        InlineKeyboardButton(kb.entries[r].title, callback_data=OpenEntry(r).data)
+        for r in related
+        if r in kb.entries
+    )
+    if question_number is not None:
+        data = AskStaff(question_number).data
+        rows.append([InlineKeyboardButton(texts.BUTTON_ASK_STAFF, callback_data=data)])
+    if entry_id is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_HELPFUL, callback_data=Feedback(True, entry_id).data
+                ),
+                InlineKeyboardButton(
+                    texts.BUTTON_NOT_HELPFUL, callback_data=Feedback(False, entry_id).data
+                ),
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def entry_view(
+    kb: KnowledgeBase, entry: Entry, answer: str | None = None, question_number: int | None = None
+) -> View:
+    """An entry opened from a button or deep link: bold title, its answer, its keyboard."""
+    header = f"<b>{html.escape(entry.title)}</b>"
+    parts = escaped_parts(entry.answer if answer is None else answer, header)
+    return View(parts, answer_keyboard(kb, entry.id, entry.related, question_number))
+
+
+def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
+    """The reply to a typed question, whatever the matcher decided."""
+    decision = reply.decision
+    if decision.action is Action.ANSWER and decision.entry_id in kb.entries:
+        keyboard = answer_keyboard(kb, decision.entry_id, decision.related, question_number)
+        return View(escaped_parts(decision.answer), keyboard)
+    if decision.action is Action.CLARIFY and decision.suggestions:
+        rows = _rows(
+            InlineKeyboardButton(s.title, callback_data=Choose(question_number, s.entry_id).data)
+            for s in decision.suggestions
+        )
+        none = AskStaff(question_number, none_of_these=True).data
+        rows.append([InlineKeyboardButton(texts.NONE_OF_THESE, callback_data=none)])
+        return View((html.escape(decision.answer),), InlineKeyboardMarkup(rows))
+    if reply.limited:
+        return View((html.escape(texts.DAILY_LIMIT),))
+    if reply.enquiry is not None and reply.follow_up:
+        return View((html.escape(texts.followed_up(reply.enquiry.ref)),))
+    if reply.enquiry is not None:
+        return View((html.escape(texts.escalated(reply.enquiry.ref)),))
+    if decision.action is Action.ESCALATE:  # not stored: let the user send it themselves
+        return View((texts.ASK_USAGE,))
+    return View(escaped_parts(decision.answer or texts.EMPTY_QUESTION))
+
+
+def escalated_view(enquiry: Enquiry) -> View:
+    """The acknowledgement for a question sent to staff."""
+    return View((html.escape(texts.escalated(enquiry.ref)),))
+
+
+def status_view(enquiries: Sequence[Enquiry]) -> View:
+    """A user's enquiries: reference, state and the start of the question."""
+    if not enquiries:
+        return View((texts.NO_ENQUIRIES,))
+    lines = [texts.ENQUIRIES_HEADER]
+    for enquiry in enquiries:
+        text = " ".join(enquiry.text.split())
+        if len(text) > STATUS_TEXT_CHARS:
+            text = text[: STATUS_TEXT_CHARS - 1].rstrip() + "…"
+        lines.append(f"#{enquiry.ref} ({enquiry.state.value}): {html.escape(text)}")
+    return View(tuple(_join_html(lines)))
+
+
+def _join_html(lines: Sequence[str]) -> list[str]:
+    """Join short HTML lines into messages that stay under the limit."""
+    parts: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(_strip_tags(candidate)) > MAX_MESSAGE and current:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    parts.append(current)
+    return parts
+
+
+def contact_view(kb: KnowledgeBase, entry_ids: Sequence[str]) -> View:
+    """The answers of the contact entries, each under its title."""
+    sections = [texts.CONTACT_HEADER]
+    for entry_id in entry_ids:
+        if (entry := kb.entries.get(entry_id)) is not None:
+            sections.append(f"<b>{html.escape(entry.title)}</b>\n{html.escape(entry.answer)}")
+    return View(tuple(_join_html(sections)))
+
+
+def forget_view() -> View:
+    """The /forget confirmation with its two buttons."""
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_FORGET_YES, callback_data=Forget(True).data),
+                InlineKeyboardButton(texts.BUTTON_FORGET_NO, callback_data=Forget(False).data),
+            ]
+        ]
+    )
+    return View((texts.FORGET_CONFIRM,), keyboard)
+
+
+def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The same keyboard minus its 👍 / 👎 row (after the user rated the answer)."""
+    if markup is None:
+        return None
+    rows = [
+        [b for b in row if not str(b.callback_data or "").startswith("f:")]
+        for row in markup.inline_keyboard
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def resolve_deep_link(kb: KnowledgeBase, payload: str) -> Entry | int | None:
+    """Where a ``/start <payload>`` link leads: an entry, a category index, or nowhere.
+
+    The payload is an entry id (``jet-overview``), a category slug (``jet-programme``), the
+    first word of one (``jet``), or a programme whose ``<payload>-overview`` entry exists.
+    Underscores count as hyphens, since some clients mangle hyphens in links.
+    """
+    if not _DEEP_LINK.fullmatch(payload):
+        return None
+    key = payload.lower().replace("_", "-")
+    if key in kb.entries:
+        return kb.entries[key]
+    for index, name in enumerate(kb.categories):
+        slug = slugify(name)
+        if slug == key or slug.startswith(f"{key}-"):
+            return index
+    return kb.entries.get(f"{key}-overview")
+
+
+def slugify(name: str) -> str:
+    """A category name as a link-safe slug: "JET Programme" -> "jet-programme"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

@@ -1,0 +1,142 @@
+"""Shared fixtures: the real clair-bot Application polling a FakeBotApi on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fakebotapi import ApiCall, FakeBotApi, SentMessage
+from telegram import Update
+
+import bot.service
+from bot.app import ClairApplication, build_application
+from bot.config import Settings, load_settings
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher, MatcherSettings
+from bot.service import Service
+
+TOKEN = "123456:TEST-token"
+USER_ID = 42
+
+
+def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
+    """Project settings, with the Bot API and the database pointed at test resources.
+
+    `overrides` are more environment overrides, e.g. ``CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY``.
+    """
+    environ = {
+        "CLAIRBOT_TELEGRAM_BASE_URL": api.base_url,
+        "CLAIRBOT_TELEGRAM_BASE_FILE_URL": api.base_file_url,
+        "CLAIRBOT_TELEGRAM_POLL_TIMEOUT": "1",
+        "CLAIRBOT_STORAGE_PATH": str(tmp_path / "clair-bot.sqlite3"),
+    }
+    return load_settings(environ=environ | overrides)
+
+
+@dataclass
+class Harness:
+    """The running bot and the fake server it talks to, with helpers for conversations."""
+
+    api: FakeBotApi
+    application: ClairApplication
+    settings: Settings
+    user_id: int = USER_ID
+    #: Bot API methods a test makes fail on purpose (their failures are not reported).
+    expected_failures: set[str] = field(default_factory=set)
+
+    @property
+    def service(self) -> Service:
+        """The service post_init opened."""
+        return self.application.bot_data.core
+
+    async def say(self, text: str) -> SentMessage:
+        """Send `text` from the test user and return the bot's next message to them."""
+        self.api.send_message(text, user=self.user_id)
+        return await self.api.next_message(self.user_id)
+
+    def failed_calls(self) -> list[ApiCall]:
+        """API calls the fake rejected, apart from the expected ones."""
+        return [
+            call
+            for call in self.api.calls
+            if call.status != 200 and call.method not in self.expected_failures
+        ]
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotApi]:
+    """A running fake Bot API server with the test user registered."""
+    async with FakeBotApi(token=TOKEN, max_poll_timeout=0.5) as api:
+        api.user(USER_ID, "Ana <Test>", username="ana", language_code="en")
+        yield api
+
+
+@asynccontextmanager
+async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> AsyncIterator[Harness]:
+    """The real Application from build_application, long-polling `api`.
+
+    post_init and post_shutdown are called by hand, as PTB documents for applications that
+    are not started with run_polling. On exit, no Bot API call may have failed unexpectedly
+    (the fake rejects bad HTML and overlong messages, so this checks escaping and splitting).
+    TELEGRAM_BOT_TOKEN must be set to ``api.token``.
+    """
+    settings = settings_for(api, tmp_path, **overrides)
+    application = build_application(settings)
+    harness = Harness(api, application, settings)
+    assert application.post_init is not None and application.post_shutdown is not None
+    try:
+        async with application:
+            await application.post_init(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+            )
+            try:
+                yield harness
+            finally:
+                await application.updater.stop()
+                await application.stop()
+    finally:
+        await application.post_shutdown(application)
+    assert harness.failed_calls() == []
+
+
+@pytest.fixture(scope="session")
+def matcher_cache() -> Callable[[KnowledgeBase, MatcherSettings | None], Matcher]:
+    """Builds each Matcher once per session: building one takes most of a second.
+
+    The matcher is a pure function of the knowledge files and its settings, so tests that
+    share one see exactly what a fresh one would decide. (Service builds its own matcher;
+    a `matcher` argument to Service would make this patch unnecessary.)
+    """
+    built: dict[tuple[Path, MatcherSettings | None], Matcher] = {}
+
+    def matcher(kb: KnowledgeBase, settings: MatcherSettings | None = None) -> Matcher:
+        key = (kb.root, settings)
+        if key not in built:
+            built[key] = Matcher(kb, settings)
+        return built[key]
+
+    return matcher
+
+
+@pytest.fixture
+async def clair(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    matcher_cache: Callable[[KnowledgeBase, MatcherSettings | None], Matcher],
+) -> AsyncIterator[Harness]:
+    """The bot running against the fake server, talking to the test user.
+
+    Everything is real and fresh per test (application, service, database) except the
+    matcher, which is shared (see `matcher_cache`).
+    """
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    monkeypatch.setattr(bot.service, "Matcher", matcher_cache)
+    async with running_bot(bot_api, tmp_path) as harness:
+        yield harness

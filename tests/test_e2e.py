@@ -1,0 +1,410 @@
+"""End to end: the real Application over HTTP against tests/fakebotapi.py on 127.0.0.1.
+
+Nothing is mocked: updates arrive by long polling, replies are real sendMessage calls that
+the fake validates like Telegram (HTML, 4096 characters, 64-byte callback data). The
+`clair` fixture fails a test if any Bot API call was rejected unexpectedly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import USER_ID, Harness, running_bot, settings_for
+from fakebotapi import FakeBotApi, SentMessage
+from telegram import Update
+
+import bot.app
+from bot import texts
+from bot.app import ClairApplication
+from bot.config import Settings
+
+
+async def answers(clair: Harness, query_id: str) -> str | None:
+    """Wait for the bot to answer a callback query; return the answer's text."""
+    [answer] = await clair.api.wait_for(
+        lambda: [a for a in clair.api.callback_answers if a.callback_query_id == query_id]
+    )
+    return answer.text
+
+
+# ---------------------------------------------------------------------------- commands
+async def test_start_shows_welcome_topics_and_registers_menu(clair: Harness) -> None:
+    reply = await clair.say("/start")
+    assert reply.text.startswith("Hello! I'm the CLAIR Singapore assistant")
+    assert reply.parse_mode == "HTML"
+    assert [text for text, _ in reply.buttons()] == clair.service.kb.categories
+    menu = next(iter(clair.api.commands.values()))
+    assert [c["command"] for c in menu] == [name for name, _ in texts.COMMANDS]
+
+
+async def test_deep_links(clair: Harness) -> None:
+    category = await clair.say("/start jet")
+    assert category.text == "JET Programme"
+    assert ("« Back", "t") in category.buttons()
+    assert ("What is the JET Programme?", "e:jet-overview") in category.buttons()
+
+    entry = await clair.say("/start jet-overview")
+    assert entry.text.startswith("What is the JET Programme?\nThe Japan Exchange and Teaching")
+    assert entry.entities[0] == {"type": "bold", "offset": 0, "length": 26}
+
+    unknown = await clair.say("/start no_such_thing")
+    assert unknown.text.startswith("Hello! I'm the CLAIR Singapore assistant")
+
+
+async def test_help_privacy_contact(clair: Harness) -> None:
+    assert "/forget" in (await clair.say("/help")).text
+    privacy = (await clair.say("/privacy")).text
+    assert "user id" in privacy and "365 more days" in privacy and "/forget" in privacy
+    contact = (await clair.say("/contact")).text
+    for fact in ("Fax +81-3-5213-1742", "FAX 65-6224-8376", "www.clair.org.sg"):
+        assert fact in contact
+
+
+async def test_topics_browse_and_back(clair: Harness) -> None:
+    menu = await clair.say("/topics")
+    clair.api.press(menu, menu.button("LGOTP"), user=USER_ID)
+    await clair.api.wait_for(lambda: menu.text == "LGOTP")
+    clair.api.press(menu, menu.button("Back"), user=USER_ID)
+    await clair.api.wait_for(lambda: menu.text.startswith("Topics"))
+    clair.api.press(menu, menu.button("LGOTP"), user=USER_ID)
+    await clair.api.wait_for(lambda: menu.text == "LGOTP")
+    clair.api.press(menu, menu.button("JIAM training"), user=USER_ID)
+    entry = await clair.api.next_message(USER_ID)
+    assert entry.text.startswith("JIAM training (June)\nOnce the Tokyo orientation")
+
+
+async def test_unknown_command(clair: Harness) -> None:
+    assert (await clair.say("/nonsense")).text == texts.UNKNOWN_COMMAND
+
+
+# ---------------------------------------------------------------------------- questions
+async def test_known_question_is_answered_with_its_facts(clair: Harness) -> None:
+    reply = await clair.say("How many JET participants came from the Philippines?")
+    assert "339" in reply.text and "334" in reply.text
+    labels = [text for text, _ in reply.buttons()]
+    assert {"Ask staff", "👍", "👎"} <= set(labels)
+
+    query_id = clair.api.press(reply, reply.button("👍"), user=USER_ID)
+    assert await answers(clair, query_id) == texts.FEEDBACK_THANKS
+    await clair.api.wait_for(lambda: reply.edited)
+    assert "👍" not in [text for text, _ in reply.buttons()]
+    assert await clair.service.store.feedback_counts("jet-participants") == (1, 0)
+
+
+async def test_typo_is_understood(clair: Harness) -> None:
+    reply = await clair.say("wen do trainees arive in japan")
+    assert "mid-May" in reply.text
+
+
+async def test_did_you_mean_choice(clair: Harness) -> None:
+    choices = await clair.say("fax")
+    assert choices.text == texts.DID_YOU_MEAN
+    assert choices.buttons()[-1][0] == texts.NONE_OF_THESE
+    clair.api.press(choices, choices.button("LGOTP contact"), user=USER_ID)
+    answer = await clair.api.next_message(USER_ID)
+    assert "Fax +81-3-5213-1742" in answer.text
+
+
+async def test_none_of_these_goes_to_staff_once(clair: Harness) -> None:
+    choices = await clair.say("fax")
+    none = choices.button(texts.NONE_OF_THESE)
+    clair.api.press(choices, none, user=USER_ID)
+    assert "#1" in (await clair.api.next_message(USER_ID)).text
+    clair.api.press(choices, none, user=USER_ID)
+    assert (await clair.api.next_message(USER_ID)).text == texts.already_forwarded(1)
+    [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+    assert enquiry.text == "fax" and enquiry.reason == "none of the suggestions"
+
+
+async def test_unanswerable_question_is_escalated_and_listed(clair: Harness) -> None:
+    reply = await clair.say("what is the application deadline for lgotp")
+    assert reply.text == texts.escalated(1)
+    status = await clair.say("/status")
+    assert "#1 (new): what is the application deadline for lgotp" in status.text
+
+
+async def test_next_unanswerable_message_joins_the_open_enquiry(clair: Harness) -> None:
+    assert (await clair.say("what is the application deadline for lgotp")).text == (
+        texts.escalated(1)
+    )
+    follow_up = await clair.say("and what is the application deadline for 2026?")
+    assert follow_up.text == texts.followed_up(1)
+    [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+    assert enquiry.ref == 1
+
+
+async def test_limits(
+    bot_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    limits = {
+        "CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY": "1",
+        "CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "3",
+    }
+    async with running_bot(bot_api, tmp_path, **limits) as clair:
+        assert (await clair.say("/ask first question")).text == texts.escalated(1)
+        assert (await clair.say("/ask second question")).text == texts.DAILY_LIMIT
+        assert "mid-May" in (await clair.say("wen do trainees arive in japan")).text
+        assert (await clair.say("what is jiam")).text == texts.TOO_FAST
+        assert [e.ref for e in await clair.service.store.enquiries_for_user(USER_ID)] == [1]
+
+
+async def test_ask_staff_button_and_ask_command(clair: Harness) -> None:
+    answer = await clair.say("wen do trainees arive in japan")
+    clair.api.press(answer, answer.button("Ask staff"), user=USER_ID)
+    assert (await clair.api.next_message(USER_ID)).text == texts.escalated(1)
+    assert (await clair.say("/ask")).text.startswith("Type /ask followed by your question")
+    assert (await clair.say("/ask Can my city host a trainee?")).text == texts.escalated(2)
+    refs = [e.ref for e in await clair.service.store.enquiries_for_user(USER_ID)]
+    assert refs == [2, 1]
+
+
+async def test_non_text_messages_get_a_friendly_line(clair: Harness) -> None:
+    clair.api.send_sticker(user=USER_ID)
+    clair.api.send_photo(user=USER_ID)
+    clair.api.send_voice(user=USER_ID)
+    clair.api.send_location(user=USER_ID)
+    for _ in range(4):
+        reply = await clair.api.next_message(USER_ID)
+        assert reply.text.startswith("Sorry, I can only read text messages")
+        assert "/ask" in reply.text
+
+
+async def test_very_long_message_is_handled_and_stored_whole(clair: Harness) -> None:
+    question = "What is the application deadline?" + " And some more detail here." * 200
+    assert len(question) > 5000
+    reply = await clair.say(question)
+    assert reply.text == texts.escalated(1)
+    assert all(len(m.text) <= 4096 for m in clair.api.messages(USER_ID))
+    [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+    assert enquiry.text == question  # the matcher read its start; staff get all of it
+    status = await clair.say("/status")
+    assert len(status.text) < 200
+
+
+async def test_user_html_is_escaped(clair: Harness) -> None:
+    nasty = "<b>hi</b> & what is jiam"
+    reply = await clair.say(nasty)
+    assert reply.text  # the fake rejects bad HTML, and the fixture checks nothing failed
+    await clair.say(f"/ask {nasty}")
+    status = await clair.say("/status")
+    assert nasty in status.text
+    assert "&lt;b&gt;hi&lt;/b&gt; &amp; what is jiam" in status.raw_text
+
+
+# ---------------------------------------------------------------------------- buttons
+async def test_forget_with_confirmation(clair: Harness) -> None:
+    await clair.say("what is the application deadline for lgotp")
+    confirm = await clair.say("/forget")
+    clair.api.press(confirm, confirm.button("No"), user=USER_ID)
+    await clair.api.wait_for(lambda: confirm.edited)
+    assert confirm.text == texts.FORGET_CANCELLED
+    assert len(await clair.service.store.enquiries_for_user(USER_ID)) == 1
+
+    confirm = await clair.say("/forget")
+    clair.api.press(confirm, confirm.button("Yes"), user=USER_ID)
+    await clair.api.wait_for(lambda: confirm.edited)
+    assert confirm.text == texts.forgotten(1, 1, 0)
+    assert confirm.reply_markup is None
+    assert (await clair.say("/status")).text == texts.NO_ENQUIRIES
+
+
+@pytest.mark.parametrize("data", ["zzz", "e:no-such-entry", "c:999", "f:2:jet-overview", ""])
+async def test_forged_buttons_are_answered_as_expired(clair: Harness, data: str) -> None:
+    menu = await clair.say("/start")
+    query_id = clair.api.press_raw(data or "x" * 65, USER_ID, menu.message_id, user=USER_ID)
+    assert await answers(clair, query_id) == texts.BUTTON_EXPIRED
+
+
+async def test_stale_ask_staff_button(clair: Harness) -> None:
+    menu = await clair.say("/start")
+    clair.api.press_raw("s:999", USER_ID, menu.message_id, user=USER_ID)
+    assert (await clair.api.next_message(USER_ID)).text.startswith("I no longer have")
+
+
+# ---------------------------------------------------------------------------- groups
+async def test_group_reads_only_messages_addressed_to_the_bot(clair: Harness) -> None:
+    api = clair.api
+    group = api.group(-1001234, "LGOTP alumni")
+    api.send_message("when do trainees arrive in japan", user=USER_ID, chat=group)
+    api.send_sticker(user=USER_ID, chat=group)
+    api.send_message("@clair_test_bot wen do trainees arive in japan", user=USER_ID, chat=group)
+    reply = await api.next_message(group["id"])
+    assert "mid-May" in reply.text
+    assert reply.reply_to_message_id is not None  # quotes the question it answers
+    api.send_message("and what is jiam", user=USER_ID, chat=group, reply_to=reply)
+    assert "Japan Intercultural Academy" in (await api.next_message(group["id"])).text
+    assert (await clair.say("/start")).text.startswith("Hello")  # nothing else was sent
+    assert len(api.messages(group["id"])) == 2
+
+
+# ---------------------------------------------------------------------------- failures
+async def test_handler_error_is_logged_and_user_told(
+    clair: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    clair.expected_failures.add("sendMessage")
+    clair.api.fail_next("sendMessage", status=500)
+    reply = await clair.say("/help")
+    assert reply.text == texts.SOMETHING_WRONG
+    errors = [r for r in caplog.records if r.name == "handlers.errors"]
+    assert errors and "error while handling update" in errors[0].getMessage()
+    assert "Traceback" not in reply.text
+    own = [r for r in caplog.records if r.name.startswith(("bot", "handlers"))]
+    assert all(clair.api.token not in r.getMessage() for r in own)
+
+
+async def test_command_menu_failure_is_not_fatal(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    bot_api.fail_next("setMyCommands", status=500)
+    async with running_bot(bot_api, tmp_path) as clair:
+        clair.expected_failures.add("setMyCommands")
+        reply: SentMessage = await clair.say("/start")
+        assert reply.text.startswith("Hello")
+    assert "could not register the command menu" in caplog.text
+
+
+# ---------------------------------------------------------------------------- run_telegram
+Conversation = Callable[[FakeBotApi], Coroutine[Any, Any, list[str]]]
+
+
+def run_like_the_cli(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    conversation: Conversation,
+    webhook: bool,
+    **overrides: str,
+) -> tuple[FakeBotApi, ClairApplication, list[str]]:
+    """Run `run_telegram` as `clair-bot run` does: it owns the main thread and its loop.
+
+    The fake server runs on a loop in a thread; a driver thread runs `conversation` there,
+    then stops the application like Ctrl-C would. Returns the fake, the application and
+    what the conversation returned.
+    """
+    server_loop = asyncio.new_event_loop()
+    server = threading.Thread(target=server_loop.run_forever, daemon=True)
+    server.start()
+    api = FakeBotApi(token="99:RUN-token", max_poll_timeout=0.5)
+    asyncio.run_coroutine_threadsafe(api.start(), server_loop).result(5)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", api.token)
+    built: list[ClairApplication] = []
+    ready = threading.Event()
+    original = bot.app.build_application
+
+    def build(settings: Settings) -> ClairApplication:
+        built.append(original(settings))
+        ready.set()
+        return built[0]
+
+    monkeypatch.setattr(bot.app, "build_application", build)
+    main_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(main_loop)
+    outcome: list[list[str] | BaseException] = []
+
+    def drive() -> None:
+        try:
+            future = asyncio.run_coroutine_threadsafe(conversation(api), server_loop)
+            outcome.append(future.result(10))
+        except BaseException as exc:  # re-raised in the test's thread below
+            outcome.append(exc)
+        finally:
+            if ready.wait(5):
+                main_loop.call_soon_threadsafe(built[0].stop_running)
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        settings = settings_for(api, tmp_path, **overrides)
+        assert bot.app.run_telegram(settings, webhook=webhook) == 0
+    finally:
+        driver.join(15)
+        asyncio.set_event_loop(None)
+        asyncio.run_coroutine_threadsafe(api.stop(), server_loop).result(5)
+        server_loop.call_soon_threadsafe(server_loop.stop)
+        server.join(5)
+        server_loop.close()
+        main_loop.close()  # run_polling closed it already; closing twice is harmless
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    assert built[0].bot_data.service is None  # post_shutdown closed the service it opened
+    assert [c for c in api.calls if c.status != 200] == []
+    return api, built[0], outcome[0]
+
+
+def test_run_telegram_long_polling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def conversation(api: FakeBotApi) -> list[str]:
+        api.user(USER_ID)
+        api.send_message("/start", user=USER_ID)
+        welcome = await api.next_message(USER_ID)
+        api.send_message("what is the application deadline for lgotp", user=USER_ID)
+        return [welcome.text, (await api.next_message(USER_ID)).text]
+
+    api, _, replies = run_like_the_cli(monkeypatch, tmp_path, conversation, webhook=False)
+    assert replies[0].startswith("Hello") and replies[1] == texts.escalated(1)
+    assert [c.method for c in api.calls[:2]] == ["getMe", "setMyCommands"]
+    assert api.calls_to("getUpdates")[0].params["allowed_updates"] == list(Update.ALL_TYPES)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/hook-path"
+
+    async def conversation(api: FakeBotApi) -> list[str]:
+        await api.wait_for(lambda: api.webhook_url)
+        api.user(USER_ID)
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": api.chats[USER_ID],
+                "from": api.users[USER_ID],
+                "text": "wen do trainees arive in japan",
+            },
+        }
+        statuses = []
+        async with aiohttp.ClientSession() as session:
+            for secret in ("wrong", "s3cret"):
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+                async with asyncio.timeout(5):
+                    while True:  # the server starts listening just after setWebhook
+                        try:
+                            async with session.post(hook, json=update, headers=headers) as r:
+                                statuses.append(str(r.status))
+                                break
+                        except aiohttp.ClientConnectionError:
+                            await asyncio.sleep(0.01)
+        return [*statuses, (await api.next_message(USER_ID)).text]
+
+    overrides = {
+        "CLAIRBOT_WEBHOOK_PORT": str(port),
+        "CLAIRBOT_WEBHOOK_PATH": "hook-path",
+        "CLAIRBOT_WEBHOOK_URL": hook,
+        "CLAIRBOT_WEBHOOK_SECRET_TOKEN": "s3cret",
+    }
+    api, _, result = run_like_the_cli(
+        monkeypatch, tmp_path, conversation, webhook=True, **overrides
+    )
+    assert result[:2] == ["403", "200"]  # a call without the secret is refused
+    assert "mid-May" in result[2]
+    [set_webhook] = api.calls_to("setWebhook")
+    assert set_webhook.params["url"] == hook and set_webhook.params["secret_token"] == "s3cret"
