@@ -7,12 +7,16 @@ needs to notice *any* country, not only the ones in its tables: names come from 
 
 from __future__ import annotations
 
+import gettext
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 import pycountry
 
+from bot.language import is_cjk
 from bot.normalize import COUNTRY_TOKEN, YEAR_TOKEN, basic_normalize
 
 # Everyday names and demonyms that pycountry does not carry. "japanese" is left out on
@@ -79,13 +83,24 @@ _EXTRA_NAMES: dict[str, str] = {
     "timor leste": "Timor-Leste",
     "east timor": "Timor-Leste",
     "nepali": "Nepal",
+    # Japanese forms the ISO translations lack or spell formally.
+    "ブルネイ": "Brunei",
+    "ラオス": "Laos",
+    "韓国": "South Korea",
+    "アメリカ": "United States",
+    "イギリス": "United Kingdom",
+    "英国": "United Kingdom",
+    "ベトナム": "Vietnam",
+    "フィリピン": "Philippines",
+    "タイ王国": "Thailand",
     "bangladeshi": "Bangladesh",
     "pakistani": "Pakistan",
     "mongolian": "Mongolia",
 }
 
 
-_YEAR = re.compile(r"\b(?:fy\s?)?((?:19|20)\d{2})\b")
+# Digits, not word boundaries, delimit years: "2024年度" has no boundary after "2024".
+_YEAR = re.compile(r"(?<![\d])(?:fy\s?)?((?:19|20)\d{2})(?!\d)")
 _SHORT_FY = re.compile(r"\bfy\s?(\d{2})\b")
 _APOSTROPHE_YEAR = re.compile(r"[’']\s?(\d{2})\b")
 
@@ -100,6 +115,16 @@ def country_names() -> dict[str, str]:
             value = getattr(country, attr, None)
             if value:
                 names[basic_normalize(value)] = canonical
+    # Japanese names, from the ISO 3166 translations pycountry ships.
+    japanese = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ja"])
+    for country in pycountry.countries:
+        canonical = getattr(country, "common_name", None) or country.name
+        for attr in ("name", "common_name"):
+            value = getattr(country, attr, None)
+            if value and is_cjk(translated := japanese.gettext(value)):
+                for part in re.split(r"[()（）]", translated):
+                    if part.strip() and len(part.strip()) > 1:
+                        names[basic_normalize(part)] = canonical
     # Our own names win over pycountry's official forms ("Viet Nam" is "Vietnam" here).
     for name, canonical in _EXTRA_NAMES.items():
         names[basic_normalize(name)] = canonical
@@ -107,10 +132,104 @@ def country_names() -> dict[str, str]:
     return names
 
 
+def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """A regex for any of `phrases`, longest first: whole words for Latin-script phrases,
+    anywhere for Japanese ones (Japanese has no spaces to mark where words end)."""
+    ordered = sorted({p for p in phrases if p}, key=len, reverse=True)
+    if not ordered:
+        return None
+    parts = [re.escape(p) if is_cjk(p) else r"\b" + re.escape(p) + r"\b" for p in ordered]
+    return re.compile("(" + "|".join(parts) + ")")
+
+
+_KATAKANA = re.compile("[ァ-ヺー]")
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """Country names arranged for a scan that costs one dictionary look-up per candidate,
+    where one big regex alternation tried hundreds of names at every position."""
+
+    latin: dict[tuple[str, ...], str]  # word sequence -> canonical name
+    latin_lengths: dict[str, tuple[int, ...]]  # first word -> name lengths, longest first
+    cjk: dict[str, str]  # Japanese name -> canonical name
+    cjk_lengths: dict[str, tuple[int, ...]]  # first character -> name lengths
+
+
 @cache
-def _country_pattern() -> re.Pattern[str]:
-    variants = sorted(country_names(), key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(re.escape(v) for v in variants) + r")\b")
+def _lookup() -> _Lookup:
+    latin: dict[tuple[str, ...], str] = {}
+    cjk: dict[str, str] = {}
+    for name, canonical in country_names().items():
+        if is_cjk(name):
+            cjk[name] = canonical
+        elif name != "us":  # "tell us", "contact us": too common to be the United States
+            latin[tuple(name.split())] = canonical
+    latin_lengths: dict[str, set[int]] = {}
+    for words in latin:
+        latin_lengths.setdefault(words[0], set()).add(len(words))
+    cjk_lengths: dict[str, set[int]] = {}
+    for name in cjk:
+        cjk_lengths.setdefault(name[0], set()).add(len(name))
+    return _Lookup(
+        latin,
+        {k: tuple(sorted(v, reverse=True)) for k, v in latin_lengths.items()},
+        cjk,
+        {k: tuple(sorted(v, reverse=True)) for k, v in cjk_lengths.items()},
+    )
+
+
+def _country_spans(normalized: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical name) of each country named in a normalised text, in order."""
+    lookup = _lookup()
+    spans: list[tuple[int, int, str]] = []
+    matches = list(_WORD.finditer(normalized))
+    words = [m.group(0) for m in matches]
+    index = 0
+    while index < len(words):
+        for length in lookup.latin_lengths.get(words[index], ()):
+            key = tuple(words[index : index + length])
+            if len(key) == length and key in lookup.latin:
+                end = matches[index + length - 1].end()
+                spans.append((matches[index].start(), end, lookup.latin[key]))
+                index += length
+                break
+        else:
+            index += 1
+    if is_cjk(normalized):
+        spans.extend(_cjk_spans(normalized, lookup))
+        spans.sort()
+    return spans
+
+
+def _cjk_spans(text: str, lookup: _Lookup) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    position = 0
+    while position < len(text):
+        for length in lookup.cjk_lengths.get(text[position], ()):
+            name = text[position : position + length]
+            if len(name) == length and name in lookup.cjk and _standalone(text, position, name):
+                spans.append((position, position + length, lookup.cjk[name]))
+                position += length
+                break
+        else:
+            position += 1
+    return spans
+
+
+def _standalone(text: str, start: int, name: str) -> bool:
+    """Whether a Japanese country name stands for the country here: "X語" is a language
+    (日本語, タイ語), and a katakana name inside a longer katakana word is not a name
+    ("タイ" in "タイトル")."""
+    end = start + len(name)
+    if text[end : end + 1] == "語":
+        return False
+    if all(_KATAKANA.match(c) for c in name):
+        before = text[start - 1 : start] if start else ""
+        after = text[end : end + 1]
+        return not (_KATAKANA.match(before or " ") or _KATAKANA.match(after or " "))
+    return True
 
 
 @dataclass(frozen=True)
@@ -123,19 +242,12 @@ class Mentions:
 
 def find_countries(normalized: str) -> tuple[str, ...]:
     """Canonical names of the countries in a normalised text, in order, without repeats."""
-    found: list[str] = []
-    for match in _country_pattern().finditer(normalized):
-        if match.group(1) == "us":
-            continue  # "tell us", "contact us": too common to be the United States
-        name = country_names()[match.group(1)]
-        if name not in found:
-            found.append(name)
-    return tuple(found)
+    return tuple(dict.fromkeys(name for _, _, name in _country_spans(normalized)))
 
 
 def find_years(text: str) -> tuple[int, ...]:
     """Years named in raw text: 2024, FY2024, FY24, '24."""
-    lowered = text.casefold()
+    lowered = unicodedata.normalize("NFKC", text).casefold()
     years: list[int] = [int(m.group(1)) for m in _YEAR.finditer(lowered)]
     years += [2000 + int(m.group(1)) for m in _SHORT_FY.finditer(lowered)]
     years += [_two_digit_year(int(m.group(1))) for m in _APOSTROPHE_YEAR.finditer(lowered)]
@@ -153,8 +265,11 @@ def find_mentions(raw: str, normalized: str) -> Mentions:
 
 def mask(normalized: str) -> str:
     """Replace countries and years with placeholder tokens, to match template questions."""
-    masked = _country_pattern().sub(
-        lambda m: m.group(1) if m.group(1) == "us" else COUNTRY_TOKEN, normalized
-    )
-    masked = re.sub(r"\b(?:fy )?(?:19|20)\d{2}\b|\bfy \d{2}\b", YEAR_TOKEN, masked)
+    pieces: list[str] = []
+    last = 0
+    for start, end, _ in _country_spans(normalized):
+        pieces += [normalized[last:start], f" {COUNTRY_TOKEN} "]
+        last = end
+    masked = "".join(pieces) + normalized[last:]
+    masked = re.sub(r"(?<!\d)(?:fy )?(?:19|20)\d{2}(?!\d)|\bfy \d{2}\b", f" {YEAR_TOKEN} ", masked)
     return " ".join(masked.split())

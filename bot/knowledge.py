@@ -8,6 +8,7 @@ the files is described in ``knowledge/README.md``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,13 @@ SPECIAL_FILES = (
 )
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENTRY_FIELDS = {"id", "title", "category", "questions", "answer", "source"}
-ENTRY_OPTIONAL = {"related", "table", "years", "covers", "gaps"}
+JAPANESE_FIELDS = ("title_ja", "questions_ja", "answer_ja")
+ENTRY_OPTIONAL = {"related", "table", "years", "covers", "gaps", "gaps_ja", *JAPANESE_FIELDS}
+LANGUAGES = ("en", "ja")
 TABLE_FIELDS = {"id", "entry", "title", "unit", "columns", "rows"}
-TABLE_OPTIONAL = {"note", "years"}
+# known_discrepancy: the seed's own totals do not add up; say how, and the check stays quiet.
+TABLE_OPTIONAL = {"note", "years", "title_ja", "unit_ja", "note_ja", "known_discrepancy"}
+NUMBER = re.compile(r"\d[\d,]*\d|\d")
 MAX_MESSAGE = 4096
 MAX_TITLE = 60
 MIN_QUESTIONS = 5
@@ -48,8 +53,20 @@ class Entry:
     years: frozenset[int] = frozenset()
     covers: frozenset[str] = frozenset()
     gaps: tuple[str, ...] = ()
+    title_ja: str = ""
+    questions_ja: tuple[str, ...] = ()
+    answer_ja: str = ""
+    gaps_ja: tuple[str, ...] = ()
     file: str = ""
     line: int = 0
+
+    def title_in(self, language: str) -> str:
+        """The title in a language ("en" or "ja")."""
+        return self.title_ja if language == "ja" and self.title_ja else self.title
+
+    def answer_in(self, language: str) -> str:
+        """The answer in a language ("en" or "ja")."""
+        return self.answer_ja if language == "ja" and self.answer_ja else self.answer
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,12 @@ class Column:
     from_year: int | None = None
     to_year: int | None = None
     total: bool = False
+    label_ja: str = ""
+    aliases_ja: tuple[str, ...] = ()
+
+    def label_in(self, language: str) -> str:
+        """The column's label in a language."""
+        return self.label_ja if language == "ja" and self.label_ja else self.label
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,12 @@ class Row:
     values: tuple[int | None, ...]
     aliases: tuple[str, ...] = ()
     total: bool = False
+    label_ja: str = ""
+    aliases_ja: tuple[str, ...] = ()
+
+    def label_in(self, language: str) -> str:
+        """The row's label in a language."""
+        return self.label_ja if language == "ja" and self.label_ja else self.label
 
 
 @dataclass(frozen=True)
@@ -88,8 +117,23 @@ class Table:
     rows: tuple[Row, ...]
     note: str = ""
     years: frozenset[int] = frozenset()
+    title_ja: str = ""
+    unit_ja: str = ""
+    note_ja: str = ""
     file: str = ""
     line: int = 0
+
+    def title_in(self, language: str) -> str:
+        """The table's title in a language."""
+        return self.title_ja if language == "ja" and self.title_ja else self.title
+
+    def unit_in(self, language: str) -> str:
+        """The counted noun (English) or counter (Japanese)."""
+        return self.unit_ja if language == "ja" and self.unit_ja else self.unit
+
+    def note_in(self, language: str) -> str:
+        """The table's note in a language."""
+        return self.note_ja if language == "ja" and self.note_ja else self.note
 
 
 @dataclass(frozen=True)
@@ -99,6 +143,12 @@ class SmalltalkIntent:
     name: str
     phrases: tuple[str, ...]
     reply: str
+    phrases_ja: tuple[str, ...] = ()
+    reply_ja: str = ""
+
+    def reply_in(self, language: str) -> str:
+        """The reply in a language."""
+        return self.reply_ja if language == "ja" and self.reply_ja else self.reply
 
 
 @dataclass(frozen=True)
@@ -114,6 +164,7 @@ class KnowledgeBase:
     sources: dict[str, str]
     places: dict[str, str]
     key_terms: tuple[str, ...] = ()
+    guards_ja: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def categories(self) -> list[str]:
@@ -197,6 +248,7 @@ class _Checker:
         self.sources: dict[str, str] = {}
         self.guards: dict[str, tuple[str, ...]] = {}
         self._question_lines: dict[str, list[int]] = {}
+        self.guards_ja: dict[str, tuple[str, ...]] = {}
         # Ids seen even on broken entries/tables, so one mistake is reported once, not again
         # by every entry that refers to it.
         self._declared: set[str] = set()
@@ -242,6 +294,7 @@ class _Checker:
                 sources=self.sources,
                 places=places,
                 key_terms=key_terms,
+                guards_ja=self.guards_ja,
             )
         return self.report
 
@@ -280,14 +333,33 @@ class _Checker:
     def _load_guards(self) -> dict[str, tuple[str, ...]]:
         path = self.root / "guards.yaml"
         data = self._read(path)
-        topics = data.get("topics") if data else None
-        if data is not None and not isinstance(topics, LineDict):
-            self.error(self._rel(path), line_of(data), "'topics' must be a mapping")
+        if data is None:
+            return {}
+        result = self._guard_section(path, data, "topics", required=True)
+        self.guards_ja = self._guard_section(path, data, "topics_ja", required=False)
+        for name in sorted(set(self.guards_ja) - set(result)):
+            self.error(
+                self._rel(path),
+                line_of(data.get("topics_ja"), name),
+                f"topics_ja: '{name}' is not one of the topics",
+            )
+        return result
+
+    def _guard_section(
+        self, path: Path, data: LineDict, section: str, required: bool
+    ) -> dict[str, tuple[str, ...]]:
+        topics = data.get(section)
+        if topics is None and not required:
+            return {}
+        if not isinstance(topics, LineDict):
+            self.error(self._rel(path), line_of(data), f"'{section}' must be a mapping")
             return {}
         result: dict[str, tuple[str, ...]] = {}
-        for name, terms in (topics or {}).items():
+        for name, terms in topics.items():
             if not _is_str_list(terms) or not terms:
-                self.error(self._rel(path), line_of(topics, name), f"topic '{name}' needs terms")
+                self.error(
+                    self._rel(path), line_of(topics, name), f"{section}: '{name}' needs terms"
+                )
                 continue
             result[name] = tuple(basic_normalize(t) for t in terms)
         return result
@@ -318,7 +390,7 @@ class _Checker:
             self.error(self._rel(path), line_of(data, "key_terms"), "'key_terms' must be a list")
             key_terms = []
         groups: dict[str, dict[str, list[str]]] = {}
-        for section in ("phrases", "typos"):
+        for section in ("phrases", "typos", "phrases_ja"):
             value = data.get(section, {})
             if not isinstance(value, dict):
                 self.error(
@@ -332,7 +404,7 @@ class _Checker:
                     self.error(self._rel(path), line, f"'{canonical}' needs a list of variants")
                     continue
                 groups[section][canonical] = variants
-        lexicon = Lexicon.from_groups(groups["phrases"], groups["typos"])
+        lexicon = Lexicon.from_groups(groups["phrases"], groups["typos"], groups["phrases_ja"])
         return lexicon, tuple(basic_normalize(t) for t in key_terms)
 
     def _load_smalltalk(self) -> tuple[SmalltalkIntent, ...]:
@@ -352,7 +424,21 @@ class _Checker:
             if phrases is None or not isinstance(reply, str) or not reply.strip():
                 self.error(self._rel(path), line, f"intent '{name}' needs 'phrases' and 'reply'")
                 continue
-            result.append(SmalltalkIntent(name, tuple(phrases), reply.strip()))
+            phrases_ja = body.get("phrases_ja", [])
+            reply_ja = body.get("reply_ja", "")
+            if not _is_str_list(phrases_ja) or not isinstance(reply_ja, str):
+                self.error(
+                    self._rel(path), line, f"intent '{name}': 'phrases_ja'/'reply_ja' malformed"
+                )
+                continue
+            if not phrases_ja or not reply_ja.strip():
+                self.error(self._rel(path), line, f"intent '{name}' is missing its Japanese side")
+                continue
+            result.append(
+                SmalltalkIntent(
+                    name, tuple(phrases), reply.strip(), tuple(phrases_ja), reply_ja.strip()
+                )
+            )
         return tuple(result)
 
     def _load_content_file(self, path: Path) -> None:
@@ -466,8 +552,12 @@ class _Checker:
                         label,
                     )
         gaps = item.get("gaps", [])
-        if not _is_str_list(gaps):
+        gaps_ja = item.get("gaps_ja", [])
+        if not _is_str_list(gaps) or not _is_str_list(gaps_ja):
             self.error(rel, line_of(item, "gaps"), "'gaps' must be a list of words", label)
+            ok = False
+        japanese = self._japanese_side(rel, item, label)
+        if japanese is None:
             ok = False
         table = item.get("table")
         if table is not None and not isinstance(table, str):
@@ -496,10 +586,64 @@ class _Checker:
             years=frozenset(years),
             covers=frozenset(covers),
             gaps=tuple(basic_normalize(g) for g in gaps),
+            title_ja=japanese[0] if japanese else "",
+            questions_ja=japanese[1] if japanese else (),
+            answer_ja=japanese[2] if japanese else "",
+            gaps_ja=tuple(basic_normalize(g) for g in gaps_ja),
             file=rel,
             line=line_of(item, "id"),
         )
         self._question_lines[entry_id] = list(getattr(questions, "item_lines", []))
+        self._question_lines[f"{entry_id} ja"] = list(
+            getattr(item.get("questions_ja"), "item_lines", [])
+        )
+
+    def _japanese_side(
+        self, rel: str, item: Any, label: str | None
+    ) -> tuple[str, tuple[str, ...], str] | None:
+        """The entry's Japanese title, questions and answer, checked against the English."""
+        missing = [key for key in JAPANESE_FIELDS if not item.get(key)]
+        if missing:
+            self.error(
+                rel,
+                line_of(item),
+                f"missing its Japanese side: {', '.join(missing)}",
+                label,
+            )
+            return None
+        title, questions, answer = (item[key] for key in JAPANESE_FIELDS)
+        if (
+            not isinstance(title, str)
+            or not isinstance(answer, str)
+            or not _is_str_list(questions)
+        ):
+            self.error(
+                rel,
+                line_of(item, "title_ja"),
+                "title_ja and answer_ja must be text, questions_ja a list of text",
+                label,
+            )
+            return None
+        english = item.get("answer")
+        if isinstance(english, str) and english.strip():
+            only_en = sorted(_numbers(english) - _numbers(answer))
+            only_ja = sorted(_numbers(answer) - _numbers(english))
+            if only_en or only_ja:
+                self.error(
+                    rel,
+                    line_of(item, "answer_ja"),
+                    "numbers differ between answer and answer_ja"
+                    + (f"; only in English: {', '.join(only_en)}" if only_en else "")
+                    + (f"; only in Japanese: {', '.join(only_ja)}" if only_ja else ""),
+                    label,
+                )
+                return None
+        if len(answer.strip()) > MAX_MESSAGE:
+            self.error(
+                rel, line_of(item, "answer_ja"), "answer_ja is too long for Telegram", label
+            )
+            return None
+        return title.strip(), tuple(q.strip() for q in questions), answer.strip()
 
     def _load_table(self, rel: str, item: Any) -> None:
         line = line_of(item)
@@ -536,10 +680,14 @@ class _Checker:
             rows=rows,
             note=str(item.get("note", "") or "").strip(),
             years=frozenset(y for y in years if isinstance(y, int)),
+            title_ja=str(item.get("title_ja", "") or "").strip(),
+            unit_ja=str(item.get("unit_ja", "") or "").strip(),
+            note_ja=str(item.get("note_ja", "") or "").strip(),
             file=rel,
             line=line_of(item, "id"),
         )
-        self._check_totals(rel, where, item, self.tables[table_id])
+        if not item.get("known_discrepancy"):
+            self._check_totals(rel, where, item, self.tables[table_id])
 
     def _load_columns(self, rel: str, where: str, value: Any) -> tuple[Column, ...] | None:
         if not isinstance(value, list) or not value:
@@ -563,6 +711,8 @@ class _Checker:
                     from_year=col.get("from_year"),
                     to_year=col.get("to_year"),
                     total=bool(col.get("total", False)),
+                    label_ja=str(col.get("label_ja", "") or ""),
+                    aliases_ja=tuple(_strings(col.get("aliases_ja"))),
                 )
             )
         return tuple(columns)
@@ -604,6 +754,8 @@ class _Checker:
                     values=tuple(values),
                     aliases=tuple(aliases) if _is_str_list(aliases) else (),
                     total=bool(row.get("total", False)),
+                    label_ja=str(row.get("label_ja", "") or ""),
+                    aliases_ja=tuple(_strings(row.get("aliases_ja"))),
                 )
             )
         return tuple(rows)
@@ -637,7 +789,7 @@ class _Checker:
 
     def _cross_check(self) -> None:
         """Checks that need every file: related ids, tables, questions under two entries."""
-        seen_questions: dict[str, tuple[str, str, int]] = {}
+        seen_questions: dict[str, tuple[str, str, int, str]] = {}
         for entry in self.entries.values():
             for rid in entry.related:
                 if rid == entry.id:
@@ -661,29 +813,46 @@ class _Checker:
                         f"table '{entry.table}' belongs to entry '{table.entry}'",
                         entry.id,
                     )
-            lines = self._question_lines.get(entry.id, [])
-            for index, question in enumerate(entry.questions):
-                key = basic_normalize(question)
-                line = lines[index] if index < len(lines) else entry.line
-                if not key:
-                    self.error(entry.file, line, "an alternate question is empty", entry.id)
-                    continue
-                if key in seen_questions:
-                    other_id, other_file, other_line = seen_questions[key]
-                    if other_id == entry.id:
-                        self.warn(
-                            entry.file, line, f"question {question!r} is listed twice", entry.id
-                        )
-                    else:
-                        self.error(
-                            entry.file,
-                            line,
-                            f"question {question!r} is also under entry '{other_id}' "
-                            f"({other_file}:{other_line})",
-                            entry.id,
-                        )
-                else:
-                    seen_questions[key] = (entry.id, entry.file, line)
+            self._check_questions(entry, entry.questions, entry.id, seen_questions)
+            self._check_questions(entry, entry.questions_ja, f"{entry.id} ja", seen_questions)
+        self._check_tables()
+
+    def _check_questions(
+        self,
+        entry: Entry,
+        questions: tuple[str, ...],
+        lines_key: str,
+        seen_questions: dict[str, tuple[str, str, int, str]],
+    ) -> None:
+        """Empty questions, and the same question under two entries (either language).
+
+        One entry may list a question in both languages ("JETAA" is JETAA in both).
+        """
+        language = "ja" if lines_key.endswith(" ja") else "en"
+        lines = self._question_lines.get(lines_key, [])
+        for index, question in enumerate(questions):
+            key = basic_normalize(question)
+            line = lines[index] if index < len(lines) else entry.line
+            if not key:
+                self.error(entry.file, line, "an alternate question is empty", entry.id)
+                continue
+            if key not in seen_questions:
+                seen_questions[key] = (entry.id, entry.file, line, language)
+                continue
+            other_id, other_file, other_line, other_language = seen_questions[key]
+            if other_id != entry.id:
+                self.error(
+                    entry.file,
+                    line,
+                    f"question {question!r} is also under entry '{other_id}' "
+                    f"({other_file}:{other_line})",
+                    entry.id,
+                )
+            elif other_language == language:
+                self.warn(entry.file, line, f"question {question!r} is listed twice", entry.id)
+
+    def _check_tables(self) -> None:
+        """Every table belongs to an entry that points back at it."""
         for table in self.tables.values():
             owner = self.entries.get(table.entry)
             if owner is None and table.entry in self._declared:
@@ -700,6 +869,52 @@ class _Checker:
                     table.line,
                     f"table '{table.id}': entry '{table.entry}' must say 'table: {table.id}'",
                 )
+
+
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, words in enumerate(
+        [
+            (),
+            ("January",),
+            ("two", "second", "February"),
+            ("three", "third", "March"),
+            ("four", "fourth", "April"),
+            ("five", "fifth", "May"),
+            ("six", "sixth", "June"),
+            ("seven", "seventh", "July"),
+            ("eight", "eighth", "August"),
+            ("nine", "ninth", "September"),
+            ("ten", "tenth", "October"),
+            ("eleven", "eleventh", "November"),
+            ("twelve", "twelfth", "December"),
+        ]
+    )
+    for word in words
+}
+# Month names only with their capital ("may" is mostly a verb); number words any case.
+_NUMBER_WORD = re.compile(
+    r"\b(" + "|".join(w if w[0].isupper() else f"(?i:{w})" for w in _NUMBER_WORDS) + r")\b"
+)
+
+
+def _numbers(text: str) -> set[str]:
+    """The numbers in a text, for comparing an entry's two languages: digits (thousands
+    commas dropped), and English number, ordinal and month words as their digits
+    ("seven offices" / "7つの事務所", "August" / "8月"). The number 1 is left out: "one of",
+    "first", "per class" and "a month" carry it silently in one language or the other."""
+    text = unicodedata.normalize("NFKC", text)
+    found = {m.group(0).replace(",", "") for m in NUMBER.finditer(text)}
+    found |= {_NUMBER_WORDS[_word_key(m.group(1))] for m in _NUMBER_WORD.finditer(text)}
+    return found - {"1"}
+
+
+def _word_key(word: str) -> str:
+    return word if word[0].isupper() and word in _NUMBER_WORDS else word.lower()
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def _is_str_list(value: Any) -> bool:

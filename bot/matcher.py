@@ -1,15 +1,16 @@
 """The matcher: decides whether to answer a question, ask "did you mean", or escalate.
 
-The index is built once from the knowledge base. A question is scored against every entry
-that shares a word with it, by two signals:
+The index is built once from the knowledge base, one per language (English by words,
+Japanese by two-character pieces). A question is scored against the entries that share
+a term with it, by two signals:
 
-- coverage: how much of the question's meaning (its words, weighted by rarity) the entry's
+- coverage: how much of the question's meaning (its terms, weighted by rarity) the entry's
   alternate questions and title contain;
 - similarity: rapidfuzz's best score between the question and one alternate question.
 
 Then the safety rules apply, in this order, because a wrong answer is worse than none:
-a topic the seeds never cover (fees, visas, ...) is escalated; a country or year the
-chosen entry does not mention is escalated; only a clear winner is answered.
+a topic the seeds never cover (fees, visas, ...) is escalated; a country, place or year
+the chosen entry does not mention is escalated; only a clear winner is answered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -26,10 +26,12 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot import texts
-from bot.entities import country_names, find_countries, find_years, mask
+from bot.entities import country_names, find_countries, find_years, mask, phrase_pattern
 from bot.knowledge import Column, Entry, KnowledgeBase
+from bot.language import ENGLISH, JAPANESE, detect_language, fold_japanese, japanese_terms
 from bot.normalize import (
     COUNTRY_TOKEN,
+    STOPWORDS,
     YEAR_TOKEN,
     Normalizer,
     basic_normalize,
@@ -41,17 +43,23 @@ from bot.tables import answer_from_table
 # An entry's answer text counts for less than its questions and title: it mentions many
 # things in passing that the entry is not *about*.
 ANSWER_WEIGHT = 0.5
-COVERAGE_SHARE = 0.6
+COVERAGE_SHARE = {ENGLISH: 0.6, JAPANESE: 0.6}
 # The rest of the score is similarity to the closest alternate question: mostly of the
 # meaningful words, a little of the whole wording, which breaks ties between entries whose
 # questions share all their keywords ("what is clair" vs "what does clair singapore do").
 WORDING_SHARE = 0.1
-# A question naming a country that a table lists is most likely about that table's figures.
+# A question naming a country that a table lists is most likely about that table's figures,
+# all the more when it asks for a count.
 TABLE_BONUS = 4.0
-# How many entries, best by word coverage, are compared by string similarity.
+COUNT_TABLE_BONUS = 10.0
+_COUNT = re.compile(r"\bhow many\b|\bnumber of\b|\btotal\b|何人|何名|人数|合計|累計|総数")
+# How many entries, best by term coverage, are compared by string similarity.
 SHORTLIST = 40
 # Points lost by an entry that never mentions a programme the question names (key_terms).
 KEY_TERM_PENALTY = 10.0
+# Japanese questions carry much polite phrasing that no entry repeats, so pieces the
+# knowledge base has never seen weigh less there than unknown English words do.
+UNKNOWN_WEIGHT = {ENGLISH: 1.0, JAPANESE: 0.5}
 ASEAN = (
     "Brunei",
     "Cambodia",
@@ -64,6 +72,7 @@ ASEAN = (
     "Thailand",
     "Vietnam",
 )
+_BEFORE = re.compile(r"\b(?:before|prior to|until|up to)\b|以前|より前|までの")
 
 
 class Action(StrEnum):
@@ -113,6 +122,7 @@ class Decision:
     suggestions: tuple[Candidate, ...] = ()
     related: tuple[str, ...] = ()
     reason: str = ""
+    language: str = ENGLISH
     considered: tuple[Candidate, ...] = field(default=(), compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +130,7 @@ class Decision:
         return {
             "question": self.question,
             "action": self.action.value,
+            "language": self.language,
             "entry_id": self.entry_id,
             "title": self.title,
             "score": round(self.score, 1),
@@ -131,15 +142,73 @@ class Decision:
 
 
 @dataclass
+class _Side:
+    """One language's view of an entry."""
+
+    alternates: list[str]  # compared with rapidfuzz's ratio
+    wordings: list[str]  # whole wordings, for the tie-breaking share
+    terms: dict[str, float]  # term -> weight (1 from questions/title, less from the answer)
+    pieces: list[frozenset[str]] = field(default_factory=list)  # each alternate's terms
+
+
+@dataclass
 class _IndexedEntry:
     entry: Entry
-    alternates: list[str]
-    wordings: list[str]
-    terms: dict[str, float]
+    sides: dict[str, _Side]
     countries: frozenset[str]
     years: frozenset[int]
     places: frozenset[str]
     table_countries: frozenset[str]
+
+
+class _Index:
+    """Postings and term rarity for one language, over every entry."""
+
+    def __init__(self, sides: list[_Side], unknown_weight: float = 1.0) -> None:
+        # term -> [(entry index, weight of the term in that entry)]
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for index, side in enumerate(sides):
+            for term, weight in side.terms.items():
+                self.postings[term].append((index, weight))
+        count = len(sides)
+        self.idf = {
+            term: math.log((count + 1) / (len(posting) + 1)) + 1.0
+            for term, posting in self.postings.items()
+        }
+        # A term no entry has counts as the rarest there is (times `unknown_weight`): a
+        # question full of words the knowledge base never uses is likely out of scope.
+        self.unknown_idf = (math.log(count + 1) + 1.0) * unknown_weight
+
+    def coverage(self, term_lists: list[list[str]]) -> dict[int, float]:
+        """For every entry sharing a term with the question: the share of the question's
+        meaning (terms weighted by rarity) the entry contains, best over the variants."""
+        best: dict[int, float] = {}
+        for terms in term_lists:
+            if not terms:
+                continue
+            total = sum(self.idf.get(t, self.unknown_idf) for t in terms)
+            found: dict[int, float] = defaultdict(float)
+            for term in terms:
+                idf = self.idf.get(term, self.unknown_idf)
+                for index, weight in self.postings.get(term, ()):
+                    found[index] += idf * weight
+            for index, value in found.items():
+                share = value / total
+                if share > best.get(index, 0.0):
+                    best[index] = share
+        return best
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A question prepared for one language's index."""
+
+    language: str
+    basic: str  # lower case, no punctuation
+    normalized: str  # typos fixed, names folded
+    term_lists: list[list[str]]  # as written, and with countries/years masked
+    keys: list[str]  # what is compared with the alternates
+    wording: str
 
 
 class Matcher:
@@ -150,48 +219,50 @@ class Matcher:
         self.settings = settings or MatcherSettings()
         self.normalizer = Normalizer(kb.lexicon)
         self.normalizer.set_vocabulary(self._vocabulary())
-        self._places_re = _phrase_pattern(kb.places)
-        self._entries = [self._index_entry(e) for e in kb.entries.values()]
-        self._position = {item.entry.id: i for i, item in enumerate(self._entries)}
-        # term -> [(entry index, weight of the term in that entry)]
-        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, item in enumerate(self._entries):
-            for term, weight in item.terms.items():
-                self._postings[term].append((index, weight))
-        count = len(self._entries)
-        self._idf = {
-            term: math.log((count + 1) / (len(posting) + 1)) + 1.0
-            for term, posting in self._postings.items()
-        }
-        self._unknown_idf = math.log(count + 1) + 1.0
-        self._key_terms = frozenset(stem(t) for t in kb.key_terms)
-        self._gaps = {
-            entry.id: _phrase_pattern(entry.gaps) for entry in kb.entries.values() if entry.gaps
-        }
-        self._smalltalk = {
-            basic_normalize(phrase): intent for intent in kb.smalltalk for phrase in intent.phrases
-        }
-        self._smalltalk_re = _phrase_pattern(self._smalltalk)
-        self._guards = {
-            topic: _phrase_pattern(
-                {self.normalizer.normalize(t, correct=False) for t in terms} | set(terms)
-            )
-            for topic, terms in kb.guards.items()
-        }
+        self._places_re = phrase_pattern(kb.places)
         self._row_countries = {
             table.id: {
                 row.key: frozenset(
                     c
-                    for name in (row.key, row.label, *row.aliases)
+                    for name in (row.key, row.label, *row.aliases, row.label_ja, *row.aliases_ja)
+                    if name
                     for c in find_countries(basic_normalize(name))
                 )
                 for row in table.rows
             }
             for table in kb.tables.values()
         }
+        self._entries = [self._index_entry(e) for e in kb.entries.values()]
+        self._position = {item.entry.id: i for i, item in enumerate(self._entries)}
+        self._indexes = {
+            language: _Index(
+                [item.sides[language] for item in self._entries], UNKNOWN_WEIGHT[language]
+            )
+            for language in (ENGLISH, JAPANESE)
+        }
+        self._key_terms = frozenset(stem(t) for t in kb.key_terms)
+        self._gaps = {
+            entry.id: phrase_pattern((*entry.gaps, *entry.gaps_ja))
+            for entry in kb.entries.values()
+            if entry.gaps or entry.gaps_ja
+        }
+        self._smalltalk = {
+            basic_normalize(phrase): intent
+            for intent in kb.smalltalk
+            for phrase in (*intent.phrases, *intent.phrases_ja)
+        }
+        every = phrase_pattern(self._smalltalk)
+        self._smalltalk_start = re.compile(rf"^{every.pattern}\s*") if every else None
+        self._smalltalk_end = re.compile(rf"(?:^|\s|(?<=\W)){every.pattern}$") if every else None
+        guards: dict[str, set[str]] = defaultdict(set)
+        for topic, terms in (*kb.guards.items(), *kb.guards_ja.items()):
+            for term in terms:
+                guards[topic].update({term, self.normalizer.normalize(term, correct=False)})
+        self._guards = {topic: phrase_pattern(terms) for topic, terms in guards.items()}
         self._column_patterns = {
-            (table.id, column.key): _phrase_pattern(
+            (table.id, column.key): phrase_pattern(
                 {self.normalizer.normalize(a, correct=False) for a in column.aliases}
+                | {basic_normalize(a) for a in column.aliases_ja}
                 | ({column.key.casefold()} if column.key.isalpha() else set())
             )
             for table in kb.tables.values()
@@ -215,24 +286,50 @@ class Matcher:
             words.update(name.split())
         return words
 
-    def _index_entry(self, entry: Entry) -> _IndexedEntry:
-        normalize = self.normalizer.normalize
-        masked = [mask(normalize(q, correct=False)) for q in (*entry.questions, entry.title)]
-        # Words sorted, so plain ratio on them is rapidfuzz's token_sort_ratio, precomputed.
-        alternates = [" ".join(sorted(content_terms(m))) for m in masked]
+    def _fold(self, text: str, language: str) -> str:
+        """Normalised text for matching: typos fixed (English), names folded (both)."""
+        if language == JAPANESE:
+            folded = fold_japanese(basic_normalize(text), self.kb.lexicon.phrases_ja)
+            return self.normalizer.normalize(folded, correct=False)
+        return self.normalizer.normalize(text, correct=False)
+
+    def _terms(self, normalized: str, language: str) -> list[str]:
+        if language == JAPANESE:
+            return [stem(t) for t in japanese_terms(normalized, STOPWORDS)]
+        return content_terms(normalized)
+
+    def _side(self, entry: Entry, language: str) -> _Side:
+        if language == JAPANESE:
+            questions, title, answer = entry.questions_ja, entry.title_ja, entry.answer_ja
+        else:
+            questions, title, answer = entry.questions, entry.title, entry.answer
+        wordings = [mask(self._fold(q, language)) for q in (*questions, title) if q]
+        if language == JAPANESE:
+            alternates = wordings
+        else:
+            # Words sorted, so plain ratio on them is rapidfuzz's token_sort_ratio.
+            alternates = [" ".join(sorted(content_terms(w))) for w in wordings]
         terms: dict[str, float] = {}
-        for term in content_terms(mask(normalize(entry.answer, correct=False))):
-            terms[term] = ANSWER_WEIGHT
-        for alternate in alternates:
-            for term in alternate.split():
+        if answer:
+            for term in self._terms(mask(self._fold(answer, language)), language):
+                terms[term] = ANSWER_WEIGHT
+        for wording in wordings:
+            for term in self._terms(wording, language):
                 terms[term] = 1.0
         if entry.table is not None:
             for column in self.kb.tables[entry.table].columns:
-                for alias in (column.key, *column.aliases):
-                    for term in content_terms(normalize(alias, correct=False)):
+                names = (column.label_ja, *column.aliases_ja) if language == JAPANESE else ()
+                for alias in (column.key, *column.aliases, *names):
+                    for term in self._terms(self._fold(alias, language), language):
                         terms.setdefault(term, 1.0)
-        everything = " ".join((entry.title, entry.answer, *entry.questions))
-        normalized = normalize(everything, correct=False)
+        pieces = [frozenset(self._terms(w, language)) for w in wordings]
+        return _Side(alternates, wordings, terms, pieces)
+
+    def _index_entry(self, entry: Entry) -> _IndexedEntry:
+        texts_en = (entry.title, entry.answer, *entry.questions)
+        texts_ja = (entry.title_ja, entry.answer_ja, *entry.questions_ja)
+        everything = " ".join((*texts_en, *texts_ja))
+        normalized = self._fold(everything, ENGLISH)
         countries = set(find_countries(normalized))
         if re.search(r"\basean\b", normalized):
             countries.update(ASEAN)
@@ -243,14 +340,11 @@ class Matcher:
             years |= table.years
             for column in table.columns:
                 years.update(y for y in (column.year, column.from_year, column.to_year) if y)
-            for row in table.rows:
-                for name in (row.key, row.label, *row.aliases):
-                    table_countries.update(find_countries(basic_normalize(name)))
+            for names in self._row_countries[table.id].values():
+                table_countries.update(names)
         return _IndexedEntry(
             entry,
-            alternates,
-            masked,
-            terms,
+            {language: self._side(entry, language) for language in (ENGLISH, JAPANESE)},
             frozenset(countries),
             frozenset(years),
             self._find_places(basic_normalize(everything)),
@@ -262,45 +356,68 @@ class Matcher:
             return frozenset()
         return frozenset(self.kb.places[m.group(1)] for m in self._places_re.finditer(basic))
 
+    def _query(self, text: str, language: str) -> _Query:
+        basic = basic_normalize(text)
+        if language == JAPANESE:
+            normalized = self._fold(text, JAPANESE)
+        else:
+            normalized = self.normalizer.normalize(text)
+        masked = mask(normalized)
+        variants = [normalized] if masked == normalized else [normalized, masked]
+        term_lists = [self._terms(v, language) for v in variants]
+        if language == JAPANESE:
+            keys = variants
+        else:
+            keys = [" ".join(sorted(terms)) for terms in term_lists]
+        return _Query(language, basic, normalized, term_lists, keys, masked)
+
     # -- deciding ------------------------------------------------------------------------
-    def decide(self, question: str) -> Decision:
-        """Answer, clarify, escalate or reply to small talk, for one question."""
+    def decide(
+        self, question: str, hint: str | None = None, reply_language: str | None = None
+    ) -> Decision:
+        """Answer, clarify, escalate or reply to small talk, for one question.
+
+        `hint` is the user's language code (Telegram's, or the one they chose), used when
+        the text alone does not tell; the answer comes in `reply_language` if given, else
+        in the language of the question.
+        """
         text = question.strip()[: self.settings.max_question_chars]
+        language = detect_language(text, hint)
+        reply = reply_language or language
         basic = basic_normalize(text)
         if not any(ch.isalnum() for ch in basic):
             return Decision(
-                question, Action.SMALLTALK, answer=texts.EMPTY_QUESTION, reason="no words"
-            )
-        smalltalk_reply, remainder = self._split_smalltalk(basic)
+                question, Action.SMALLTALK, answer=texts.EMPTY_QUESTION,
+                reason="no words", language=reply,
+            )  # fmt: skip
+        smalltalk_reply, remainder = self._split_smalltalk(basic, reply)
         if smalltalk_reply is not None and not remainder:
-            return Decision(question, Action.SMALLTALK, answer=smalltalk_reply, reason="smalltalk")
+            return Decision(
+                question, Action.SMALLTALK, answer=smalltalk_reply, reason="smalltalk",
+                language=reply,
+            )  # fmt: skip
         if remainder != basic:
             text = remainder
-        normalized = self.normalizer.normalize(text)
-        ranked = self._rank(normalized)
+        query = self._query(text, language)
+        ranked = self._rank(query, reply)
         considered = tuple(ranked[:5])
         best = ranked[0].score if ranked else 0.0
         if best < self.settings.clarify_threshold:
             return Decision(
-                question,
-                Action.ESCALATE,
-                score=best,
-                considered=considered,
-                reason="no entry matches well enough",
-            )
-        uncovered = self._uncovered_topics(basic, normalized, self.kb.entries[ranked[0].entry_id])
+                question, Action.ESCALATE, score=best, considered=considered,
+                reason="no entry matches well enough", language=reply,
+            )  # fmt: skip
+        uncovered = self._uncovered_topics(query, self.kb.entries[ranked[0].entry_id])
         if uncovered:
             return Decision(
-                question,
-                Action.ESCALATE,
-                score=best,
-                considered=considered,
+                question, Action.ESCALATE, score=best, considered=considered,
                 reason=f"the knowledge base does not cover: {', '.join(uncovered)}",
-            )
+                language=reply,
+            )  # fmt: skip
         # Only entries that can speak to the countries, places and years the question names
         # may answer it. If the best such entry is clearly behind one that cannot, the
         # question is about what the seeds do not say: escalate rather than change subject.
-        countries = find_countries(normalized)
+        countries = find_countries(query.normalized)
         years = find_years(text)
         grounded: list[tuple[Candidate, str]] = []
         first_refusal = ""
@@ -308,7 +425,7 @@ class Matcher:
             if candidate.score < self.settings.clarify_threshold:
                 break
             answer, refusal = self._answer_text(
-                self.kb.entries[candidate.entry_id], normalized, countries, years
+                self.kb.entries[candidate.entry_id], query, countries, years, reply
             )
             if refusal:
                 first_refusal = first_refusal or refusal
@@ -316,12 +433,9 @@ class Matcher:
                 grounded.append((candidate, answer))
         if not grounded or grounded[0][0].score < best - self.settings.margin:
             return Decision(
-                question,
-                Action.ESCALATE,
-                score=best,
-                considered=considered,
-                reason=first_refusal or "no entry can answer this",
-            )
+                question, Action.ESCALATE, score=best, considered=considered,
+                reason=first_refusal or "no entry can answer this", language=reply,
+            )  # fmt: skip
         top, answer = grounded[0]
         runner_up = grounded[1][0].score if len(grounded) > 1 else 0.0
         if (
@@ -330,123 +444,123 @@ class Matcher:
         ):
             entry = self.kb.entries[top.entry_id]
             return Decision(
-                question,
-                Action.ANSWER,
-                answer=answer,
-                entry_id=entry.id,
-                title=entry.title,
-                score=top.score,
-                related=entry.related,
-                considered=considered,
-                reason="clear match",
-            )
+                question, Action.ANSWER, answer=answer, entry_id=entry.id,
+                title=entry.title_in(reply), score=top.score, related=entry.related,
+                considered=considered, reason="clear match", language=reply,
+            )  # fmt: skip
         band = top.score - self.settings.clarify_band
         suggestions = tuple(c for c, _ in grounded if c.score >= band)
         return Decision(
-            question,
-            Action.CLARIFY,
-            answer=texts.DID_YOU_MEAN,
-            score=top.score,
-            suggestions=suggestions[: self.settings.max_suggestions],
-            considered=considered,
-            reason="several entries match"
-            if top.score >= self.settings.answer_threshold
+            question, Action.CLARIFY, answer=texts.DID_YOU_MEAN, score=top.score,
+            suggestions=suggestions[: self.settings.max_suggestions], considered=considered,
+            reason="several entries match" if top.score >= self.settings.answer_threshold
             else "match is not confident",
-        )
+            language=reply,
+        )  # fmt: skip
 
-    def answer_for(self, entry_id: str, question: str = "") -> str:
+    def answer_for(self, entry_id: str, question: str = "", language: str = ENGLISH) -> str:
         """The answer text of an entry, for a question that chose it (e.g. from a button)."""
         entry = self.kb.entries[entry_id]
         if not question:
-            return entry.answer
-        normalized = self.normalizer.normalize(question)
+            return entry.answer_in(language)
+        query = self._query(question, detect_language(question, language))
+        countries = find_countries(query.normalized)
         answer, refusal = self._answer_text(
-            entry, normalized, find_countries(normalized), find_years(question)
+            entry, query, countries, find_years(question), language
         )
-        return entry.answer if refusal else answer
+        return entry.answer_in(language) if refusal else answer
 
-    def rank(self, question: str) -> list[Candidate]:
+    def rank(self, question: str, hint: str | None = None) -> list[Candidate]:
         """The entries in the running for a question, best first (for tools and tests)."""
-        return self._rank(self.normalizer.normalize(question))
+        language = detect_language(question, hint)
+        return self._rank(self._query(question, language), language)
 
-    def _rank(self, normalized: str) -> list[Candidate]:
-        countries = set(find_countries(normalized))
-        masked = mask(normalized)
-        variants = [normalized] if masked == normalized else [normalized, masked]
-        term_lists = [content_terms(v) for v in variants]
-        named = {t for terms in term_lists for t in terms if t in self._key_terms}
-        coverage = self._coverage(term_lists)
-        # Word coverage is cheap and decides who is in the running; the costlier string
+    def _rank(self, query: _Query, reply: str) -> list[Candidate]:
+        index = self._indexes[query.language]
+        countries = set(find_countries(query.normalized))
+        named = {t for terms in query.term_lists for t in terms if t in self._key_terms}
+        coverage = index.coverage(query.term_lists)
+        # Term coverage is cheap and decides who is in the running; the costlier string
         # similarity is computed only for the best few, which keeps big knowledge bases fast.
         shortlist = heapq.nlargest(SHORTLIST, coverage.items(), key=lambda kv: (kv[1], -kv[0]))
-        queries = [" ".join(sorted(terms)) for terms in term_lists]
         scored: list[Candidate] = []
-        for index, cover in shortlist:
-            item = self._entries[index]
-            similarity = max(
-                process.extractOne(q, item.alternates, scorer=fuzz.ratio)[1] for q in queries
-            )
-            wording = process.extractOne(masked, item.wordings, scorer=fuzz.ratio)[1]
+        for position, cover in shortlist:
+            item = self._entries[position]
+            side = item.sides[query.language]
+            if not side.alternates:
+                continue
+            if query.language == JAPANESE:
+                similarity = self._contained(query, side)
+            else:
+                similarity = max(
+                    process.extractOne(key, side.alternates, scorer=fuzz.ratio)[1]
+                    for key in query.keys
+                )
+            wording = process.extractOne(query.wording, side.wordings, scorer=fuzz.ratio)[1]
+            share = COVERAGE_SHARE[query.language]
             score = (
-                COVERAGE_SHARE * cover * 100
-                + (1 - COVERAGE_SHARE - WORDING_SHARE) * similarity
+                share * cover * 100
+                + (1 - share - WORDING_SHARE) * similarity
                 + WORDING_SHARE * wording
             )
             if countries and countries <= item.table_countries:
-                score = min(100.0, score + TABLE_BONUS)
-            score -= KEY_TERM_PENALTY * sum(1 for t in named if t not in item.terms)
-            scored.append(Candidate(item.entry.id, item.entry.title, score))
+                counting = _COUNT.search(query.basic) or _COUNT.search(query.normalized)
+                score = min(100.0, score + (COUNT_TABLE_BONUS if counting else TABLE_BONUS))
+            score -= KEY_TERM_PENALTY * sum(1 for t in named if t not in side.terms)
+            scored.append(Candidate(item.entry.id, item.entry.title_in(reply), score))
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
 
-    def _coverage(self, term_lists: list[list[str]]) -> dict[int, float]:
-        """For every entry sharing a word with the question: the share of the question's
-        meaning (words weighted by rarity) that the entry contains, best over the variants."""
-        best: dict[int, float] = {}
-        for terms in term_lists:
-            if not terms:
-                continue
-            total = sum(self._idf.get(t, self._unknown_idf) for t in terms)
-            found: dict[int, float] = defaultdict(float)
-            for term in terms:
-                idf = self._idf.get(term, self._unknown_idf)
-                for index, weight in self._postings.get(term, ()):
-                    found[index] += idf * weight
-            for index, value in found.items():
-                share = value / total
-                if share > best.get(index, 0.0):
-                    best[index] = share
-        return best
+    def _contained(self, query: _Query, side: _Side) -> float:
+        """How much of the closest alternate question the question contains (0-100).
 
-    def _split_smalltalk(self, basic: str) -> tuple[str | None, str]:
-        """The small-talk reply, if the message starts with small talk, and what is left."""
+        Japanese questions wrap a few key words in long polite phrasing, so a character-level
+        ratio against a short alternate is low even for a perfect match; the share of the
+        alternate's pieces (weighted by rarity) found in the question is what tells.
+        """
+        idf = self._indexes[JAPANESE].idf
+        present = {t for terms in query.term_lists for t in terms}
+        best = 0.0
+        for pieces in side.pieces:
+            total = sum(idf.get(t, 1.0) for t in pieces)
+            if total:
+                found = sum(idf.get(t, 1.0) for t in pieces if t in present)
+                best = max(best, found / total)
+        return best * 100
+
+    def _split_smalltalk(self, basic: str, language: str) -> tuple[str | None, str]:
+        """The small-talk reply, if the message starts or ends with small talk, and the rest."""
         if basic in self._smalltalk:
-            return self._smalltalk[basic].reply, ""
-        if self._smalltalk_re is None:
+            return self._smalltalk[basic].reply_in(language), ""
+        if self._smalltalk_start is None or self._smalltalk_end is None:
             return None, basic
         reply: str | None = None
         rest = basic
         # Peel greetings and thanks off both ends: "hi, when do trainees arrive? thanks".
-        while match := self._smalltalk_re.match(rest):
-            reply = reply or self._smalltalk[match.group(1)].reply
+        while rest and (match := self._smalltalk_start.match(rest)):
+            reply = reply or self._smalltalk[match.group(1)].reply_in(language)
             rest = rest[match.end() :].strip()
-        while rest and (
-            match := re.search(r"(?:^|\s)(" + self._smalltalk_re.pattern[3:-3] + r")$", rest)
-        ):
-            reply = reply or self._smalltalk[match.group(1)].reply
+        while rest and (match := self._smalltalk_end.search(rest)):
+            reply = reply or self._smalltalk[match.group(1)].reply_in(language)
             rest = rest[: match.start()].strip()
         return reply, rest
 
-    def _uncovered_topics(self, basic: str, normalized: str, entry: Entry) -> list[str]:
+    def _uncovered_topics(self, query: _Query, entry: Entry) -> list[str]:
         found = [
             topic
             for topic, pattern in self._guards.items()
-            if pattern is not None and (pattern.search(basic) or pattern.search(normalized))
+            if pattern is not None
+            and (pattern.search(query.basic) or pattern.search(query.normalized))
         ]
         return [topic for topic in found if topic not in entry.covers]
 
     def _answer_text(
-        self, entry: Entry, normalized: str, countries: tuple[str, ...], years: tuple[int, ...]
+        self,
+        entry: Entry,
+        query: _Query,
+        countries: tuple[str, ...],
+        years: tuple[int, ...],
+        language: str,
     ) -> tuple[str, str]:
         """(answer, refusal): the text for this entry, or why it may not answer."""
         if entry.table is not None:
@@ -455,18 +569,21 @@ class Matcher:
                 table,
                 countries,
                 years,
-                lambda column: self._mentions_column(table.id, column, normalized),
+                lambda column: self._mentions_column(table.id, column, query.normalized),
                 self._row_countries[table.id],
-                before=bool(re.search(r"\b(?:before|prior to|until|up to)\b", normalized)),
+                before=bool(_BEFORE.search(query.normalized)),
+                language=language,
             )
             if result is None:
-                return entry.answer, ""
+                return entry.answer_in(language), ""
             return result.text, result.refusal
         item = self._entries[self._position[entry.id]]
         gaps = self._gaps.get(entry.id)
-        if gaps is not None and (found := gaps.search(basic_normalize(normalized))):
+        if gaps is not None and (
+            found := gaps.search(query.basic) or gaps.search(query.normalized)
+        ):
             return "", f"'{entry.id}' does not say: {found.group(1)}"
-        missing_places = self._find_places(basic_normalize(normalized)) - item.places
+        missing_places = self._find_places(query.basic) - item.places
         if missing_places:
             return "", f"'{entry.id}' says nothing about {', '.join(sorted(missing_places))}"
         missing_countries = [c for c in countries if c not in item.countries]
@@ -476,19 +593,11 @@ class Matcher:
         if missing_years:
             listed = ", ".join(str(y) for y in missing_years)
             return "", f"'{entry.id}' says nothing about {listed}"
-        return entry.answer, ""
+        return entry.answer_in(language), ""
 
     def _mentions_column(self, table_id: str, column: Column, normalized: str) -> bool:
         pattern = self._column_patterns.get((table_id, column.key))
         return bool(pattern and pattern.search(normalized))
-
-
-def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """A whole-word regex for any of `phrases`, longest first; None for no phrases."""
-    ordered = sorted({p for p in phrases if p}, key=len, reverse=True)
-    if not ordered:
-        return None
-    return re.compile(r"\b(" + "|".join(re.escape(p) for p in ordered) + r")\b")
 
 
 __all__ = [

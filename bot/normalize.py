@@ -68,10 +68,14 @@ class Lexicon:
 
     phrases: Mapping[str, str] = field(default_factory=dict)
     typos: Mapping[str, str] = field(default_factory=dict)
+    phrases_ja: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_groups(
-        cls, phrases: Mapping[str, Iterable[str]], typos: Mapping[str, Iterable[str]]
+        cls,
+        phrases: Mapping[str, Iterable[str]],
+        typos: Mapping[str, Iterable[str]],
+        phrases_ja: Mapping[str, Iterable[str]] | None = None,
     ) -> Lexicon:
         """Build from ``canonical: [variants]`` groups as written in the YAML file."""
         phrase_map: dict[str, str] = {}
@@ -82,7 +86,11 @@ class Lexicon:
         for correct, wrongs in typos.items():
             for wrong in wrongs:
                 typo_map[basic_normalize(wrong)] = basic_normalize(correct)
-        return cls(phrases=phrase_map, typos=typo_map)
+        japanese: dict[str, str] = {}
+        for canonical, variants in (phrases_ja or {}).items():
+            for variant in variants:
+                japanese[basic_normalize(variant)] = basic_normalize(canonical)
+        return cls(phrases=phrase_map, typos=typo_map, phrases_ja=japanese)
 
 
 class Normalizer:

@@ -20,8 +20,8 @@ class TableAnswer:
     refusal: str = ""
 
 
-def _cell(value: int | None) -> str:
-    return "none listed" if value is None else f"{value:,}"
+def _cell(value: int | None, words: _Words) -> str:
+    return words.none if value is None else f"{value:,}"
 
 
 def _column_for_years(
@@ -29,15 +29,15 @@ def _column_for_years(
 ) -> tuple[Column | None, str]:
     """The column a question's years point at, or a refusal when they point at none.
 
-    With `before` ("before 2019"), a single year means the column that ends the year before.
+    With `before` ("before 2019"), a single year means the column that ends the year before;
+    two years ("from 1996 to 2018") still name a span.
     """
     wanted = set(years)
-    if before:
-        if len(wanted) == 1:
-            (year,) = wanted
-            for column in table.columns:
-                if year - 1 in (column.year, column.to_year):
-                    return column, ""
+    if before and len(wanted) == 1:
+        (year,) = wanted
+        for column in table.columns:
+            if year - 1 in (column.year, column.to_year):
+                return column, ""
         return None, "the table cannot say what came before that year"
     for column in table.columns:
         if column.year is not None and wanted == {column.year}:
@@ -64,6 +64,7 @@ def answer_from_table(
     mentions_column: Callable[[Column], bool],
     row_countries: Mapping[str, frozenset[str]],
     before: bool = False,
+    language: str = "en",
 ) -> TableAnswer | None:
     """Answer from `table` for what the question names; None when it names nothing specific.
 
@@ -92,50 +93,62 @@ def answer_from_table(
             columns.append(year_column)
     if not rows and not columns:
         return None
+    words = _WORDS[language if language in _WORDS else "en"]
     total_index = next((i for i, c in enumerate(table.columns) if c.total), None)
     total_row = next((r for r in table.rows if r.total), None)
+    unit = table.unit_in(language)
     lines: list[str] = []
-    if rows and columns:
-        for row in rows:
-            cells = ", ".join(
-                f"{c.label}: {_cell(row.values[table.columns.index(c)])}" for c in columns
+    for row in rows:
+        values = dict(zip(table.columns, row.values, strict=True))
+        shown = columns or [c for c in table.columns if not c.total]
+        cells = words.sep.join(
+            f"{c.label_in(language)}{words.colon}{_cell(values[c], words)}" for c in shown
+        )
+        total = _cell(row.values[total_index], words) if total_index is not None else None
+        if columns and (total is None or len(columns) == 1):
+            lines.append(f"{row.label_in(language)}{words.dash}{cells}")
+        elif total is not None:
+            lines.append(
+                f"{row.label_in(language)}{words.dash}"
+                + words.total.format(value=total, unit=unit)
+                + words.paren.format(cells)
             )
-            if total_index is not None and len(columns) > 1:
-                cells += f" ({_cell(row.values[total_index])} {table.unit} in total)"
-            lines.append(f"{row.label} - {cells}")
-    elif rows:
-        for row in rows:
-            lines.append(f"{row.label} - {_row_summary(table, row, total_index)}")
-    else:
+        else:
+            lines.append(f"{row.label_in(language)}{words.dash}{cells}")
+    if not rows:
         for column in columns:
-            lines.append(_column_summary(table, column, total_row))
-    text = f"{table.title}:\n" + "\n".join(lines)
-    if table.note:
-        text += f"\n{table.note}"
+            index = table.columns.index(column)
+            line = column.label_in(language)
+            if total_row is not None:
+                total = _cell(total_row.values[index], words)
+                line += words.colon + words.total.format(value=total, unit=unit)
+            listed = [
+                f"{r.label_in(language)} {_cell(r.values[index], words)}"
+                for r in table.rows
+                if not r.total and r.values[index] not in (None, 0)
+            ]
+            if listed:
+                line += words.paren.format(words.sep.join(listed))
+            lines.append(line)
+    text = f"{table.title_in(language)}{words.colon.strip()}\n" + "\n".join(lines)
+    if table.note_in(language):
+        text += f"\n{table.note_in(language)}"
     return TableAnswer(text=text)
 
 
-def _row_summary(table: Table, row: Row, total_index: int | None) -> str:
-    parts = [
-        f"{c.label}: {_cell(v)}"
-        for c, v in zip(table.columns, row.values, strict=True)
-        if not c.total
-    ]
-    if total_index is None:
-        return "; ".join(parts)
-    return f"{_cell(row.values[total_index])} {table.unit} in total ({'; '.join(parts)})"
+@dataclass(frozen=True)
+class _Words:
+    """How generated table sentences are put together in one language."""
+
+    colon: str
+    sep: str
+    dash: str
+    total: str
+    paren: str
+    none: str
 
 
-def _column_summary(table: Table, column: Column, total_row: Row | None) -> str:
-    index = table.columns.index(column)
-    listed = [
-        f"{r.label} {_cell(r.values[index])}"
-        for r in table.rows
-        if not r.total and r.values[index] not in (None, 0)
-    ]
-    head = f"{column.label}"
-    if total_row is not None:
-        head += f": {_cell(total_row.values[index])} {table.unit} in total"
-    if listed:
-        head += f" ({', '.join(listed)})"
-    return head
+_WORDS = {
+    "en": _Words(": ", ", ", " - ", "{value} {unit} in total", " ({})", "none listed"),
+    "ja": _Words("：", "、", "：", "合計{value}{unit}", "（{}）", "記載なし"),
+}

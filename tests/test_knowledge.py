@@ -70,12 +70,18 @@ entries:
     answer: Alpha is the first.
     related: [beta]
     source: our-activities-2025
+    title_ja: アルファ
+    questions_ja: [アルファとは, アルファについて, アルファの説明, アルファ情報, アルファ]
+    answer_ja: アルファは最初です。
   - id: beta
     title: Beta
     category: Test
     questions: [what is beta, beta please, tell me beta, beta info, about beta]
     answer: Beta is the second.
     source: our-activities-2025
+    title_ja: ベータ
+    questions_ja: [ベータとは, ベータについて, ベータの説明, ベータ情報, ベータ]
+    answer_ja: ベータは2番目です。
 """
 
 
@@ -90,18 +96,18 @@ def test_a_good_file_has_no_errors(kb_dir: Path) -> None:
 
 def test_missing_field_names_file_entry_and_line(kb_dir: Path) -> None:
     found = problems(kb_dir, GOOD.replace("    answer: Beta is the second.\n", ""))
-    assert found == ["knowledge/area.yaml:9: error: entry 'beta': missing field 'answer'"]
+    assert found == ["knowledge/area.yaml:12: error: entry 'beta': missing field 'answer'"]
 
 
 def test_empty_answer(kb_dir: Path) -> None:
     found = problems(kb_dir, GOOD.replace("Beta is the second.", '""'))
-    assert found == ["knowledge/area.yaml:13: error: entry 'beta': the answer is empty"]
+    assert found == ["knowledge/area.yaml:16: error: entry 'beta': the answer is empty"]
 
 
 def test_duplicate_id_points_at_the_first(kb_dir: Path) -> None:
     found = problems(kb_dir, GOOD.replace("id: beta", "id: alpha").replace("[beta]", "[]"))
     assert found == [
-        "knowledge/area.yaml:9: error: entry 'alpha': duplicate id "
+        "knowledge/area.yaml:12: error: entry 'alpha': duplicate id "
         "(first defined at knowledge/area.yaml:2)"
     ]
 
@@ -116,19 +122,20 @@ def test_related_id_that_does_not_exist(kb_dir: Path) -> None:
 def test_same_question_under_two_entries(kb_dir: Path) -> None:
     found = problems(kb_dir, GOOD.replace("beta please", "'Alpha, please?'"))
     assert found == [
-        "knowledge/area.yaml:12: error: entry 'beta': question 'Alpha, please?' is also under "
+        "knowledge/area.yaml:15: error: entry 'beta': question 'Alpha, please?' is also under "
         "entry 'alpha' (knowledge/area.yaml:5)"
     ]
 
 
 def test_unknown_source_and_unknown_field(kb_dir: Path) -> None:
     text = GOOD.replace(
-        "source: our-activities-2025\n  - id: beta", "source: a-blog\n  - id: beta"
+        "source: our-activities-2025\n    title_ja: アルファ",
+        "source: a-blog\n    title_ja: アルファ",
     )
     text = text.replace("    title: Beta\n", "    title: Beta\n    questons: [typo]\n")
     found = problems(kb_dir, text)
     assert any("entry 'alpha': source 'a-blog' is not in sources.yaml" in p for p in found)
-    assert "knowledge/area.yaml:11: error: entry 'beta': unknown field 'questons'" in found
+    assert "knowledge/area.yaml:14: error: entry 'beta': unknown field 'questons'" in found
 
 
 def test_yaml_syntax_error_gives_the_line(kb_dir: Path) -> None:
@@ -157,7 +164,7 @@ def test_table_rows_must_match_columns(kb_dir: Path) -> None:
         """)
     found = problems(kb_dir, text)
     assert found == [
-        "knowledge/area.yaml:24: error: table 't': row 'Total' has 1 values for 2 columns"
+        "knowledge/area.yaml:29: error: table 't': row 'Total' has 1 values for 2 columns"
     ]
 
 
@@ -178,3 +185,24 @@ def test_kb_check_exits_non_zero_on_errors(
     out = capsys.readouterr().out
     assert "related id 'gamma' does not exist" in out
     assert "1 error(s)" in out
+
+
+def test_missing_japanese_side(kb_dir: Path) -> None:
+    found = problems(kb_dir, GOOD.replace("    answer_ja: ベータは2番目です。\n", ""))
+    assert found == [
+        "knowledge/area.yaml:12: error: entry 'beta': missing its Japanese side: answer_ja"
+    ]
+
+
+def test_missing_english_side(kb_dir: Path) -> None:
+    english = "    questions: [what is beta, beta please, tell me beta, beta info, about beta]\n"
+    found = problems(kb_dir, GOOD.replace(english, ""))
+    assert found == ["knowledge/area.yaml:12: error: entry 'beta': missing field 'questions'"]
+
+
+def test_numbers_must_match_between_languages(kb_dir: Path) -> None:
+    found = problems(kb_dir, GOOD.replace("ベータは2番目です。", "ベータは3番目です。"))
+    assert found == [
+        "knowledge/area.yaml:20: error: entry 'beta': numbers differ between answer and "
+        "answer_ja; only in English: 2; only in Japanese: 3"
+    ]
