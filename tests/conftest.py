@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +11,8 @@ import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
 from telegram import Update
 
-import bot.service
 from bot.app import ClairApplication, build_application
 from bot.config import Settings, load_settings
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher, MatcherSettings
 from bot.service import Service
 
 TOKEN = "123456:TEST-token"
@@ -105,38 +102,14 @@ async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Asyn
     assert harness.failed_calls() == []
 
 
-@pytest.fixture(scope="session")
-def matcher_cache() -> Callable[[KnowledgeBase, MatcherSettings | None], Matcher]:
-    """Builds each Matcher once per session: building one takes most of a second.
-
-    The matcher is a pure function of the knowledge files and its settings, so tests that
-    share one see exactly what a fresh one would decide. (Service builds its own matcher;
-    a `matcher` argument to Service would make this patch unnecessary.)
-    """
-    built: dict[tuple[Path, MatcherSettings | None], Matcher] = {}
-
-    def matcher(kb: KnowledgeBase, settings: MatcherSettings | None = None) -> Matcher:
-        key = (kb.root, settings)
-        if key not in built:
-            built[key] = Matcher(kb, settings)
-        return built[key]
-
-    return matcher
-
-
 @pytest.fixture
 async def clair(
     bot_api: FakeBotApi,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    matcher_cache: Callable[[KnowledgeBase, MatcherSettings | None], Matcher],
 ) -> AsyncIterator[Harness]:
-    """The bot running against the fake server, talking to the test user.
-
-    Everything is real and fresh per test (application, service, database) except the
-    matcher, which is shared (see `matcher_cache`).
-    """
+    """The bot running against the fake server, talking to the test user; everything real
+    and fresh per test (application, service, knowledge base, database)."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
-    monkeypatch.setattr(bot.service, "Matcher", matcher_cache)
     async with running_bot(bot_api, tmp_path) as harness:
         yield harness
