@@ -18,6 +18,7 @@ import pycountry
 
 from bot.language import is_cjk
 from bot.normalize import COUNTRY_TOKEN, YEAR_TOKEN, basic_normalize
+from bot.phrases import PhraseFinder, Span
 
 # Everyday names and demonyms that pycountry does not carry. "japanese" is left out on
 # purpose: it nearly always means the language or culture, not people from Japan.
@@ -143,79 +144,6 @@ def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
 
 
 _KATAKANA = re.compile("[ァ-ヺー]")
-_WORD = re.compile(r"\S+")
-
-
-@dataclass(frozen=True)
-class _Lookup:
-    """Country names arranged for a scan that costs one dictionary look-up per candidate,
-    where one big regex alternation tried hundreds of names at every position."""
-
-    latin: dict[tuple[str, ...], str]  # word sequence -> canonical name
-    latin_lengths: dict[str, tuple[int, ...]]  # first word -> name lengths, longest first
-    cjk: dict[str, str]  # Japanese name -> canonical name
-    cjk_lengths: dict[str, tuple[int, ...]]  # first character -> name lengths
-
-
-@cache
-def _lookup() -> _Lookup:
-    latin: dict[tuple[str, ...], str] = {}
-    cjk: dict[str, str] = {}
-    for name, canonical in country_names().items():
-        if is_cjk(name):
-            cjk[name] = canonical
-        elif name != "us":  # "tell us", "contact us": too common to be the United States
-            latin[tuple(name.split())] = canonical
-    latin_lengths: dict[str, set[int]] = {}
-    for words in latin:
-        latin_lengths.setdefault(words[0], set()).add(len(words))
-    cjk_lengths: dict[str, set[int]] = {}
-    for name in cjk:
-        cjk_lengths.setdefault(name[0], set()).add(len(name))
-    return _Lookup(
-        latin,
-        {k: tuple(sorted(v, reverse=True)) for k, v in latin_lengths.items()},
-        cjk,
-        {k: tuple(sorted(v, reverse=True)) for k, v in cjk_lengths.items()},
-    )
-
-
-def _country_spans(normalized: str) -> list[tuple[int, int, str]]:
-    """(start, end, canonical name) of each country named in a normalised text, in order."""
-    lookup = _lookup()
-    spans: list[tuple[int, int, str]] = []
-    matches = list(_WORD.finditer(normalized))
-    words = [m.group(0) for m in matches]
-    index = 0
-    while index < len(words):
-        for length in lookup.latin_lengths.get(words[index], ()):
-            key = tuple(words[index : index + length])
-            if len(key) == length and key in lookup.latin:
-                end = matches[index + length - 1].end()
-                spans.append((matches[index].start(), end, lookup.latin[key]))
-                index += length
-                break
-        else:
-            index += 1
-    if is_cjk(normalized):
-        spans.extend(_cjk_spans(normalized, lookup))
-        spans.sort()
-    return spans
-
-
-def _cjk_spans(text: str, lookup: _Lookup) -> list[tuple[int, int, str]]:
-    spans: list[tuple[int, int, str]] = []
-    position = 0
-    while position < len(text):
-        for length in lookup.cjk_lengths.get(text[position], ()):
-            name = text[position : position + length]
-            if len(name) == length and name in lookup.cjk and _standalone(text, position, name):
-                spans.append((position, position + length, lookup.cjk[name]))
-                position += length
-                break
-        else:
-            position += 1
-    return spans
 
 
 def _standalone(text: str, start: int, name: str) -> bool:
@@ -230,6 +158,17 @@ def _standalone(text: str, start: int, name: str) -> bool:
         after = text[end : end + 1]
         return not (_KATAKANA.match(before or " ") or _KATAKANA.match(after or " "))
     return True
+
+
+@cache
+def _countries() -> PhraseFinder:
+    # "tell us", "contact us": too common to be the United States.
+    names = {name: canonical for name, canonical in country_names().items() if name != "us"}
+    return PhraseFinder(names, _standalone)
+
+
+def _country_spans(normalized: str) -> list[Span]:
+    return _countries().spans(normalized)
 
 
 @dataclass(frozen=True)

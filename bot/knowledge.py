@@ -23,6 +23,7 @@ SPECIAL_FILES = (
     "smalltalk.yaml",
     "guards.yaml",
     "places.yaml",
+    "categories.yaml",
 )
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENTRY_FIELDS = {"id", "title", "category", "questions", "answer", "source"}
@@ -165,6 +166,13 @@ class KnowledgeBase:
     places: dict[str, str]
     key_terms: tuple[str, ...] = ()
     guards_ja: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    categories_ja: dict[str, str] = field(default_factory=dict)
+
+    def category_in(self, category: str, language: str) -> str:
+        """A category's name in a language."""
+        if language == "ja":
+            return self.categories_ja.get(category, category)
+        return category
 
     @property
     def categories(self) -> list[str]:
@@ -283,6 +291,7 @@ class _Checker:
         for path in content_files:
             self._load_content_file(path)
         self._cross_check()
+        categories_ja = self._load_categories()
         if not self.report.errors:
             self.report.kb = KnowledgeBase(
                 root=self.root,
@@ -295,6 +304,7 @@ class _Checker:
                 places=places,
                 key_terms=key_terms,
                 guards_ja=self.guards_ja,
+                categories_ja=categories_ja,
             )
         return self.report
 
@@ -378,6 +388,26 @@ class _Checker:
                 continue
             for variant in variants:
                 result[basic_normalize(variant)] = name
+        return result
+
+    def _load_categories(self) -> dict[str, str]:
+        """Japanese category names; every category an entry uses needs one."""
+        path = self.root / "categories.yaml"
+        data = self._read(path)
+        names = data.get("categories") if data else None
+        if data is not None and not isinstance(names, LineDict):
+            self.error(self._rel(path), line_of(data), "'categories' must be a mapping")
+            return {}
+        result = {str(k): str(v) for k, v in (names or {}).items() if isinstance(v, str) and v}
+        for entry in self.entries.values():
+            if entry.category not in result and data is not None:
+                result[entry.category] = entry.category  # reported once, below
+                self.error(
+                    entry.file,
+                    line_of(None, default=entry.line),
+                    f"category '{entry.category}' has no Japanese name in categories.yaml",
+                    entry.id,
+                )
         return result
 
     def _load_lexicon(self) -> tuple[Lexicon, tuple[str, ...]]:

@@ -28,7 +28,14 @@ from rapidfuzz import fuzz, process
 from bot import texts
 from bot.entities import country_names, find_countries, find_years, mask, phrase_pattern
 from bot.knowledge import Column, Entry, KnowledgeBase
-from bot.language import ENGLISH, JAPANESE, detect_language, fold_japanese, japanese_terms
+from bot.language import (
+    ENGLISH,
+    JAPANESE,
+    detect_language,
+    fold_japanese,
+    has_japanese,
+    japanese_terms,
+)
 from bot.normalize import (
     COUNTRY_TOKEN,
     STOPWORDS,
@@ -38,6 +45,7 @@ from bot.normalize import (
     content_terms,
     stem,
 )
+from bot.phrases import PhraseFinder
 from bot.tables import answer_from_table
 
 # An entry's answer text counts for less than its questions and title: it mentions many
@@ -53,6 +61,10 @@ WORDING_SHARE = 0.1
 TABLE_BONUS = 4.0
 COUNT_TABLE_BONUS = 10.0
 _COUNT = re.compile(r"\bhow many\b|\bnumber of\b|\btotal\b|何人|何名|人数|合計|累計|総数")
+# The whole region, not one country: in a table question it means the table's total.
+_REGION = re.compile(r"\basean\b|\bthe region\b|アセアン|東南アジア")
+# Numbers that are not years: what a count question needs an answer to contain.
+_FIGURE = re.compile(r"(?<![\d,])(?!(?:19|20)\d\d(?!\d))\d[\d,]*")
 # How many entries, best by term coverage, are compared by string similarity.
 SHORTLIST = 40
 # Points lost by an entry that never mentions a programme the question names (key_terms).
@@ -88,9 +100,9 @@ class Action(StrEnum):
 class MatcherSettings:
     """Thresholds (scores are 0-100) that separate answering, clarifying and escalating."""
 
-    answer_threshold: float = 55.0
+    answer_threshold: float = 52.0
     clarify_threshold: float = 45.0
-    margin: float = 3.0
+    margin: float = 2.0
     clarify_band: float = 15.0
     max_suggestions: int = 3
     max_question_chars: int = 500
@@ -209,6 +221,11 @@ class _Query:
     term_lists: list[list[str]]  # as written, and with countries/years masked
     keys: list[str]  # what is compared with the alternates
     wording: str
+    countries: tuple[str, ...]
+    years: tuple[int, ...]
+    places: frozenset[str]
+    counting: bool  # asks "how many"
+    region: bool  # names the whole region ("ASEAN") rather than one country
 
 
 class Matcher:
@@ -219,7 +236,7 @@ class Matcher:
         self.settings = settings or MatcherSettings()
         self.normalizer = Normalizer(kb.lexicon)
         self.normalizer.set_vocabulary(self._vocabulary())
-        self._places_re = phrase_pattern(kb.places)
+        self._places = PhraseFinder(kb.places)
         self._row_countries = {
             table.id: {
                 row.key: frozenset(
@@ -251,14 +268,17 @@ class Matcher:
             for intent in kb.smalltalk
             for phrase in (*intent.phrases, *intent.phrases_ja)
         }
-        every = phrase_pattern(self._smalltalk)
-        self._smalltalk_start = re.compile(rf"^{every.pattern}\s*") if every else None
-        self._smalltalk_end = re.compile(rf"(?:^|\s|(?<=\W)){every.pattern}$") if every else None
-        guards: dict[str, set[str]] = defaultdict(set)
+        # Japanese small talk has no spaces to split on: matched as prefixes and suffixes.
+        self._smalltalk_ja = sorted(
+            (p for p in self._smalltalk if has_japanese(p)), key=len, reverse=True
+        )
+        self._smalltalk_words = max((len(p.split()) for p in self._smalltalk), default=0)
+        guard_terms: dict[str, str] = {}
         for topic, terms in (*kb.guards.items(), *kb.guards_ja.items()):
             for term in terms:
-                guards[topic].update({term, self.normalizer.normalize(term, correct=False)})
-        self._guards = {topic: phrase_pattern(terms) for topic, terms in guards.items()}
+                guard_terms.setdefault(term, topic)
+                guard_terms.setdefault(self.normalizer.normalize(term, correct=False), topic)
+        self._guards = PhraseFinder(guard_terms)
         self._column_patterns = {
             (table.id, column.key): phrase_pattern(
                 {self.normalizer.normalize(a, correct=False) for a in column.aliases}
@@ -352,9 +372,7 @@ class Matcher:
         )
 
     def _find_places(self, basic: str) -> frozenset[str]:
-        if self._places_re is None:
-            return frozenset()
-        return frozenset(self.kb.places[m.group(1)] for m in self._places_re.finditer(basic))
+        return frozenset(self._places.find(basic))
 
     def _query(self, text: str, language: str) -> _Query:
         basic = basic_normalize(text)
@@ -369,7 +387,19 @@ class Matcher:
             keys = variants
         else:
             keys = [" ".join(sorted(terms)) for terms in term_lists]
-        return _Query(language, basic, normalized, term_lists, keys, masked)
+        return _Query(
+            language,
+            basic,
+            normalized,
+            term_lists,
+            keys,
+            masked,
+            countries=find_countries(normalized),
+            years=find_years(text),
+            places=self._find_places(basic),
+            counting=bool(_COUNT.search(basic) or _COUNT.search(normalized)),
+            region=bool(_REGION.search(basic)),
+        )
 
     # -- deciding ------------------------------------------------------------------------
     def decide(
@@ -387,7 +417,7 @@ class Matcher:
         basic = basic_normalize(text)
         if not any(ch.isalnum() for ch in basic):
             return Decision(
-                question, Action.SMALLTALK, answer=texts.EMPTY_QUESTION,
+                question, Action.SMALLTALK, answer=texts.get(reply).empty_question,
                 reason="no words", language=reply,
             )  # fmt: skip
         smalltalk_reply, remainder = self._split_smalltalk(basic, reply)
@@ -417,16 +447,12 @@ class Matcher:
         # Only entries that can speak to the countries, places and years the question names
         # may answer it. If the best such entry is clearly behind one that cannot, the
         # question is about what the seeds do not say: escalate rather than change subject.
-        countries = find_countries(query.normalized)
-        years = find_years(text)
         grounded: list[tuple[Candidate, str]] = []
         first_refusal = ""
         for candidate in ranked:
             if candidate.score < self.settings.clarify_threshold:
                 break
-            answer, refusal = self._answer_text(
-                self.kb.entries[candidate.entry_id], query, countries, years, reply
-            )
+            answer, refusal = self._answer_text(self.kb.entries[candidate.entry_id], query, reply)
             if refusal:
                 first_refusal = first_refusal or refusal
             else:
@@ -451,7 +477,7 @@ class Matcher:
         band = top.score - self.settings.clarify_band
         suggestions = tuple(c for c, _ in grounded if c.score >= band)
         return Decision(
-            question, Action.CLARIFY, answer=texts.DID_YOU_MEAN, score=top.score,
+            question, Action.CLARIFY, answer=texts.get(reply).did_you_mean, score=top.score,
             suggestions=suggestions[: self.settings.max_suggestions], considered=considered,
             reason="several entries match" if top.score >= self.settings.answer_threshold
             else "match is not confident",
@@ -464,10 +490,7 @@ class Matcher:
         if not question:
             return entry.answer_in(language)
         query = self._query(question, detect_language(question, language))
-        countries = find_countries(query.normalized)
-        answer, refusal = self._answer_text(
-            entry, query, countries, find_years(question), language
-        )
+        answer, refusal = self._answer_text(entry, query, language)
         return entry.answer_in(language) if refusal else answer
 
     def rank(self, question: str, hint: str | None = None) -> list[Candidate]:
@@ -477,7 +500,7 @@ class Matcher:
 
     def _rank(self, query: _Query, reply: str) -> list[Candidate]:
         index = self._indexes[query.language]
-        countries = set(find_countries(query.normalized))
+        countries = set(query.countries)
         named = {t for terms in query.term_lists for t in terms if t in self._key_terms}
         coverage = index.coverage(query.term_lists)
         # Term coverage is cheap and decides who is in the running; the costlier string
@@ -504,8 +527,8 @@ class Matcher:
                 + WORDING_SHARE * wording
             )
             if countries and countries <= item.table_countries:
-                counting = _COUNT.search(query.basic) or _COUNT.search(query.normalized)
-                score = min(100.0, score + (COUNT_TABLE_BONUS if counting else TABLE_BONUS))
+                bonus = COUNT_TABLE_BONUS if query.counting else TABLE_BONUS
+                score = min(100.0, score + bonus)
             score -= KEY_TERM_PENALTY * sum(1 for t in named if t not in side.terms)
             scored.append(Candidate(item.entry.id, item.entry.title_in(reply), score))
         scored.sort(key=lambda c: (-c.score, c.entry_id))
@@ -532,42 +555,44 @@ class Matcher:
         """The small-talk reply, if the message starts or ends with small talk, and the rest."""
         if basic in self._smalltalk:
             return self._smalltalk[basic].reply_in(language), ""
-        if self._smalltalk_start is None or self._smalltalk_end is None:
-            return None, basic
         reply: str | None = None
         rest = basic
         # Peel greetings and thanks off both ends: "hi, when do trainees arrive? thanks".
-        while rest and (match := self._smalltalk_start.match(rest)):
-            reply = reply or self._smalltalk[match.group(1)].reply_in(language)
-            rest = rest[match.end() :].strip()
-        while rest and (match := self._smalltalk_end.search(rest)):
-            reply = reply or self._smalltalk[match.group(1)].reply_in(language)
-            rest = rest[: match.start()].strip()
+        for at_start in (True, False):
+            while rest and (peeled := self._peel(rest, at_start)) is not None:
+                phrase, rest = peeled
+                reply = reply or self._smalltalk[phrase].reply_in(language)
         return reply, rest
 
+    def _peel(self, text: str, at_start: bool) -> tuple[str, str] | None:
+        """(small-talk phrase, the rest) if `text` starts (or ends) with one."""
+        words = text.split()
+        for count in range(min(len(words), self._smalltalk_words), 0, -1):
+            part = words[:count] if at_start else words[-count:]
+            phrase = " ".join(part)
+            if phrase in self._smalltalk:
+                remaining = words[count:] if at_start else words[:-count]
+                return phrase, " ".join(remaining)
+        for phrase in self._smalltalk_ja:
+            if text.startswith(phrase) if at_start else text.endswith(phrase):
+                rest = text[len(phrase) :] if at_start else text[: -len(phrase)]
+                return phrase, rest.strip()
+        return None
+
     def _uncovered_topics(self, query: _Query, entry: Entry) -> list[str]:
-        found = [
-            topic
-            for topic, pattern in self._guards.items()
-            if pattern is not None
-            and (pattern.search(query.basic) or pattern.search(query.normalized))
-        ]
+        found = dict.fromkeys(
+            (*self._guards.find(query.basic), *self._guards.find(query.normalized))
+        )
         return [topic for topic in found if topic not in entry.covers]
 
-    def _answer_text(
-        self,
-        entry: Entry,
-        query: _Query,
-        countries: tuple[str, ...],
-        years: tuple[int, ...],
-        language: str,
-    ) -> tuple[str, str]:
+    def _answer_text(self, entry: Entry, query: _Query, language: str) -> tuple[str, str]:
         """(answer, refusal): the text for this entry, or why it may not answer."""
+        countries, years = query.countries, query.years
         if entry.table is not None:
             table = self.kb.tables[entry.table]
             result = answer_from_table(
                 table,
-                countries,
+                () if query.region else countries,  # "ASEAN and India": the whole table
                 years,
                 lambda column: self._mentions_column(table.id, column, query.normalized),
                 self._row_countries[table.id],
@@ -583,7 +608,7 @@ class Matcher:
             found := gaps.search(query.basic) or gaps.search(query.normalized)
         ):
             return "", f"'{entry.id}' does not say: {found.group(1)}"
-        missing_places = self._find_places(query.basic) - item.places
+        missing_places = query.places - item.places
         if missing_places:
             return "", f"'{entry.id}' says nothing about {', '.join(sorted(missing_places))}"
         missing_countries = [c for c in countries if c not in item.countries]
@@ -593,6 +618,8 @@ class Matcher:
         if missing_years:
             listed = ", ".join(str(y) for y in missing_years)
             return "", f"'{entry.id}' says nothing about {listed}"
+        if query.counting and not _FIGURE.search(entry.answer):
+            return "", f"'{entry.id}' gives no figure to count with"
         return entry.answer_in(language), ""
 
     def _mentions_column(self, table_id: str, column: Column, normalized: str) -> bool:

@@ -20,6 +20,10 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": 
 _POSSESSIVE = re.compile(r"(\w)'s\b")
 _NON_WORD = re.compile(r"[^\w{}]+|_")
 _LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+# Where Latin letters or digits meet Japanese ("jetの参加者", "2024年度"): a word boundary.
+_SCRIPTS = re.compile(
+    r"(?<=[a-z0-9])(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=[a-z0-9])"
+)
 
 # Function words that carry no topic. Question words (when, where, who, how many) are kept:
 # they separate "when do trainees arrive" from "where do trainees train".
@@ -46,6 +50,7 @@ def basic_normalize(text: str) -> str:
     text = _POSSESSIVE.sub(r"\1", text).replace("'", "")
     text = _NON_WORD.sub(" ", text)
     text = _LETTERS_DIGITS.sub(" ", text)
+    text = _SCRIPTS.sub(" ", text)
     return " ".join(text.split())
 
 

@@ -65,7 +65,7 @@ GOOD = """\
 entries:
   - id: alpha
     title: Alpha
-    category: Test
+    category: Contacts
     questions: [what is alpha, alpha please, tell me alpha, alpha info, about alpha]
     answer: Alpha is the first.
     related: [beta]
@@ -75,7 +75,7 @@ entries:
     answer_ja: アルファは最初です。
   - id: beta
     title: Beta
-    category: Test
+    category: Contacts
     questions: [what is beta, beta please, tell me beta, beta info, about beta]
     answer: Beta is the second.
     source: our-activities-2025
