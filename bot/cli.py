@@ -16,8 +16,9 @@ from bot import staffview, texts
 from bot.config import ConfigError, Settings, load_settings
 from bot.evaluation import EvalFileError, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
+from bot.language import detect_language
 from bot.matcher import Action, Decision, Matcher
-from bot.service import TERMINAL_CHAT_ID, Service, UnknownEnquiry
+from bot.service import TERMINAL_CHAT_ID, DailyLimitReached, Service, UnknownEnquiry
 from bot.storage import Asker
 
 EXIT_OK = 0
@@ -211,6 +212,17 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     def say(text: str) -> None:
         print(text, file=stdout, flush=True)
 
+    def language(text: str) -> str:
+        return detect_language(text)
+
+    async def to_staff(question: str, reason: str) -> None:
+        try:
+            enquiry = await service.ask_staff(asker, question, reason)
+        except DailyLimitReached:
+            say(f"bot> {texts.get(language(question)).daily_limit}")
+            return
+        say(f"bot> {service.acknowledgement(enquiry, language(question))}")
+
     say(texts.CHAT_HELP)
     choices: list[str] = []
     last_question = ""
@@ -236,16 +248,17 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                 if not question:
                     say("Type /staff followed by your question.")
                     continue
-                enquiry = await service.ask_staff(asker, question)
-                say(f"bot> {texts.escalated(enquiry.ref)}")
+                await to_staff(question, "asked for staff")
                 continue
             if choices and text.isdigit():
                 index = int(text) - 1
                 if index == len(choices):
-                    enquiry = await service.ask_staff(asker, last_question, "none of the choices")
-                    say(f"bot> {texts.escalated(enquiry.ref)}")
+                    await to_staff(last_question, "none of the choices")
                 elif 0 <= index < len(choices):
-                    say(f"bot> {service.matcher.answer_for(choices[index], last_question)}")
+                    answer = service.matcher.answer_for(
+                        choices[index], last_question, language(last_question)
+                    )
+                    say(f"bot> {answer}")
                 else:
                     say(f"Please type a number from 1 to {len(choices) + 1}.")
                     continue
@@ -255,14 +268,17 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             decision = reply.decision
             last_question = text
             choices = []
-            if reply.enquiry is not None:
-                say(f"bot> {texts.escalated(reply.enquiry.ref)}")
+            if reply.limited:
+                say(f"bot> {texts.get(decision.language).daily_limit}")
+            elif reply.enquiry is not None:
+                ack = service.acknowledgement(reply.enquiry, decision.language, reply.follow_up)
+                say(f"bot> {ack}")
             elif decision.action is Action.CLARIFY:
                 choices = [s.entry_id for s in decision.suggestions]
                 say(f"bot> {decision.answer}")
                 for number, suggestion in enumerate(decision.suggestions, start=1):
                     say(f"  {number}. {suggestion.title}")
-                say(f"  {len(choices) + 1}. {texts.NONE_OF_THESE}")
+                say(f"  {len(choices) + 1}. {texts.get(decision.language).none_of_these}")
             else:
                 say(f"bot> {decision.answer}")
     finally:

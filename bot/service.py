@@ -12,13 +12,14 @@ import io
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import staffview
+from bot import staffview, texts
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, load_knowledge
+from bot.language import ENGLISH, JAPANESE, detect_language
 from bot.matcher import Action, Decision, Matcher
 from bot.storage import (
     Asker,
@@ -69,10 +70,11 @@ class Service:
         kb: KnowledgeBase,
         store: Store,
         monotonic: Callable[[], float] = time.monotonic,
+        matcher: Matcher | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
-        self.matcher = Matcher(kb, settings.matcher)
+        self.matcher = matcher or Matcher(kb, settings.matcher)
         self.store = store
         self.hours = settings.staff.office_hours()
         self._monotonic = monotonic
@@ -108,11 +110,16 @@ class Service:
         window.append(now)
         return True
 
-    async def ask(self, asker: Asker, text: str) -> Reply:
-        """Decide on a question; what goes to staff joins the user's open enquiry, or opens one."""
-        decision = self.matcher.decide(text)
+    async def ask(self, asker: Asker, text: str, language: str | None = None) -> Reply:
+        """Decide on a question; what goes to staff joins the user's open enquiry, or opens one.
+
+        The answer comes in `language` (the user's choice) if given, else in the language the
+        question is written in; an enquiry records the language it was written in.
+        """
+        decision = self.matcher.decide(text, hint=asker.language, reply_language=language)
         if decision.action is not Action.ESCALATE:
             return Reply(decision)
+        asker = replace(asker, language=detect_language(text, asker.language))
         current = await self.store.open_enquiry_for_user(asker.user_id)
         if current is not None:
             return Reply(decision, await self.follow_up(current.ref, asker, text), follow_up=True)
@@ -131,7 +138,8 @@ class Service:
         """
         if await self._over_daily_cap(asker.user_id):
             raise DailyLimitReached
-        considered = self.matcher.decide(text).considered if text.strip() else ()
+        asker = replace(asker, language=detect_language(text, asker.language))
+        considered = self.matcher.decide(text, asker.language).considered if text.strip() else ()
         return await self.store.create_enquiry(asker, text, considered, reason, self._announce)
 
     async def follow_up(self, ref: int, asker: Asker, text: str) -> Enquiry:
@@ -147,6 +155,21 @@ class Service:
         """When a reply can be expected for an enquiry sent now (office hours)."""
         moment = now or self.store.clock()
         return self.hours.add(moment, self.settings.staff.remind_after_hours)
+
+    def acknowledgement(self, enquiry: Enquiry, language: str, follow_up: bool = False) -> str:
+        """What the user is told (plain text) once their message is with staff."""
+        words = texts.get(language)
+        if follow_up:
+            return words.followed_up.format(ref=enquiry.ref)
+        when = texts.format_time(self.expected_reply(enquiry.created_at), self.hours, language)
+        return words.escalated.format(ref=enquiry.ref, when=when)
+
+    async def language_for(self, user_id: int, telegram_language: str | None) -> str:
+        """The language to talk to a user in: their /language choice, else their client's."""
+        chosen = await self.store.language_of(user_id)
+        if chosen:
+            return chosen
+        return JAPANESE if (telegram_language or "").lower().startswith("ja") else ENGLISH
 
     async def _over_daily_cap(self, user_id: int) -> bool:
         since = self.store.clock() - timedelta(days=1)

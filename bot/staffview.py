@@ -45,6 +45,12 @@ def parse_callback(data: str) -> tuple[str, int] | None:
     return parts[1], int(parts[2])
 
 
+def language_name(code: str | None) -> str:
+    """The language an enquiry was written in, for staff: "English", "Japanese"."""
+    names = {"en": "English", "ja": "Japanese"}
+    return names.get((code or "")[:2], html.escape(code or "an unknown language"))
+
+
 def who(enquiry: Enquiry) -> str:
     """Name, @username and user id, escaped."""
     parts = [html.escape(enquiry.name or "(no name)")]
@@ -85,8 +91,7 @@ def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -
     )
     lines = [
         head,
-        f"From: {who(enquiry)}"
-        + (f" · language {html.escape(enquiry.language)}" if enquiry.language else ""),
+        f"From: {who(enquiry)} · wrote in {language_name(enquiry.language)}",
         f"When: {local_time(enquiry.created_at, hours)}",
         f"<blockquote>{html.escape(_preview(enquiry.text))}</blockquote>",
         f"Bot considered: {considered}",

@@ -93,6 +93,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, message_id)
     );
     """,
+    # 3: the language a user chose with /language.
+    """
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -696,6 +704,22 @@ class Store:
         )
         return [_outbox(r) for r in rows]
 
+    # -- users -----------------------------------------------------------------------------
+    async def language_of(self, user_id: int) -> str | None:
+        """The language a user chose with /language, if any."""
+        row = await self._one("SELECT language FROM users WHERE user_id = ?", (user_id,))
+        return str(row[0]) if row else None
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Remember a user's language."""
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO users (user_id, language, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language,"
+                " updated_at = excluded.updated_at",
+                (user_id, language, _stamp(self.clock())),
+            )
+
     # -- feedback and privacy ----------------------------------------------------------------
     async def add_feedback(self, user_id: int, entry_id: str, helpful: bool) -> None:
         """Record a 👍 or 👎 on an answer."""
@@ -715,7 +739,7 @@ class Store:
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def forget_user(self, user_id: int) -> ForgetResult:
-        """Delete everything stored about a user: enquiries, their messages, feedback."""
+        """Delete everything stored about a user: enquiries, messages, feedback, language."""
         async with self._write() as db:
             cursor = await db.execute(
                 "DELETE FROM messages WHERE ref IN (SELECT ref FROM enquiries WHERE user_id = ?)",
@@ -726,6 +750,7 @@ class Store:
             enquiries = cursor.rowcount
             cursor = await db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
             feedback = cursor.rowcount
+            await db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
         return ForgetResult(enquiries, messages, feedback)
 
     async def purge_resolved(self, older_than_days: int) -> int:

@@ -1,25 +1,312 @@
-"""Every sentence the bot says that is not knowledge-base content, in one place for review."""
+"""Every sentence the bot says that is not knowledge-base content, in one place for review.
+
+Users get English or Japanese: `get(language)` returns that language's `Texts`. The Telegram
+texts are sent with HTML parse mode: they may use <b>/<i>, and anything interpolated into
+them must already be escaped by the caller (the views do this). Staff-facing texts live in
+`bot.staffview`; the terminal's own texts are at the end of this module.
+"""
 
 from __future__ import annotations
 
-EMPTY_QUESTION = (
-    'Please type your question in words, for example: "When do LGOTP trainees arrive in '
-    'Japan?" or "What does a CIR do?"'
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.workhours import OfficeHours
+
+ENGLISH = "en"
+JAPANESE = "ja"
+LANGUAGE_NAMES = {ENGLISH: "English", JAPANESE: "日本語"}
+
+
+@dataclass(frozen=True)
+class Texts:
+    """What the bot says to users, in one language."""
+
+    empty_question: str
+    did_you_mean: str
+    none_of_these: str
+    escalated: str  # {ref}, {when}
+    followed_up: str  # {ref}
+    already_forwarded: str  # {ref}
+    welcome: str
+    help: str
+    topics: str
+    contact_header: str
+    ask_usage: str
+    ask_type_question: str
+    no_enquiries: str
+    enquiries_header: str
+    not_text: str
+    unknown_command: str
+    button_expired: str
+    feedback_thanks: str
+    something_wrong: str
+    forget_confirm: str
+    forget_cancelled: str
+    forgotten: str  # {enquiries}, {messages}, {feedback}
+    privacy: str  # {days}
+    daily_limit: str
+    too_fast: str
+    language_prompt: str
+    language_set: str
+    button_ask_staff: str
+    button_back: str
+    button_forget_yes: str
+    button_forget_no: str
+    states: dict[str, str]
+    commands: tuple[tuple[str, str], ...]
+    button_helpful: str = "👍"
+    button_not_helpful: str = "👎"
+
+
+EN = Texts(
+    empty_question=(
+        'Please type your question in words, for example: "When do LGOTP trainees arrive in '
+        'Japan?" or "What does a CIR do?"'
+    ),
+    did_you_mean="I'm not sure which of these you mean. Did you mean:",
+    none_of_these="None of these - ask staff",
+    escalated=(
+        "I don't have a reliable answer to that, so I've forwarded your question to CLAIR "
+        "staff (the International Cooperation and Economic Relations Division). Your "
+        "reference is #{ref}. A member of staff will reply to you here, usually by {when}; "
+        "you don't need to ask again."
+    ),
+    followed_up=(
+        "I've added this to your open question #{ref}, so the member of staff handling it "
+        "will see it. You don't need to ask again."
+    ),
+    already_forwarded="You already sent this question to staff: your reference is #{ref}.",
+    welcome=(
+        "Hello! I'm the CLAIR Singapore assistant. I answer questions about CLAIR's "
+        "programmes: LGOTP training, the JET Programme, exchanges, seminars, sister cities "
+        "and more.\n\nType your question in your own words, or pick a topic below. /help "
+        "lists what else I can do. 日本語でもご質問いただけます（/language）。"
+    ),
+    help=(
+        "<b>How to use this bot</b>\n"
+        "Type a question, e.g. <i>When do LGOTP trainees arrive in Japan?</i> If I'm not "
+        "sure, I'll show a few choices; if I can't answer, I'll forward your question to "
+        "CLAIR staff.\n\n"
+        "/topics - browse the topics\n"
+        "/contact - how to reach CLAIR\n"
+        "/ask &lt;question&gt; - send a question straight to staff\n"
+        "/status - your questions to staff\n"
+        "/language - English or 日本語\n"
+        "/privacy - what is stored about you\n"
+        "/forget - delete what is stored about you\n\n"
+        "In a group, mention me or reply to one of my messages."
+    ),
+    topics="<b>Topics</b>\nPick a topic to see its questions:",
+    contact_header="<b>How to reach CLAIR</b>",
+    ask_usage=(
+        "Type /ask followed by your question, e.g. <i>/ask Can my city host a trainee next "
+        "year?</i> It goes straight to CLAIR staff, who will reply here."
+    ),
+    ask_type_question=(
+        "I no longer have that question. Please type it again after /ask, e.g. "
+        "<i>/ask When is the application deadline?</i>"
+    ),
+    no_enquiries="You have no questions with CLAIR staff.",
+    enquiries_header="<b>Your questions to staff</b> (newest first):",
+    not_text=(
+        "Sorry, I can only read text messages. Please type your question in words. "
+        "To send a question straight to CLAIR staff, type /ask followed by your question."
+    ),
+    unknown_command="I don't know that command. /help lists the commands I understand.",
+    button_expired="This button has expired - please type your question again.",
+    feedback_thanks="Thank you for your feedback!",
+    something_wrong=(
+        "Sorry, something went wrong on my side. Please try again in a moment, or type /ask "
+        "followed by your question to reach CLAIR staff."
+    ),
+    forget_confirm=(
+        "This deletes your questions to staff, their replies, your answer feedback and your "
+        "language choice. Staff will no longer be able to reply to open questions. Delete "
+        "everything?"
+    ),
+    forget_cancelled="Nothing was deleted.",
+    forgotten=(
+        "Done. I deleted {enquiries} question(s) to staff, {messages} message(s) and "
+        "{feedback} answer rating(s)."
+    ),
+    privacy=(
+        "<b>Privacy</b>\n"
+        "When a question goes to CLAIR staff, I store it with your name, username, Telegram "
+        "user id and the language you wrote in, so staff can reply to you. When you rate an "
+        "answer with 👍 or 👎, I store the rating with your user id. If you choose a language "
+        "with /language, I store that choice.\n"
+        "Questions answered from the knowledge base are not stored.\n"
+        "Stored questions are kept until they are resolved, then for {days} more days. "
+        "/forget deletes everything stored about you now."
+    ),
+    daily_limit=(
+        "I've already forwarded as many of your questions to staff as I can today, so this "
+        "one was not sent. Staff will reply to the ones you sent; please ask again tomorrow "
+        "if you still need to."
+    ),
+    too_fast="You're sending messages faster than I can read them. Please wait a minute.",
+    language_prompt="Which language would you like me to use?",
+    language_set="From now on I'll answer in English. /topics shows the topics.",
+    button_ask_staff="Ask staff",
+    button_back="« Back",
+    button_forget_yes="Yes, delete",
+    button_forget_no="No, keep it",
+    states={
+        "new": "new",
+        "claimed": "being handled",
+        "answered": "answered",
+        "resolved": "resolved",
+    },
+    commands=(
+        ("start", "Welcome and topics"),
+        ("topics", "Browse the topics"),
+        ("contact", "How to reach CLAIR"),
+        ("ask", "Send a question straight to staff"),
+        ("status", "Your questions to staff"),
+        ("language", "English or 日本語"),
+        ("privacy", "What is stored about you"),
+        ("forget", "Delete what is stored about you"),
+        ("help", "How to use this bot"),
+    ),
 )
-DID_YOU_MEAN = "I'm not sure which of these you mean. Did you mean:"
-NONE_OF_THESE = "None of these - ask staff"
-DIVISION = "the International Cooperation and Economic Relations Division"
+
+JA = Texts(
+    empty_question=(
+        "ご質問を文章で入力してください。例：「研修員はいつ来日しますか」「国際交流員（CIR）の"
+        "仕事は何ですか」"
+    ),
+    did_you_mean="どの内容についてのご質問でしょうか。次の中からお選びください。",
+    none_of_these="どれでもない - 職員に問い合わせる",
+    escalated=(
+        "このご質問には確かな回答をお示しできないため、クレア職員（国際協力・経済交流課）に"
+        "お送りしました。受付番号は #{ref} です。通常 {when} までに、職員からこちらに"
+        "ご返信します。改めてお問い合わせいただく必要はありません。"
+    ),
+    followed_up=(
+        "このメッセージを、対応中のお問い合わせ #{ref} に追加しました。担当の職員が確認します。"
+        "改めてお問い合わせいただく必要はありません。"
+    ),
+    already_forwarded="このご質問は職員に送信済みです。受付番号は #{ref} です。",
+    welcome=(
+        "こんにちは。自治体国際化協会（クレア）シンガポール事務所のご案内ボットです。"
+        "自治体職員協力交流事業（LGOTP）、JETプログラム、交流事業、セミナー、姉妹都市などに"
+        "ついてお答えします。\n\nご質問を入力するか、下のトピックからお選びください。"
+        "そのほかの使い方は /help をご覧ください。For English, use /language."
+    ),
+    help=(
+        "<b>このボットの使い方</b>\n"
+        "ご質問を入力してください。例：<i>研修員はいつ来日しますか</i>\n"
+        "候補が複数ある場合は選択肢を表示します。お答えできない場合は、クレア職員に"
+        "お送りします。\n\n"
+        "/topics - トピック一覧\n"
+        "/contact - 問い合わせ先\n"
+        "/ask &lt;質問&gt; - 職員に直接質問する\n"
+        "/status - 職員へのお問い合わせ状況\n"
+        "/language - 日本語 / English\n"
+        "/privacy - 保存される情報\n"
+        "/forget - 保存された情報の削除\n\n"
+        "グループでは、メンションするか、ボットのメッセージに返信してください。"
+    ),
+    topics="<b>トピック</b>\nトピックを選ぶと、その内容を表示します。",
+    contact_header="<b>問い合わせ先</b>",
+    ask_usage=(
+        "/ask に続けてご質問を入力してください。例：<i>/ask 来年度、本市で研修員を受け入れる"
+        "ことはできますか</i> クレア職員に直接送られ、こちらに返信があります。"
+    ),
+    ask_type_question=(
+        "そのご質問は保存されていません。/ask に続けてもう一度入力してください。例："
+        "<i>/ask 応募の締切はいつですか</i>"
+    ),
+    no_enquiries="職員へのお問い合わせはありません。",
+    enquiries_header="<b>職員へのお問い合わせ</b>（新しい順）:",
+    not_text=(
+        "申し訳ありませんが、文字のメッセージのみ読み取れます。ご質問を文章で入力してください。"
+        "職員に直接質問する場合は、/ask に続けてご質問を入力してください。"
+    ),
+    unknown_command="そのコマンドはありません。使えるコマンドは /help でご確認ください。",
+    button_expired="このボタンは有効期限が切れました。もう一度ご質問を入力してください。",
+    feedback_thanks="ご評価ありがとうございます。",
+    something_wrong=(
+        "申し訳ありません。エラーが発生しました。しばらくしてからもう一度お試しいただくか、"
+        "/ask に続けてご質問を入力し、クレア職員にお問い合わせください。"
+    ),
+    forget_confirm=(
+        "職員へのお問い合わせ、その返信、回答への評価、言語の設定を削除します。対応中の"
+        "お問い合わせにも職員から返信できなくなります。すべて削除しますか。"
+    ),
+    forget_cancelled="削除しませんでした。",
+    forgotten=(
+        "削除しました。職員へのお問い合わせ {enquiries} 件、メッセージ {messages} 件、"
+        "回答への評価 {feedback} 件です。"
+    ),
+    privacy=(
+        "<b>プライバシー</b>\n"
+        "ご質問をクレア職員にお送りする場合、職員が返信できるよう、ご質問とともにお名前、"
+        "ユーザー名、TelegramのユーザーID、ご質問の言語を保存します。回答を👍/👎で評価された"
+        "場合は、その評価をユーザーIDとともに保存します。/language で言語を選んだ場合は、"
+        "その設定を保存します。\n"
+        "ナレッジベースからお答えしたご質問は保存しません。\n"
+        "保存したお問い合わせは、解決するまで、その後さらに {days} 日間保存します。"
+        "/forget で、保存された情報をすぐに削除できます。"
+    ),
+    daily_limit=(
+        "本日お送りできるお問い合わせの上限に達したため、このご質問はお送りしていません。"
+        "お送り済みのお問い合わせには職員が返信します。必要であれば、明日改めてお問い合わせ"
+        "ください。"
+    ),
+    too_fast="メッセージの送信が速すぎます。1分ほどお待ちください。",
+    language_prompt="使用する言語をお選びください。",
+    language_set="これから日本語でお答えします。/topics でトピック一覧を表示します。",
+    button_ask_staff="職員に問い合わせる",
+    button_back="« 戻る",
+    button_forget_yes="削除する",
+    button_forget_no="削除しない",
+    states={
+        "new": "受付済み",
+        "claimed": "対応中",
+        "answered": "回答済み",
+        "resolved": "解決済み",
+    },
+    commands=(
+        ("start", "ようこそ・トピック一覧"),
+        ("topics", "トピック一覧"),
+        ("contact", "問い合わせ先"),
+        ("ask", "職員に直接質問する"),
+        ("status", "職員へのお問い合わせ状況"),
+        ("language", "日本語 / English"),
+        ("privacy", "保存される情報"),
+        ("forget", "保存された情報の削除"),
+        ("help", "このボットの使い方"),
+    ),
+)
+
+_BY_LANGUAGE = {ENGLISH: EN, JAPANESE: JA}
 
 
-def escalated(ref: int) -> str:
-    """The acknowledgement for a question forwarded to staff."""
-    return (
-        f"I don't have a reliable answer to that, so I've forwarded your question to CLAIR "
-        f"staff ({DIVISION}). Your reference is #{ref}. A member of staff will reply to you "
-        f"here; you don't need to ask again."
-    )
+def get(language: str | None) -> Texts:
+    """The texts for a language code ("en", "ja"); English for anything else."""
+    return _BY_LANGUAGE.get((language or ENGLISH)[:2].lower(), EN)
 
 
+_WEEKDAYS_JA = "月火水木金土日"
+
+
+def format_time(moment: datetime, hours: OfficeHours, language: str) -> str:
+    """A moment in the office's time zone, as a user reads it: "Mon 23 Nov 16:15 JST" or
+    "11月23日（月）16:15 JST"."""
+    local = moment.astimezone(hours.timezone)
+    zone = local.tzname() or ""
+    if get(language) is JA:
+        weekday = _WEEKDAYS_JA[local.weekday()]
+        return f"{local.month}月{local.day}日（{weekday}）{local:%H:%M} {zone}".strip()
+    return f"{local:%a %d %b %H:%M} {zone}".strip()
+
+
+# The command menu for clients in any language (Japanese clients get JA.commands).
+COMMANDS = EN.commands
+
+# --------------------------------------------------------------------------- the terminal
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set, so the Telegram bot cannot start.
 To run it on Telegram: talk to @BotFather in Telegram, send /newbot, follow the prompts,
@@ -27,118 +314,6 @@ then run:  TELEGRAM_BOT_TOKEN=<the token> make run
 Meanwhile, here is the same bot in your terminal (same knowledge base, same database)."""
 
 CHAT_HELP = """\
-Type a question and press Enter. When I offer choices, type the number of one.
-Commands: /staff <question> sends a question straight to staff, /status lists your
+Type a question and press Enter (English or 日本語). When I offer choices, type the number
+of one. Commands: /staff <question> sends a question straight to staff, /status lists your
 enquiries, /help shows this, /quit leaves (Ctrl-D works too)."""
-
-# --------------------------------------------------------------------------- Telegram
-# The texts below are sent with HTML parse mode: they may use <b>/<i>, and anything
-# interpolated into them must already be escaped by the caller (handlers do this).
-
-WELCOME = (
-    "Hello! I'm the CLAIR Singapore assistant. I answer questions about CLAIR's programmes: "
-    "LGOTP training, the JET Programme, exchanges, seminars, sister cities and more.\n\n"
-    "Type your question in your own words, or pick a topic below. /help lists what else I "
-    "can do."
-)
-HELP = (
-    "<b>How to use this bot</b>\n"
-    "Type a question, e.g. <i>When do LGOTP trainees arrive in Japan?</i> If I'm not sure, "
-    "I'll show a few choices; if I can't answer, I'll forward your question to CLAIR staff.\n\n"
-    "/topics - browse the topics\n"
-    "/contact - how to reach CLAIR\n"
-    "/ask &lt;question&gt; - send a question straight to staff\n"
-    "/status - your questions to staff\n"
-    "/privacy - what is stored about you\n"
-    "/forget - delete what is stored about you\n\n"
-    "In a group, mention me or reply to one of my messages."
-)
-TOPICS = "<b>Topics</b>\nPick a topic to see its questions:"
-CONTACT_HEADER = "<b>How to reach CLAIR</b>"
-ASK_USAGE = (
-    "Type /ask followed by your question, e.g. <i>/ask Can my city host a trainee next year?"
-    "</i> It goes straight to CLAIR staff, who will reply here."
-)
-ASK_TYPE_QUESTION = (
-    "I no longer have that question. Please type it again after /ask, e.g. "
-    "<i>/ask When is the application deadline?</i>"
-)
-NO_ENQUIRIES = "You have no questions with CLAIR staff."
-ENQUIRIES_HEADER = "<b>Your questions to staff</b> (newest first):"
-NOT_TEXT = (
-    "Sorry, I can only read text messages. Please type your question in words. "
-    "To send a question straight to CLAIR staff, type /ask followed by your question."
-)
-UNKNOWN_COMMAND = "I don't know that command. /help lists the commands I understand."
-BUTTON_EXPIRED = "This button has expired - please type your question again."
-FEEDBACK_THANKS = "Thank you for your feedback!"
-SOMETHING_WRONG = (
-    "Sorry, something went wrong on my side. Please try again in a moment, or type /ask "
-    "followed by your question to reach CLAIR staff."
-)
-FORGET_CONFIRM = (
-    "This deletes your questions to staff, their replies and your answer feedback. "
-    "Staff will no longer be able to reply to open questions. Delete everything?"
-)
-FORGET_CANCELLED = "Nothing was deleted."
-
-BUTTON_ASK_STAFF = "Ask staff"
-BUTTON_HELPFUL = "👍"
-BUTTON_NOT_HELPFUL = "👎"
-BUTTON_BACK = "« Back"
-BUTTON_FORGET_YES = "Yes, delete"
-BUTTON_FORGET_NO = "No, keep it"
-
-#: The command menu registered with set_my_commands, in the order shown to users.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Welcome and topics"),
-    ("topics", "Browse the topics"),
-    ("contact", "How to reach CLAIR"),
-    ("ask", "Send a question straight to staff"),
-    ("status", "Your questions to staff"),
-    ("privacy", "What is stored about you"),
-    ("forget", "Delete what is stored about you"),
-    ("help", "How to use this bot"),
-)
-
-
-def privacy(retention_days: int) -> str:
-    """What the bot stores about a person, and for how long."""
-    return (
-        "<b>Privacy</b>\n"
-        "When a question goes to CLAIR staff, I store it with your name, username, Telegram "
-        "user id and language, so staff can reply to you. When you rate an answer with "
-        f"{BUTTON_HELPFUL} or {BUTTON_NOT_HELPFUL}, I store the rating with your user id.\n"
-        "Questions answered from the knowledge base are not stored.\n"
-        f"Stored questions are kept until they are resolved, then for {retention_days} more "
-        "days. /forget deletes everything stored about you now."
-    )
-
-
-def forgotten(enquiries: int, messages: int, feedback: int) -> str:
-    """The report after /forget was confirmed."""
-    return (
-        f"Done. I deleted {enquiries} question(s) to staff, {messages} message(s) and "
-        f"{feedback} answer rating(s)."
-    )
-
-
-def already_forwarded(ref: int) -> str:
-    """The reply when the same question's "Ask staff" button is pressed again."""
-    return f"You already sent this question to staff: your reference is #{ref}."
-
-
-DAILY_LIMIT = (
-    "I've already forwarded as many of your questions to staff as I can today, so this one "
-    "was not sent. Staff will reply to the ones you sent; please ask again tomorrow if you "
-    "still need to."
-)
-TOO_FAST = "You're sending messages faster than I can read them. Please wait a minute."
-
-
-def followed_up(ref: int) -> str:
-    """The acknowledgement when a message joins the user's open enquiry."""
-    return (
-        f"I've added this to your open question #{ref}, so the member of staff handling it "
-        "will see it. You don't need to ask again."
-    )

@@ -11,6 +11,7 @@ so :func:`parse` accepts only the exact shapes below and returns None for everyt
     n:<n>               "none of these": send remembered question n to staff
     f:<1|0>:<entry_id>  answer feedback (helpful or not)
     fg:yes / fg:no      confirm or cancel /forget
+    l:<en|ja>           choose the language (/language)
 """
 
 from __future__ import annotations
@@ -109,7 +110,21 @@ class Forget:
         return "fg:yes" if self.confirmed else "fg:no"
 
 
-ButtonAction = OpenEntry | Choose | OpenCategory | ShowTopics | AskStaff | Feedback | Forget
+@dataclass(frozen=True)
+class SetLanguage:
+    """The language chosen with /language."""
+
+    language: str
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"l:{self.language}")
+
+
+ButtonAction = (
+    OpenEntry | Choose | OpenCategory | ShowTopics | AskStaff | Feedback | Forget | SetLanguage
+)
 
 _PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]], ...] = (
     (re.compile(f"e:{_ID}"), lambda m: OpenEntry(m["id"])),
@@ -120,6 +135,7 @@ _PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]],
     (re.compile(f"n:{_NUMBER}"), lambda m: AskStaff(int(m["n"]), none_of_these=True)),
     (re.compile(f"f:(?P<h>[01]):{_ID}"), lambda m: Feedback(m["h"] == "1", m["id"])),
     (re.compile("fg:(?P<c>yes|no)"), lambda m: Forget(m["c"] == "yes")),
+    (re.compile("l:(?P<l>en|ja)"), lambda m: SetLanguage(m["l"])),
 )
 
 

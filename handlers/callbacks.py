@@ -6,13 +6,13 @@ Forged, unparseable or stale data (an entry that no longer exists) gets a polite
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Message, Update
 
 from bot import texts
 from bot.knowledge import KnowledgeBase
+from bot.language import detect_language
 from bot.service import DailyLimitReached
 from handlers.callback_data import (
     AskStaff,
@@ -22,16 +22,18 @@ from handlers.callback_data import (
     Forget,
     OpenCategory,
     OpenEntry,
+    SetLanguage,
     ShowTopics,
     parse,
 )
 from handlers.replies import edit_view, send_view, set_keyboard
-from handlers.state import Context, asker_for, user_state
+from handlers.state import Context, asker_for, language_of, user_state
+from handlers.user import send_acknowledgement
 from handlers.views import (
     View,
     category_view,
     entry_view,
-    escalated_view,
+    text_view,
     topics_view,
     without_feedback,
 )
@@ -54,75 +56,88 @@ async def button(update: Update, context: Context) -> None:
     if query is None:
         return
     kb = context.bot_data.core.kb
+    language = await language_of(update, context)
+    words = texts.get(language)
     action = parse(query.data)
     if action is None or not is_current(kb, action):
-        await query.answer(texts.BUTTON_EXPIRED)
+        await query.answer(words.button_expired)
         return
     if isinstance(action, AskStaff):
-        await _ask_staff(update, context, action)
+        await _ask_staff(update, context, action, language)
         return
     if isinstance(action, Feedback):
-        await _feedback(update, context, action)
+        await _feedback(update, context, action, language)
         return
     await query.answer()
     if isinstance(action, OpenEntry):
-        await send_view(update, context, entry_view(kb, kb.entries[action.entry_id]))
+        await send_view(update, context, entry_view(kb, kb.entries[action.entry_id], language))
     elif isinstance(action, Choose):
         asked = user_state(context).question(action.number)
-        answer = context.bot_data.core.matcher.answer_for(action.entry_id, asked or "")
+        reply_in = await context.bot_data.core.store.language_of(asker_for(update).user_id)
+        if reply_in is None and asked:
+            reply_in = detect_language(asked, language)
+        reply_in = reply_in or language
+        answer = context.bot_data.core.matcher.answer_for(action.entry_id, asked or "", reply_in)
         number = action.number if asked is not None else None
-        await send_view(
-            update, context, entry_view(kb, kb.entries[action.entry_id], answer, number)
-        )
+        entry = kb.entries[action.entry_id]
+        await send_view(update, context, entry_view(kb, entry, reply_in, answer, number))
     elif isinstance(action, OpenCategory):
-        await edit_view(update, context, category_view(kb, action.index))
+        await edit_view(update, context, category_view(kb, action.index, language))
     elif isinstance(action, ShowTopics):
-        await edit_view(update, context, topics_view(kb))
+        await edit_view(update, context, topics_view(kb, language))
     elif isinstance(action, Forget):
-        await _forget(update, context, action.confirmed)
+        await _forget(update, context, action.confirmed, language)
+    elif isinstance(action, SetLanguage):
+        await context.bot_data.core.store.set_language(asker_for(update).user_id, action.language)
+        words = texts.get(action.language)
+        await edit_view(update, context, View((words.language_set,)))
 
 
-async def _feedback(update: Update, context: Context, action: Feedback) -> None:
+async def _feedback(update: Update, context: Context, action: Feedback, language: str) -> None:
     query = update.callback_query
     assert query is not None
     await context.bot_data.core.store.add_feedback(
         asker_for(update).user_id, action.entry_id, action.helpful
     )
-    await query.answer(texts.FEEDBACK_THANKS)
+    await query.answer(texts.get(language).feedback_thanks)
     message = query.message  # rated: the 👍 / 👎 row goes, so it is not rated twice
     keyboard = message.reply_markup if isinstance(message, Message) else None
     await set_keyboard(query, without_feedback(keyboard))
 
 
-async def _ask_staff(update: Update, context: Context, action: AskStaff) -> None:
+async def _ask_staff(update: Update, context: Context, action: AskStaff, language: str) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
+    words = texts.get(language)
     state = user_state(context)
     asked = state.question(action.number)
     if asked is None:
-        await send_view(update, context, View((texts.ASK_TYPE_QUESTION,)))
+        await send_view(update, context, View((words.ask_type_question,)))
         return
     if (ref := state.forwarded.get(action.number)) is not None:
-        await send_view(update, context, View((texts.already_forwarded(ref),)))
+        await send_view(update, context, text_view(words.already_forwarded.format(ref=ref)))
         return
     reason = "none of the suggestions" if action.none_of_these else "asked for staff"
     try:
         enquiry = await context.bot_data.core.ask_staff(asker_for(update), asked, reason)
     except DailyLimitReached:
-        await send_view(update, context, View((html.escape(texts.DAILY_LIMIT),)))
+        await send_view(update, context, text_view(words.daily_limit))
         return
     state.forwarded[action.number] = enquiry.ref
     logger.info("enquiry #%d: sent to staff from a button (%s)", enquiry.ref, reason)
-    await send_view(update, context, escalated_view(enquiry))
+    await send_acknowledgement(update, context, enquiry, language)
 
 
-async def _forget(update: Update, context: Context, confirmed: bool) -> None:
+async def _forget(update: Update, context: Context, confirmed: bool, language: str) -> None:
+    words = texts.get(language)
     if not confirmed:
-        await edit_view(update, context, View((texts.FORGET_CANCELLED,)))
+        await edit_view(update, context, View((words.forget_cancelled,)))
         return
     result = await context.bot_data.core.store.forget_user(asker_for(update).user_id)
     user_state(context).clear()
     logger.info("a user's data was deleted (%d enquiries)", result.enquiries)
-    done = texts.forgotten(result.enquiries, result.messages, result.feedback)
+    done = words.forgotten.format(
+        enquiries=result.enquiries, messages=result.messages, feedback=result.feedback
+    )
     await edit_view(update, context, View((done,)))

@@ -24,8 +24,10 @@ async def on_error(update: object, context: Context) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
         if update.effective_chat is not None:
+            user = update.effective_user
+            words = texts.get(user.language_code if user else None)
             await context.bot.send_message(
-                update.effective_chat.id, texts.SOMETHING_WRONG, parse_mode=ParseMode.HTML
+                update.effective_chat.id, words.something_wrong, parse_mode=ParseMode.HTML
             )
     except TelegramError as exc:
         logger.warning("could not tell the user about update %s's error: %s", update_id, exc)

@@ -10,21 +10,23 @@ from handlers.state import Context
 from handlers.views import View
 
 
-async def send_view(update: Update, context: Context, view: View) -> None:
+async def send_view(update: Update, context: Context, view: View) -> list[Message]:
     """Send every part of a view to the update's chat; the keyboard goes on the last part.
 
     In groups the reply quotes the message it answers, so people see who it is for.
+    Returns the messages sent.
     """
     chat, message = update.effective_chat, update.message
+    sent: list[Message] = []
     if chat is None:
-        return
+        return sent
     reply_to = None
     if message is not None and chat.type != ChatType.PRIVATE:
         reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
     source = update.effective_message
     thread_id = source.message_thread_id if source and source.is_topic_message else None
     for number, part in enumerate(view.parts, start=1):
-        await context.bot.send_message(
+        sent_message = await context.bot.send_message(
             chat.id,
             part,
             parse_mode=ParseMode.HTML,
@@ -32,6 +34,8 @@ async def send_view(update: Update, context: Context, view: View) -> None:
             reply_parameters=reply_to if number == 1 else None,
             message_thread_id=thread_id,
         )
+        sent.append(sent_message)
+    return sent
 
 
 async def edit_view(update: Update, context: Context, view: View) -> None:

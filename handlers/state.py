@@ -86,3 +86,11 @@ def user_state(context: Context) -> UserData:
     if context.user_data is None:
         raise RuntimeError("this update has no user, so no user_data")
     return context.user_data
+
+
+async def language_of(update: Update, context: Context) -> str:
+    """The language to use with the sender: their /language choice, else their client's."""
+    user = update.effective_user
+    if user is None:
+        return "en"
+    return await context.bot_data.core.language_for(user.id, user.language_code)

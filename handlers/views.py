@@ -26,6 +26,7 @@ from handlers.callback_data import (
     Forget,
     OpenCategory,
     OpenEntry,
+    SetLanguage,
     ShowTopics,
 )
 
@@ -93,49 +94,54 @@ def _rows(buttons: Iterable[InlineKeyboardButton]) -> list[list[InlineKeyboardBu
     return [[button] for button in buttons]
 
 
-def topics_view(kb: KnowledgeBase, intro: str = texts.TOPICS) -> View:
+def topics_view(kb: KnowledgeBase, language: str, intro: str | None = None) -> View:
     """The list of categories, one button each."""
     buttons = (
-        InlineKeyboardButton(name, callback_data=OpenCategory(i).data)
+        InlineKeyboardButton(kb.category_in(name, language), callback_data=OpenCategory(i).data)
         for i, name in enumerate(kb.categories)
     )
-    return View((intro,), InlineKeyboardMarkup(_rows(buttons)))
+    return View((intro or texts.get(language).topics,), InlineKeyboardMarkup(_rows(buttons)))
 
 
-def category_view(kb: KnowledgeBase, index: int) -> View:
+def category_view(kb: KnowledgeBase, index: int, language: str) -> View:
     """The entries of one category, one button each, and a Back button."""
     name = kb.categories[index]
     rows = _rows(
-        InlineKeyboardButton(e.title, callback_data=OpenEntry(e.id).data)
+        InlineKeyboardButton(e.title_in(language), callback_data=OpenEntry(e.id).data)
         for e in kb.in_category(name)
     )
-    rows.append([InlineKeyboardButton(texts.BUTTON_BACK, callback_data=ShowTopics().data)])
-    return View((f"<b>{html.escape(name)}</b>",), InlineKeyboardMarkup(rows))
+    back = texts.get(language).button_back
+    rows.append([InlineKeyboardButton(back, callback_data=ShowTopics().data)])
+    return View(
+        (f"<b>{html.escape(kb.category_in(name, language))}</b>",), InlineKeyboardMarkup(rows)
+    )
 
 
 def answer_keyboard(
     kb: KnowledgeBase,
     entry_id: str | None,
+    language: str,
     related: Sequence[str] = (),
     question_number: int | None = None,
 ) -> InlineKeyboardMarkup | None:
     """Related entries, "Ask staff" (for a remembered question), then 👍 / 👎 (for an entry)."""
+    words = texts.get(language)
     rows = _rows(
-        InlineKeyboardButton(kb.entries[r].title, callback_data=OpenEntry(r).data)
+        InlineKeyboardButton(kb.entries[r].title_in(language), callback_data=OpenEntry(r).data)
         for r in related
         if r in kb.entries
     )
     if question_number is not None:
         data = AskStaff(question_number).data
-        rows.append([InlineKeyboardButton(texts.BUTTON_ASK_STAFF, callback_data=data)])
+        rows.append([InlineKeyboardButton(words.button_ask_staff, callback_data=data)])
     if entry_id is not None:
         rows.append(
             [
                 InlineKeyboardButton(
-                    texts.BUTTON_HELPFUL, callback_data=Feedback(True, entry_id).data
+                    words.button_helpful, callback_data=Feedback(True, entry_id).data
                 ),
                 InlineKeyboardButton(
-                    texts.BUTTON_NOT_HELPFUL, callback_data=Feedback(False, entry_id).data
+                    words.button_not_helpful, callback_data=Feedback(False, entry_id).data
                 ),
             ]
         )
@@ -143,19 +149,33 @@ def answer_keyboard(
 
 
 def entry_view(
-    kb: KnowledgeBase, entry: Entry, answer: str | None = None, question_number: int | None = None
+    kb: KnowledgeBase,
+    entry: Entry,
+    language: str,
+    answer: str | None = None,
+    question_number: int | None = None,
 ) -> View:
     """An entry opened from a button or deep link: bold title, its answer, its keyboard."""
-    header = f"<b>{html.escape(entry.title)}</b>"
-    parts = escaped_parts(entry.answer if answer is None else answer, header)
-    return View(parts, answer_keyboard(kb, entry.id, entry.related, question_number))
+    header = f"<b>{html.escape(entry.title_in(language))}</b>"
+    parts = escaped_parts(entry.answer_in(language) if answer is None else answer, header)
+    keyboard = answer_keyboard(kb, entry.id, language, entry.related, question_number)
+    return View(parts, keyboard)
 
 
-def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
-    """The reply to a typed question, whatever the matcher decided."""
+def reply_view(
+    kb: KnowledgeBase, reply: Reply, question_number: int, acknowledgement: str = ""
+) -> View:
+    """The reply to a typed question, whatever the matcher decided.
+
+    `acknowledgement` is what to say when the question went to staff (plain text).
+    """
     decision = reply.decision
+    language = decision.language
+    words = texts.get(language)
     if decision.action is Action.ANSWER and decision.entry_id in kb.entries:
-        keyboard = answer_keyboard(kb, decision.entry_id, decision.related, question_number)
+        keyboard = answer_keyboard(
+            kb, decision.entry_id, language, decision.related, question_number
+        )
         return View(escaped_parts(decision.answer), keyboard)
     if decision.action is Action.CLARIFY and decision.suggestions:
         rows = _rows(
@@ -163,34 +183,34 @@ def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
             for s in decision.suggestions
         )
         none = AskStaff(question_number, none_of_these=True).data
-        rows.append([InlineKeyboardButton(texts.NONE_OF_THESE, callback_data=none)])
+        rows.append([InlineKeyboardButton(words.none_of_these, callback_data=none)])
         return View((html.escape(decision.answer),), InlineKeyboardMarkup(rows))
     if reply.limited:
-        return View((html.escape(texts.DAILY_LIMIT),))
-    if reply.enquiry is not None and reply.follow_up:
-        return View((html.escape(texts.followed_up(reply.enquiry.ref)),))
+        return View((html.escape(words.daily_limit),))
     if reply.enquiry is not None:
-        return View((html.escape(texts.escalated(reply.enquiry.ref)),))
+        return View((html.escape(acknowledgement),))
     if decision.action is Action.ESCALATE:  # not stored: let the user send it themselves
-        return View((texts.ASK_USAGE,))
-    return View(escaped_parts(decision.answer or texts.EMPTY_QUESTION))
+        return View((words.ask_usage,))
+    return View(escaped_parts(decision.answer or words.empty_question))
 
 
-def escalated_view(enquiry: Enquiry) -> View:
-    """The acknowledgement for a question sent to staff."""
-    return View((html.escape(texts.escalated(enquiry.ref)),))
+def text_view(text: str) -> View:
+    """A plain-text message (escaped), e.g. an acknowledgement."""
+    return View((html.escape(text),))
 
 
-def status_view(enquiries: Sequence[Enquiry]) -> View:
+def status_view(enquiries: Sequence[Enquiry], language: str) -> View:
     """A user's enquiries: reference, state and the start of the question."""
+    words = texts.get(language)
     if not enquiries:
-        return View((texts.NO_ENQUIRIES,))
-    lines = [texts.ENQUIRIES_HEADER]
+        return View((words.no_enquiries,))
+    lines = [words.enquiries_header]
     for enquiry in enquiries:
         text = " ".join(enquiry.text.split())
         if len(text) > STATUS_TEXT_CHARS:
             text = text[: STATUS_TEXT_CHARS - 1].rstrip() + "…"
-        lines.append(f"#{enquiry.ref} ({enquiry.state.value}): {html.escape(text)}")
+        state = words.states.get(enquiry.state.value, enquiry.state.value)
+        lines.append(f"#{enquiry.ref} ({state}): {html.escape(text)}")
     return View(tuple(_join_html(lines)))
 
 
@@ -208,26 +228,37 @@ def _join_html(lines: Sequence[str]) -> list[str]:
     return parts
 
 
-def contact_view(kb: KnowledgeBase, entry_ids: Sequence[str]) -> View:
+def contact_view(kb: KnowledgeBase, entry_ids: Sequence[str], language: str) -> View:
     """The answers of the contact entries, each under its title."""
-    sections = [texts.CONTACT_HEADER]
+    sections = [texts.get(language).contact_header]
     for entry_id in entry_ids:
         if (entry := kb.entries.get(entry_id)) is not None:
-            sections.append(f"<b>{html.escape(entry.title)}</b>\n{html.escape(entry.answer)}")
+            title = html.escape(entry.title_in(language))
+            sections.append(f"<b>{title}</b>\n{html.escape(entry.answer_in(language))}")
     return View(tuple(_join_html(sections)))
 
 
-def forget_view() -> View:
+def forget_view(language: str) -> View:
     """The /forget confirmation with its two buttons."""
+    words = texts.get(language)
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BUTTON_FORGET_YES, callback_data=Forget(True).data),
-                InlineKeyboardButton(texts.BUTTON_FORGET_NO, callback_data=Forget(False).data),
+                InlineKeyboardButton(words.button_forget_yes, callback_data=Forget(True).data),
+                InlineKeyboardButton(words.button_forget_no, callback_data=Forget(False).data),
             ]
         ]
     )
-    return View((texts.FORGET_CONFIRM,), keyboard)
+    return View((words.forget_confirm,), keyboard)
+
+
+def language_view(language: str) -> View:
+    """/language: one button per language the bot speaks."""
+    buttons = [
+        InlineKeyboardButton(name, callback_data=SetLanguage(code).data)
+        for code, name in texts.LANGUAGE_NAMES.items()
+    ]
+    return View((texts.get(language).language_prompt,), InlineKeyboardMarkup([buttons]))
 
 
 def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:

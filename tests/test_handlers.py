@@ -144,13 +144,19 @@ def test_is_current_checks_the_knowledge_base(kb: KnowledgeBase) -> None:
 
 # ---------------------------------------------------------------------------- keyboards
 def test_every_keyboard_fits_telegram_for_the_real_knowledge_base(kb: KnowledgeBase) -> None:
-    views = [topics_view(kb)]
-    views += [category_view(kb, i) for i in range(len(kb.categories))]
-    for entry in kb.entries.values():
-        views.append(entry_view(kb, entry, question_number=BIG_NUMBER))
-        candidates = tuple(Candidate(entry.id, entry.title, 50.0) for _ in range(3))
-        clarify = Decision("q", Action.CLARIFY, texts.DID_YOU_MEAN, suggestions=candidates)
-        views.append(reply_view(kb, Reply(clarify), BIG_NUMBER))
+    views = []
+    for language in ("en", "ja"):
+        views.append(topics_view(kb, language))
+        views += [category_view(kb, i, language) for i in range(len(kb.categories))]
+        for entry in kb.entries.values():
+            views.append(entry_view(kb, entry, language, question_number=BIG_NUMBER))
+            title = entry.title_in(language)
+            candidates = tuple(Candidate(entry.id, title, 50.0) for _ in range(3))
+            clarify = Decision(
+                "q", Action.CLARIFY, texts.get(language).did_you_mean, suggestions=candidates,
+                language=language,
+            )  # fmt: skip
+            views.append(reply_view(kb, Reply(clarify), BIG_NUMBER))
     for view in views:
         for button in all_buttons(view):
             data = str(button.callback_data)
@@ -161,25 +167,29 @@ def test_every_keyboard_fits_telegram_for_the_real_knowledge_base(kb: KnowledgeB
 
 
 def test_topics_and_category_views(kb: KnowledgeBase) -> None:
-    topics = topics_view(kb)
+    topics = topics_view(kb, "en")
     assert [b.text for b in all_buttons(topics)] == kb.categories
     assert datas(topics)[0] == "c:0"
     jet = kb.categories.index("JET Programme")
-    category = category_view(kb, jet)
+    category = category_view(kb, jet, "en")
     assert category.parts == ("<b>JET Programme</b>",)
     assert datas(category) == [f"e:{e.id}" for e in kb.in_category("JET Programme")] + ["t"]
+    japanese = topics_view(kb, "ja")
+    assert all_buttons(japanese)[kb.categories.index("Sister cities")].text == "姉妹都市"
+    assert datas(japanese) == datas(topics)
+    assert category_view(kb, jet, "ja").parts == ("<b>JETプログラム</b>",)
 
 
 def test_answer_keyboard_order(kb: KnowledgeBase) -> None:
-    keyboard = answer_keyboard(kb, "lgotp-arrival", ("lgotp-schedule", "gone-entry"), 5)
+    keyboard = answer_keyboard(kb, "lgotp-arrival", "en", ("lgotp-schedule", "gone-entry"), 5)
     assert keyboard is not None
     rows = [[str(b.callback_data) for b in row] for row in keyboard.inline_keyboard]
     assert rows == [["e:lgotp-schedule"], ["s:5"], ["f:1:lgotp-arrival", "f:0:lgotp-arrival"]]
-    assert answer_keyboard(kb, None) is None
+    assert answer_keyboard(kb, None, "en") is None
 
 
 def test_without_feedback_drops_only_the_rating_row(kb: KnowledgeBase) -> None:
-    keyboard = answer_keyboard(kb, "lgotp-arrival", ("lgotp-schedule",), 5)
+    keyboard = answer_keyboard(kb, "lgotp-arrival", "en", ("lgotp-schedule",), 5)
     remaining = without_feedback(keyboard)
     assert remaining is not None
     assert [str(b.callback_data) for row in remaining.inline_keyboard for b in row] == [
@@ -211,36 +221,36 @@ def test_clarify_reply(kb: KnowledgeBase, matcher: Matcher) -> None:
     decision = matcher.decide("fax")
     assert decision.action is Action.CLARIFY
     view = reply_view(kb, Reply(decision), 9)
-    assert view.parts == (html.escape(texts.DID_YOU_MEAN),)
+    assert view.parts == (html.escape(texts.EN.did_you_mean),)
     expected = [f"d:9:{s.entry_id}" for s in decision.suggestions] + ["n:9"]
     assert datas(view) == expected
-    assert all_buttons(view)[-1].text == texts.NONE_OF_THESE
+    assert all_buttons(view)[-1].text == texts.EN.none_of_these
 
 
 def test_escalated_reply(kb: KnowledgeBase) -> None:
     decision = Decision("q", Action.ESCALATE)
-    view = reply_view(kb, Reply(decision, enquiry(12, "q")), 1)
-    assert view.parts == (html.escape(texts.escalated(12)),) and view.keyboard is None
+    view = reply_view(kb, Reply(decision, enquiry(12, "q")), 1, "Sent to staff: #12 <soon>")
+    assert view.parts == ("Sent to staff: #12 &lt;soon&gt;",) and view.keyboard is None
 
 
-def test_follow_up_and_limited_replies(kb: KnowledgeBase) -> None:
+def test_limited_replies(kb: KnowledgeBase) -> None:
     decision = Decision("q", Action.ESCALATE)
-    joined = reply_view(kb, Reply(decision, enquiry(3, "q"), follow_up=True), 1)
-    assert joined.parts == (html.escape(texts.followed_up(3)),)
     limited = reply_view(kb, Reply(decision, limited=True), 1)
-    assert limited.parts == (html.escape(texts.DAILY_LIMIT),)
+    assert limited.parts == (html.escape(texts.EN.daily_limit),)
+    japanese = Decision("q", Action.ESCALATE, language="ja")
+    assert reply_view(kb, Reply(japanese, limited=True), 1).parts == (texts.JA.daily_limit,)
 
 
 def test_status_view_escapes_and_shortens() -> None:
-    assert status_view([]).parts == (texts.NO_ENQUIRIES,)
-    view = status_view([enquiry(2, "<b>x</b> & y\n" + "long " * 40), enquiry(1, "short")])
+    assert status_view([], "en").parts == (texts.EN.no_enquiries,)
+    view = status_view([enquiry(2, "<b>x</b> & y\n" + "long " * 40), enquiry(1, "short")], "en")
     text = view.parts[0]
     assert "#2 (new): &lt;b&gt;x&lt;/b&gt; &amp; y long" in text and "…" in text
     assert text.endswith("#1 (new): short")
 
 
 def test_contact_view(kb: KnowledgeBase) -> None:
-    view = contact_view(kb, (*user.CONTACT_ENTRIES, "missing"))
+    view = contact_view(kb, (*user.CONTACT_ENTRIES, "missing"), "en")
     text = "\n".join(view.parts)
     for entry_id in user.CONTACT_ENTRIES:
         assert html.escape(kb.entries[entry_id].answer) in text
