@@ -1,8 +1,9 @@
 """The Telegram application factory and runner (the only core module that imports telegram).
 
 `build_application` wires settings, the typed shared state and the handlers; start-up
-(open the service, register the command menu) and shutdown hang off post_init and
-post_shutdown. `run_telegram` is what `clair-bot run` calls.
+(open the service, start the outbox worker and the periodic jobs, register the command
+menu) and shutdown (in reverse) hang off post_init and post_shutdown. `run_telegram` is
+what `clair-bot run` calls.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot import texts
 from bot.config import TOKEN_VARIABLE, Settings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.service import Service
+from handlers.delivery import Delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -42,6 +44,18 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
     token = settings.token
     if token is None:
         raise ValueError(f"{TOKEN_VARIABLE} is not set")
+    delivery = Delivery()
+
+    async def post_init(application: ClairApplication) -> None:
+        await _post_init(application, delivery)
+
+    async def post_stop(application: ClairApplication) -> None:
+        # run_polling calls this while the bot can still send: the message in hand goes out.
+        await delivery.stop()
+
+    async def post_shutdown(application: ClairApplication) -> None:
+        await _post_shutdown(application, delivery)
+
     application: ClairApplication = (
         ApplicationBuilder()
         .token(token)
@@ -49,8 +63,9 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
         .base_file_url(settings.telegram.base_file_url)
         .rate_limiter(AIORateLimiter())
         .context_types(CONTEXT_TYPES)
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .post_shutdown(post_shutdown)
         .build()
     )
     application.bot_data.settings = settings
@@ -59,8 +74,10 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
     return application
 
 
-async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
-    """Open the service (knowledge base, store) and register the command menu."""
+async def _post_init(
+    application: Application[Any, Any, Any, Any, BotData, Any], delivery: Delivery
+) -> None:
+    """Open the service (knowledge base, store), start delivery, register the command menu."""
     data = application.bot_data
     if data.service is None:
         if data.settings is None:
@@ -69,6 +86,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
         data.owns_service = True
     kb = data.service.kb
     logger.info("knowledge base loaded: %d entries", len(kb.entries))
+    await delivery.start(application)
     commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
     try:
         await application.bot.set_my_commands(commands)
@@ -76,8 +94,11 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
         logger.warning("could not register the command menu: %s", exc)
 
 
-async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
-    """Close the service if post_init opened it."""
+async def _post_shutdown(
+    application: Application[Any, Any, Any, Any, BotData, Any], delivery: Delivery
+) -> None:
+    """Stop delivery, then close the service if post_init opened it."""
+    await delivery.stop()  # before the store it writes to closes
     data = application.bot_data
     if data.service is not None and data.owns_service:
         await data.service.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from handlers import callbacks, errors, user
+from handlers import callbacks, errors, staff, user
 from handlers.groups import ADDRESSED
 
 #: Edited messages and channel posts are ignored: an edit must not ask (or escalate) twice.
@@ -35,15 +35,35 @@ COMMANDS = {
     "status": user.status,
     "privacy": user.privacy,
     "forget": user.forget,
+    "language": user.language,
 }
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler to the application (group 0, so the first match wins)."""
+    settings = application.bot_data.settings
+    staff_chat = settings.staff.chat_id if settings is not None else 0
     # Commands first. CommandHandler ignores "/cmd@other_bot" in groups by itself.
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGE))
+    # Staff commands match for everyone, so that non-staff get a polite refusal from
+    # staff.staff_only instead of "unknown command" (which would hint at nothing either,
+    # but a refusal is clearer), and before unknown_command below, which would take them.
+    for name, staff_command in staff.COMMANDS.items():
+        application.add_handler(CommandHandler(name, staff_command, filters=NEW_MESSAGE))
+    # Before the generic button handler, which would answer "st:..." as an expired button.
+    application.add_handler(CallbackQueryHandler(staff.button, pattern=r"^st:"))
     application.add_handler(CallbackQueryHandler(callbacks.button))
+    # Everything else said in the staff chat is staff's: a reply into an enquiry's thread is
+    # relayed to the user, the rest is ignored. It must come before the user handlers below,
+    # which would otherwise take a reply to the bot's announcement as a new question.
+    if staff_chat:
+        application.add_handler(
+            MessageHandler(
+                staff.StaffChat(staff_chat) & ~filters.COMMAND & NEW_MESSAGE,
+                staff.staff_chat_message,
+            )
+        )
     # A command we do not have; only in private chats, where it cannot be another bot's.
     application.add_handler(
         MessageHandler(

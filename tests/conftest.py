@@ -11,12 +11,20 @@ import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
 from telegram import Update
 
+from bot import texts
 from bot.app import ClairApplication, build_application
 from bot.config import Settings, load_settings
 from bot.service import Service
 
 TOKEN = "123456:TEST-token"
 USER_ID = 42
+
+
+def is_escalated(text: str, ref: int, language: str = "en") -> bool:
+    """Whether `text` is the acknowledgement of enquiry #ref (its reply time aside)."""
+    template = texts.get(language).escalated
+    before, after = template.split("{when}")
+    return text.startswith(before.format(ref=ref)) and text.endswith(after)
 
 
 def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
@@ -112,4 +120,36 @@ async def clair(
     and fresh per test (application, service, knowledge base, database)."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
     async with running_bot(bot_api, tmp_path) as harness:
+        yield harness
+
+
+# ---------------------------------------------------------------------------- staff side
+STAFF_CHAT_ID = -1009876543
+STAFF_USER_ID = 500
+
+
+def staff_overrides(forum: bool = False) -> dict[str, str]:
+    """Environment overrides that make STAFF_CHAT_ID the staff chat and STAFF_USER_ID staff."""
+    return {
+        "CLAIRBOT_STAFF_CHAT_ID": str(STAFF_CHAT_ID),
+        "CLAIRBOT_STAFF_USER_IDS": str(STAFF_USER_ID),
+        "CLAIRBOT_STAFF_FORUM_TOPICS": "true" if forum else "false",
+    }
+
+
+@pytest.fixture
+def staff_api(bot_api: FakeBotApi) -> FakeBotApi:
+    """The fake server with the staff group and one staff member registered."""
+    bot_api.group(STAFF_CHAT_ID, "CLAIR staff")
+    bot_api.user(STAFF_USER_ID, "Kenji", username="kenji")
+    return bot_api
+
+
+@pytest.fixture
+async def staff_bot(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    """The bot running with a staff chat and one staff member (see staff_overrides)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    async with running_bot(staff_api, tmp_path, **staff_overrides()) as harness:
         yield harness

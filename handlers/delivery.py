@@ -1,0 +1,168 @@
+"""Delivering the outbox over Telegram: the Sender the outbox worker uses, and its lifecycle.
+
+`TelegramSender` turns one outbox item into one sendMessage call (threaded as a reply to the
+enquiry's announcement, or into its forum topic) and translates Telegram's errors into the
+worker's two outcomes: try again later, or give up. `Delivery` starts the worker and the
+periodic jobs (reminders, purge) in post_init and stops them before the service closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, JobQueue
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import StaffSettings
+from bot.outbox import Backoff, OutboxWorker, RetryLater, Undeliverable
+from bot.service import Service
+from bot.storage import Kind, OutboxItem, Store
+from handlers.state import Context
+
+logger = logging.getLogger(__name__)
+
+REMIND_EVERY = timedelta(minutes=10)
+PURGE_EVERY = timedelta(days=1)
+PURGE_FIRST = timedelta(minutes=1)  # soon after start-up, then daily
+TOPIC_NAME_LIMIT = 128  # Telegram's limit for a forum topic name
+
+ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
+
+
+def keyboard(rows: ButtonRows) -> InlineKeyboardMarkup | None:
+    """Rows of (label, callback data) as an inline keyboard; None when there are none."""
+    buttons = [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows
+    ]
+    buttons = [row for row in buttons if row]
+    return InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def _retry_after_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB warns that the int form will become a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    """Sends outbox items with the application's bot (see bot.outbox.Sender)."""
+
+    def __init__(self, bot: Bot, store: Store, staff: StaffSettings) -> None:
+        self.bot = bot
+        self.store = store
+        self.staff = staff
+
+    async def send(self, item: OutboxItem) -> int:
+        """Deliver one item; raise RetryLater or Undeliverable as the error deserves."""
+        try:
+            thread_id = await self._thread_for(item)
+            reply_to = (
+                ReplyParameters(item.reply_to_message_id, allow_sending_without_reply=True)
+                if item.in_thread and item.reply_to_message_id is not None
+                else None
+            )
+            message = await self.bot.send_message(
+                item.chat_id,
+                item.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(item.markup),
+                reply_parameters=reply_to,
+                message_thread_id=thread_id,
+            )
+        except RetryAfter as exc:
+            raise RetryLater("flood control", _retry_after_seconds(exc)) from exc
+        except Forbidden as exc:  # blocked by the user, or removed from the chat
+            raise Undeliverable(exc.message) from exc
+        except BadRequest as exc:  # "chat not found", bad markup...: sending again won't help
+            raise Undeliverable(exc.message) from exc
+        except ChatMigrated as exc:
+            raise Undeliverable(f"the chat moved to {exc.new_chat_id}") from exc
+        except NetworkError as exc:  # timeouts, connection errors and 5xx
+            raise RetryLater(exc.message or type(exc).__name__) from exc
+        except TelegramError as exc:
+            raise RetryLater(exc.message) from exc
+        return message.message_id
+
+    async def _thread_for(self, item: OutboxItem) -> int | None:
+        """The forum topic to send into; for an announcement in forum mode, create it."""
+        if item.thread_id is not None or not self._forum(item):
+            return item.thread_id
+        if item.kind is not Kind.ANNOUNCE or item.ref is None:
+            return None
+        enquiry = await self.store.get_enquiry(item.ref)
+        if enquiry is None:
+            return None
+        if enquiry.staff_thread_id is not None:  # created on an attempt that then failed
+            return enquiry.staff_thread_id
+        name = f"#{enquiry.ref} {enquiry.name or 'enquiry'}: {' '.join(enquiry.text.split())}"
+        if len(name) > TOPIC_NAME_LIMIT:
+            name = name[: TOPIC_NAME_LIMIT - 1] + "…"
+        topic = await self.bot.create_forum_topic(item.chat_id, name)
+        await self.store.set_staff_thread(enquiry.ref, topic.message_thread_id)
+        logger.info("enquiry #%d: forum topic %d created", enquiry.ref, topic.message_thread_id)
+        return topic.message_thread_id
+
+    def _forum(self, item: OutboxItem) -> bool:
+        return (
+            self.staff.forum_topics
+            and bool(self.staff.chat_id)
+            and (item.chat_id == self.staff.chat_id)
+        )
+
+
+class Delivery:
+    """The outbox worker and the periodic jobs of one application."""
+
+    def __init__(self, backoff: Backoff | None = None) -> None:
+        self.backoff = backoff or Backoff()
+        self.worker: OutboxWorker | None = None
+
+    async def start(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Start delivering the outbox (always: CLI replies need it) and schedule the jobs."""
+        service: Service = application.bot_data.core
+        sender = TelegramSender(application.bot, service.store, service.settings.staff)
+        self.worker = OutboxWorker(
+            service.store, sender, self.backoff, on_failure=service.failure_notice
+        )
+        await self.worker.start()
+        jobs: JobQueue[Any] | None = application.job_queue
+        if jobs is None:  # the [job-queue] extra is a dependency; without it, no reminders
+            logger.warning("no job queue: reminders and the daily purge will not run")
+            return
+        jobs.run_repeating(send_reminders, interval=REMIND_EVERY, first=REMIND_EVERY)
+        jobs.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_FIRST)
+
+    async def stop(self) -> None:
+        """Stop the worker after the message in hand (idempotent)."""
+        if self.worker is not None:
+            await self.worker.stop()
+            self.worker = None
+
+
+async def send_reminders(context: Context) -> None:
+    """Job: re-announce enquiries waiting longer than staff.remind_after_hours."""
+    service = context.bot_data.core
+    for ref in await service.send_reminders():
+        logger.info("enquiry #%d: reminder sent to staff", ref)
+
+
+async def purge(context: Context) -> None:
+    """Job: delete resolved enquiries older than storage.retention_days."""
+    service = context.bot_data.core
+    deleted = await service.purge()
+    if deleted:
+        logger.info("purged %d resolved enquiries past retention", deleted)

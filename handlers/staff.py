@@ -1,0 +1,407 @@
+"""Handlers for CLAIR staff: queue commands, the announcement buttons, replies in the staff chat.
+
+Staff are the user ids in staff.user_ids, acting in the staff chat or in their private chat
+with the bot. Anyone else gets one polite refusal that says nothing about the queue (the
+same whether or not an enquiry exists). The texts (HTML) come from bot.staffview; the few
+lines only this module says are below, until they move to bot.texts.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, InputFile, Message, ReplyParameters, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import filters
+
+from bot import staffview
+from bot.knowledge import KnowledgeError
+from bot.service import UnknownEnquiry
+from handlers.delivery import keyboard
+from handlers.replies import edit_view, set_keyboard
+from handlers.state import Context
+from handlers.views import MAX_MESSAGE, View, escaped_parts
+
+logger = logging.getLogger(__name__)
+
+PER_PAGE = 10
+
+# Staff-facing lines (HTML). Candidates for bot.texts, which another change owns for now.
+REFUSED = "Sorry, that is only for CLAIR staff."
+BUTTON_EXPIRED = "This button has expired."
+NO_SUCH_ENQUIRY = "There is no enquiry #{ref}."
+USAGE = {
+    "show": "Usage: /show N (an enquiry number).",
+    "claim": "Usage: /claim N (an enquiry number).",
+    "resolve": "Usage: /resolve N (an enquiry number).",
+    "reopen": "Usage: /reopen N (an enquiry number).",
+    "reply": "Usage: /reply N your answer (sent to the user as CLAIR staff).",
+}
+SENT_TO_USER = "Sent to the user (#{ref})."
+ONLY_TEXT = "Only text replies are relayed to the user (#{ref})."
+RELOADED = "Knowledge base reloaded: {entries} entries."
+NOT_RELOADED = "<b>The knowledge base was not reloaded</b>; the old one stays in use. Problems:"
+RESOLVE_FIRST = "Resolve #{ref} first: only resolved enquiries go to the knowledge base."
+ADDED_TO_KB = "#{ref} was added to the knowledge base suggestions for review."
+ALREADY_IN_KB = "#{ref} was already added to the suggestions."
+EXPORT_CAPTION = "Every enquiry with its thread, as CSV."
+
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+class StaffChat(filters.MessageFilter):
+    """Passes messages in the staff chat (none when no staff chat is configured)."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(name=f"StaffChat({chat_id})")
+        self.chat_id = chat_id
+
+    def filter(self, message: Message) -> bool:
+        """Whether the message was sent in the staff chat."""
+        return bool(self.chat_id) and message.chat.id == self.chat_id
+
+
+def may_act(context: Context, user_id: int | None, chat_id: int | None, chat_type: str) -> bool:
+    """A staff member, in the staff chat or in their own private chat with the bot."""
+    service = context.bot_data.core
+    if user_id is None or chat_id is None or not service.is_staff(user_id):
+        return False
+    staff_chat = service.settings.staff.chat_id
+    return (bool(staff_chat) and chat_id == staff_chat) or (
+        chat_type == ChatType.PRIVATE and chat_id == user_id
+    )
+
+
+async def _say(
+    update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Reply in the update's chat (and forum topic); HTML."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None:
+        return None
+    reply_to = None
+    thread_id = None
+    if message is not None:
+        reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+        thread_id = message.message_thread_id if message.is_topic_message else None
+    return await context.bot.send_message(
+        chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        reply_parameters=reply_to if chat.type != ChatType.PRIVATE else None,
+        message_thread_id=thread_id,
+    )
+
+
+def staff_only(handler: Handler) -> Handler:
+    """Run `handler` for staff where staff may act; refuse everyone else the same way."""
+
+    @wraps(handler)
+    async def guarded(update: Update, context: Context) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if chat is None:
+            return
+        if not may_act(context, user.id if user else None, chat.id, chat.type):
+            await _say(update, context, html.escape(REFUSED))
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def _number(context: Context) -> int | None:
+    args = context.args or []
+    if not args or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+        return None
+    return int(args[0].lstrip("#"))
+
+
+def _staff(update: Update) -> tuple[int, str]:
+    user = update.effective_user
+    if user is None:
+        raise ValueError(f"update {update.update_id} has no sender")
+    return user.id, user.full_name
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split HTML made of escaped lines into messages of at most `limit` visible characters.
+
+    Lines are kept whole where they fit; a longer line is cut, never inside an entity such
+    as ``&amp;``. Tags are assumed not to span a cut (staffview only bolds short headers).
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for piece in _cut(line, limit):
+            candidate = f"{current}\n{piece}" if current else piece
+            if current and _visible(candidate) > limit:
+                parts.append(current)
+                candidate = piece
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts or [""]
+
+
+def _visible(markup: str) -> int:
+    return len(html.unescape(re.sub(r"<[^>]*>", "", markup)))
+
+
+def _cut(line: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    while _visible(line) > limit:
+        cut = limit  # raw length >= visible length, so this much raw text fits
+        amp = line.rfind("&", 0, cut)
+        if amp > 0 and ";" not in line[amp:cut]:
+            cut = amp  # do not split "&amp;"
+        pieces.append(line[:cut])
+        line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+async def _send_parts(update: Update, context: Context, text: str) -> None:
+    for part in split_html(text):
+        await _say(update, context, part)
+
+
+# -------------------------------------------------------------------------------- commands
+@staff_only
+async def queue(update: Update, context: Context) -> None:
+    """/queue: open enquiries, oldest first, ten a page."""
+    service = context.bot_data.core
+    enquiries, total = await service.queue(0, PER_PAGE)
+    text, buttons = staffview.queue_page(enquiries, total, 0, PER_PAGE, service.store.clock())
+    await _say(update, context, text, keyboard(buttons))
+
+
+@staff_only
+async def show(update: Update, context: Context) -> None:
+    """/show N: an enquiry and its whole thread."""
+    if (ref := _number(context)) is None:
+        await _say(update, context, html.escape(USAGE["show"]))
+        return
+    service = context.bot_data.core
+    try:
+        enquiry, messages = await service.show(ref)
+    except UnknownEnquiry:
+        await _say(update, context, NO_SUCH_ENQUIRY.format(ref=ref))
+        return
+    await _send_parts(update, context, staffview.show(enquiry, messages, service.hours))
+
+
+async def _change_state(update: Update, context: Context, command: str) -> None:
+    if (ref := _number(context)) is None:
+        await _say(update, context, html.escape(USAGE[command]))
+        return
+    service = context.bot_data.core
+    staff_id, name = _staff(update)
+    change = {"claim": service.claim, "resolve": service.resolve, "reopen": service.reopen}
+    try:
+        enquiry = await change[command](ref, staff_id, name)
+    except UnknownEnquiry:
+        await _say(update, context, NO_SUCH_ENQUIRY.format(ref=ref))
+        return
+    logger.info("enquiry #%d: %s by staff %d", ref, enquiry.state.value, staff_id)
+    await _say(update, context, staffview.state_changed(enquiry, name))
+
+
+@staff_only
+async def claim(update: Update, context: Context) -> None:
+    """/claim N: take an enquiry on."""
+    await _change_state(update, context, "claim")
+
+
+@staff_only
+async def resolve(update: Update, context: Context) -> None:
+    """/resolve N: close an enquiry."""
+    await _change_state(update, context, "resolve")
+
+
+@staff_only
+async def reopen(update: Update, context: Context) -> None:
+    """/reopen N: open an enquiry again."""
+    await _change_state(update, context, "reopen")
+
+
+@staff_only
+async def reply(update: Update, context: Context) -> None:
+    """/reply N text: answer the user through the outbox."""
+    message = update.effective_message
+    words = (message.text or "").split(maxsplit=2) if message else []
+    ref = _number(context)
+    if ref is None or len(words) < 3 or not words[2].strip():
+        await _say(update, context, html.escape(USAGE["reply"]))
+        return
+    await _relay(update, context, ref, words[2].strip())
+
+
+@staff_only
+async def stats(update: Update, context: Context) -> None:
+    """/stats: open count, reply times, common unanswered topics."""
+    figures = await context.bot_data.core.stats()
+    await _say(update, context, staffview.stats(figures))
+
+
+@staff_only
+async def export(update: Update, context: Context) -> None:
+    """/export: every enquiry as a CSV document."""
+    service = context.bot_data.core
+    data = await service.export_csv()
+    day = service.store.clock().astimezone(service.hours.timezone).strftime("%Y%m%d")
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_document(
+        chat.id,
+        InputFile(data.encode("utf-8"), filename=f"enquiries-{day}.csv"),
+        caption=EXPORT_CAPTION,
+    )
+    logger.info("enquiries exported by staff %d", _staff(update)[0])
+
+
+@staff_only
+async def reload(update: Update, context: Context) -> None:
+    """/reload: load the knowledge base again; on errors keep the old one and list them."""
+    try:
+        kb = context.bot_data.core.reload()
+    except KnowledgeError as exc:
+        logger.warning("knowledge base reload failed: %d problem(s)", len(exc.problems))
+        problems = "\n".join(str(p) for p in exc.problems)
+        for part in escaped_parts(problems, header=NOT_RELOADED):
+            await _say(update, context, part)
+        return
+    logger.info("knowledge base reloaded: %d entries", len(kb.entries))
+    await _say(update, context, RELOADED.format(entries=len(kb.entries)))
+
+
+COMMANDS: dict[str, Handler] = {
+    "queue": queue,
+    "show": show,
+    "claim": claim,
+    "resolve": resolve,
+    "reopen": reopen,
+    "reply": reply,
+    "stats": stats,
+    "export": export,
+    "reload": reload,
+}
+
+
+# --------------------------------------------------------------------- the staff chat itself
+async def staff_chat_message(update: Update, context: Context) -> None:
+    """A message in the staff chat: a reply into an enquiry's thread goes to the user."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not context.bot_data.core.is_staff(user.id):
+        return  # not staff: nothing said in the staff chat reaches a user
+    ref = await _thread_ref(context, message)
+    if ref is None:
+        return  # staff talking among themselves
+    await context.bot_data.core.store.record_thread_message(
+        message.chat.id, message.message_id, ref
+    )
+    if message.text is None:
+        await _say(update, context, html.escape(ONLY_TEXT.format(ref=ref)))
+        return
+    await _relay(update, context, ref, message.text)
+
+
+async def _thread_ref(context: Context, message: Message) -> int | None:
+    store = context.bot_data.core.store
+    replied = message.reply_to_message
+    if replied is not None:
+        ref = await store.ref_for_message(message.chat.id, replied.message_id)
+        if ref is not None:
+            return ref
+    if message.is_topic_message and message.message_thread_id is not None:
+        return await store.ref_for_thread(message.chat.id, message.message_thread_id)
+    return None
+
+
+async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
+    staff_id, name = _staff(update)
+    try:
+        await context.bot_data.core.staff_reply(ref, staff_id, name, text)
+    except UnknownEnquiry:
+        await _say(update, context, NO_SUCH_ENQUIRY.format(ref=ref))
+        return
+    logger.info("enquiry #%d: staff %d replied", ref, staff_id)
+    confirmation = await _say(update, context, html.escape(SENT_TO_USER.format(ref=ref)))
+    chat = update.effective_chat
+    if confirmation is not None and chat is not None and chat.type != ChatType.PRIVATE:
+        # A reply to the confirmation threads too, like a reply to the announcement.
+        await context.bot_data.core.store.record_thread_message(
+            chat.id, confirmation.message_id, ref
+        )
+
+
+# ---------------------------------------------------------------------------------- buttons
+async def button(update: Update, context: Context) -> None:
+    """Staff buttons (st:...): claim, resolve, add to the knowledge base, queue pages."""
+    query = update.callback_query
+    if query is None:
+        return
+    message = query.message
+    chat = message.chat if message is not None else None
+    if chat is None or not may_act(context, query.from_user.id, chat.id, chat.type):
+        await query.answer(REFUSED)
+        return
+    parsed = staffview.parse_callback(query.data or "")
+    if parsed is None:
+        await query.answer(BUTTON_EXPIRED)
+        return
+    action, number = parsed
+    if action == staffview.QUEUE_PAGE:
+        await _queue_page(update, context, number)
+        return
+    service = context.bot_data.core
+    name = query.from_user.full_name
+    try:
+        if action == staffview.ADD_TO_KB:
+            await query.answer(await _add_to_kb(context, number))
+            enquiry = await service.store.get_enquiry(number)
+        elif action == staffview.CLAIM:
+            enquiry = await service.claim(number, query.from_user.id, name)
+            await query.answer(f"#{number} is claimed by you.")
+        else:
+            enquiry = await service.resolve(number, query.from_user.id, name)
+            await query.answer(f"#{number} is resolved.")
+    except UnknownEnquiry:  # purged, or forged data
+        await query.answer(BUTTON_EXPIRED)
+        return
+    if enquiry is None:
+        return
+    logger.info("enquiry #%d: %s (button)", number, enquiry.state.value)
+    buttons = keyboard(staffview.enquiry_buttons(enquiry))
+    current = query.message.reply_markup if isinstance(query.message, Message) else None
+    if buttons != current:  # editing to the same keyboard is an error on Telegram's side
+        await set_keyboard(query, buttons)
+
+
+async def _add_to_kb(context: Context, ref: int) -> str:
+    try:
+        path = await context.bot_data.core.add_to_knowledge_base(ref)
+    except ValueError:
+        return RESOLVE_FIRST.format(ref=ref)
+    if path is None:
+        return ALREADY_IN_KB.format(ref=ref)
+    logger.info("enquiry #%d: added to the knowledge base suggestions", ref)
+    return ADDED_TO_KB.format(ref=ref)
+
+
+async def _queue_page(update: Update, context: Context, page: int) -> None:
+    query = update.callback_query
+    assert query is not None
+    service = context.bot_data.core
+    enquiries, total = await service.queue(page, PER_PAGE)
+    if page and not enquiries:  # the queue shrank since: back to the first page
+        page = 0
+        enquiries, total = await service.queue(0, PER_PAGE)
+    text, buttons = staffview.queue_page(enquiries, total, page, PER_PAGE, service.store.clock())
+    await query.answer()
+    await edit_view(update, context, View((text,), keyboard(buttons)))
