@@ -1,0 +1,251 @@
+"""`python -m benchmarks`: run every section, print the tables, end with one JSON line.
+
+The targets are printed beside the figures for information only: the exit code is 0
+whether they pass or miss, because timings depend on the machine and nothing may fail on
+them (it is 1 only when the knowledge base or an evaluation set cannot be loaded).
+Progress goes to stderr; stdout is the report, and its last line is the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import escalations, matching, startup
+from benchmarks.common import (
+    HEADLINE_SIZE,
+    SHIPPED_KB,
+    Context,
+    Options,
+    Section,
+    deep_merge,
+    format_table,
+    machine_info,
+)
+from benchmarks.synthetic import shipped_question_count
+from bot.evaluation import EvalFileError
+from bot.knowledge import KnowledgeError
+
+# In the order they run and print. A section is a function Context -> SectionResult.
+SECTIONS: list[Section] = [matching.run, startup.run, escalations.run]
+
+FULL_SIZES = (1_000, 10_000, 50_000)
+QUICK_SIZES = (1_000, 10_000)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A figure the project aims for; `met` is None when the figure was not measured."""
+
+    name: str
+    shown: Callable[[dict[str, Any]], str]
+    met: Callable[[dict[str, Any]], bool | None]
+
+
+def _get(figures: dict[str, Any], *path: str) -> Any:
+    value: Any = figures
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _below(limit: float, *path: str) -> Callable[[dict[str, Any]], bool | None]:
+    return lambda f: None if _get(f, *path) is None else _get(f, *path) < limit
+
+
+def _at_least(limit: float, *path: str) -> Callable[[dict[str, Any]], bool | None]:
+    return lambda f: None if _get(f, *path) is None else _get(f, *path) >= limit
+
+
+def _shown(unit: str, *path: str) -> Callable[[dict[str, Any]], str]:
+    return lambda f: "-" if _get(f, *path) is None else f"{_get(f, *path):g}{unit}"
+
+
+def _accuracy_met(f: dict[str, Any]) -> bool | None:
+    ours, theirs = _get(f, "eval", "matcher", "accuracy"), _get(f, "eval", "naive", "accuracy")
+    return None if ours is None or theirs is None else ours >= theirs
+
+
+TARGETS = (
+    Target(
+        f"matcher p99 < 2 ms at {HEADLINE_SIZE:,}",
+        _shown(" ms", "match_p99_ms"),
+        _below(2.0, "match_p99_ms"),
+    ),
+    Target(
+        f"matcher >= 5x faster than naive (p50) at {HEADLINE_SIZE:,}",
+        _shown("x", "match_speedup"),
+        _at_least(5.0, "match_speedup"),
+    ),
+    Target(
+        "eval accuracy: matcher >= naive",
+        lambda f: (
+            f"{_get(f, 'eval', 'matcher', 'accuracy'):.1%} vs "
+            f"{_get(f, 'eval', 'naive', 'accuracy'):.1%}"
+            if _accuracy_met(f) is not None
+            else "-"
+        ),
+        _accuracy_met,
+    ),
+    Target(
+        f"kb load + index < 1 s at {HEADLINE_SIZE:,}",
+        _shown(" s", "kb_load_s"),
+        _below(1.0, "kb_load_s"),
+    ),
+    Target(f"RSS < 150 MB at {HEADLINE_SIZE:,}", _shown(" MB", "rss_mb"), _below(150, "rss_mb")),
+    Target(
+        ">= 100 stored escalations/s",
+        _shown("/s", "escalations_per_s"),
+        _at_least(100, "escalations_per_s"),
+    ),
+)
+
+
+def parse_options(argv: Sequence[str] | None = None) -> Options:
+    """The command line: which sizes, how many questions and enquiries."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=(
+            "Benchmark clair-bot: matcher latency and accuracy against a naive rapidfuzz "
+            "WRatio search, start-up time and memory, and stored escalations per second. "
+            "Prints a table; the last line is one JSON object with every figure. "
+            "Informational: the exit code is 0 whether targets pass or miss (1 only if the "
+            "knowledge base or an evaluation set cannot be loaded)."
+        ),
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast look: sizes 1,000 and 10,000, 100 questions per size, 500 enquiries",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        help="comma-separated numbers of alternate questions for the synthetic knowledge "
+        "bases (default 1000,10000,50000; with --quick 1000,10000); the shipped knowledge "
+        "base is always measured too",
+    )
+    parser.add_argument(
+        "--queries",
+        type=_positive,
+        help="timed questions per knowledge base, a quarter of each kind: exact, "
+        "paraphrased, misspelt, out of scope (default 400, with --quick 100)",
+    )
+    parser.add_argument(
+        "--escalations",
+        type=_positive,
+        help="enquiries stored in each escalation run (default 2000, with --quick 500)",
+    )
+    args = parser.parse_args(argv)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
+    shipped = shipped_question_count(SHIPPED_KB)
+    if min(sizes) < shipped:
+        parser.error(f"--sizes: the shipped knowledge base alone has {shipped} questions")
+    queries = args.queries or (100 if args.quick else 400)
+    return Options(
+        sizes=tuple(sizes),
+        queries=queries,
+        escalations=args.escalations or (500 if args.quick else 2_000),
+        quick=args.quick,
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return number
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted({int(part.replace("_", "")) for part in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError("sizes must be positive numbers")
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the sections, print the report and the JSON line.
+
+    Returns 0 whatever the figures; 1 only when the content cannot be loaded at all.
+    """
+    options = parse_options(argv)
+    started = time.perf_counter()
+    machine = machine_info()
+    print(
+        f"clair-bot benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"Python {machine['python']}, {machine['cpu_count']} CPU(s) {machine['cpu_model']}"
+    )
+    figures: dict[str, Any] = {
+        "match_p50_ms": None,
+        "match_p99_ms": None,
+        "match_naive_p50_ms": None,
+        "match_speedup": None,
+        "kb_load_s": None,
+        "rss_mb": None,
+        "escalations_per_s": None,
+        "headline_size": HEADLINE_SIZE,
+    }
+    with tempfile.TemporaryDirectory(prefix="clair-bench-") as scratch:
+        try:
+            context = Context.prepare(options, Path(scratch))
+        except (KnowledgeError, EvalFileError) as exc:
+            print(f"cannot benchmark: {exc}", file=sys.stderr)
+            return 1
+        for section in SECTIONS:
+            result = section(context)
+            print()
+            print(f"== {result.title}")
+            print(format_table(result.header, result.rows))
+            for header, rows in result.tables:
+                print()
+                print(format_table(header, rows))
+            for note in result.notes:
+                print(f"  note: {note}")
+            deep_merge(figures, result.figures)
+
+    rows = []
+    met: dict[str, bool | None] = {}
+    for target in TARGETS:
+        outcome = target.met(figures)
+        met[target.name] = outcome
+        status = "n/a" if outcome is None else "PASS" if outcome else "MISS"
+        rows.append((target.name, target.shown(figures), status))
+    print()
+    print("== Targets (informational; the exit code is 0 either way)")
+    print(format_table(("target", "measured", "result"), rows))
+    elapsed = time.perf_counter() - started
+    print()
+    print(f"run time: {elapsed:.1f} s")
+    figures.update(
+        targets=met,
+        machine=machine,
+        options={
+            "sizes": list(options.sizes),
+            "queries": options.queries,
+            "escalations": options.escalations,
+            "quick": options.quick,
+        },
+        run_s=round(elapsed, 1),
+        timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
