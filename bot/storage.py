@@ -237,6 +237,13 @@ class Stats:
 
 Render = Callable[[Enquiry], Sequence[Draft]]
 
+# An outbox message `o` waits while an older one to the same chat or about the same enquiry
+# is undelivered, so messages arrive in the order they were written.
+_NOT_WAITING = (
+    "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id < o.id AND p.state IN ('pending', 'sending')"
+    " AND (p.chat_id = o.chat_id OR (o.ref IS NOT NULL AND p.ref = o.ref)))"
+)
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -632,18 +639,27 @@ class Store:
             return cursor.rowcount
 
     async def due_outbox(self, limit: int = 20) -> list[OutboxItem]:
-        """Messages whose time to (re)try has come, oldest first, with their threading."""
+        """Messages whose time to (re)try has come, oldest first, with their threading.
+
+        A message waits while an older one to the same chat, or about the same enquiry, is
+        still undelivered: a retried announcement must not be overtaken by the reply that
+        threads under it, nor a user's first answer by their second.
+        """
         rows = await self._all(
             "SELECT o.*, e.staff_message_id, e.staff_thread_id FROM outbox o"
             " LEFT JOIN enquiries e ON e.ref = o.ref"
-            " WHERE o.state = 'pending' AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+            f" WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND {_NOT_WAITING}"
+            " ORDER BY o.id LIMIT ?",
             (_stamp(self.clock()), limit),
         )
         return [_outbox(r) for r in rows]
 
     async def next_attempt_at(self) -> datetime | None:
-        """When the next pending message is due, if any."""
-        row = await self._one("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+        """When the next message that is not waiting behind another is due, if any."""
+        row = await self._one(
+            "SELECT MIN(o.next_attempt_at) FROM outbox o"
+            f" WHERE o.state = 'pending' AND {_NOT_WAITING}"
+        )
         return _parse(row[0]) if row and row[0] else None
 
     async def mark_sending(self, item_id: int) -> None:

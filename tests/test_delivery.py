@@ -138,11 +138,6 @@ async def test_a_failure_with_more_queued_still_delivers_everything_once(
     assert sorted(got) == expected_replies()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot.outbox.deliver_due moves on to later items while a failed one waits for "
-    "its retry, so a retried message can arrive after newer ones (reported)",
-)
 async def test_order_is_kept_when_the_first_message_must_be_retried(world: World) -> None:
     world.api.fail_next("sendMessage", status=500)  # the announcement
     enquiry = await world.escalate()

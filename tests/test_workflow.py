@@ -288,3 +288,20 @@ def test_office_hours_arithmetic() -> None:
     assert hours.add(friday_5pm, 0.75).astimezone(hours.timezone).hour == 17
     with pytest.raises(ValueError, match="unknown day"):
         OfficeHours.parse("Asia/Tokyo", ("funday",), "09:00", "17:00")
+
+
+async def test_a_retried_message_holds_back_later_ones_of_its_chat(
+    service: Service, clock: Clock
+) -> None:
+    await service.ask(ANA, "what is the visa fee for trainees?")
+    await service.ask(Asker(8, 8, "Ben"), "what is the fee for JIAM?")
+    sender = RecordingSender()
+    sender.failures = [RetryLater("500 Internal Server Error")]
+    await deliver_due(service.store, sender, Backoff(base_s=10))
+    # The second announcement goes to the same staff chat: it waits for the first...
+    assert sender.sent == []
+    # ...and the worker sleeps until the first may be retried, not in a busy loop.
+    assert await service.store.next_attempt_at() == clock.moment + timedelta(seconds=10)
+    clock.moment += timedelta(seconds=10)
+    await deliver_due(service.store, sender)
+    assert [item.ref for item in sender.sent] == [1, 2]
