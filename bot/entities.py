@@ -146,7 +146,7 @@ def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
 _KATAKANA = re.compile("[ァ-ヺー]")
 
 
-def _standalone(text: str, start: int, name: str) -> bool:
+def standalone(text: str, start: int, name: str) -> bool:
     """Whether a Japanese country name stands for the country here: "X語" is a language
     (日本語, タイ語), and a katakana name inside a longer katakana word is not a name
     ("タイ" in "タイトル")."""
@@ -164,7 +164,7 @@ def _standalone(text: str, start: int, name: str) -> bool:
 def _countries() -> PhraseFinder:
     # "tell us", "contact us": too common to be the United States.
     names = {name: canonical for name, canonical in country_names().items() if name != "us"}
-    return PhraseFinder(names, _standalone)
+    return PhraseFinder(names, standalone)
 
 
 def _country_spans(normalized: str) -> list[Span]:
@@ -187,6 +187,8 @@ def find_countries(normalized: str) -> tuple[str, ...]:
 def find_years(text: str) -> tuple[int, ...]:
     """Years named in raw text: 2024, FY2024, FY24, '24."""
     lowered = unicodedata.normalize("NFKC", text).casefold()
+    if not _DIGIT.search(lowered):
+        return ()
     years: list[int] = [int(m.group(1)) for m in _YEAR.finditer(lowered)]
     years += [2000 + int(m.group(1)) for m in _SHORT_FY.finditer(lowered)]
     years += [_two_digit_year(int(m.group(1))) for m in _APOSTROPHE_YEAR.finditer(lowered)]
@@ -202,13 +204,28 @@ def find_mentions(raw: str, normalized: str) -> Mentions:
     return Mentions(countries=find_countries(normalized), years=find_years(raw))
 
 
+_DIGIT = re.compile(r"\d")
+_YEAR_IN_TEXT = re.compile(r"(?<!\d)(?:fy )?(?:19|20)\d{2}(?!\d)|\bfy \d{2}\b")
+
+
 def mask(normalized: str) -> str:
     """Replace countries and years with placeholder tokens, to match template questions."""
+    return mask_and_find(normalized)[0]
+
+
+def mask_and_find(normalized: str) -> tuple[str, tuple[str, ...]]:
+    """`mask`, and the countries it replaced (one scan for both)."""
+    spans = _country_spans(normalized)
+    if not spans and not _DIGIT.search(normalized):
+        return normalized, ()  # the common case: nothing to mask
     pieces: list[str] = []
+    found: list[str] = []
     last = 0
-    for start, end, _ in _country_spans(normalized):
+    for start, end, name in spans:
         pieces += [normalized[last:start], f" {COUNTRY_TOKEN} "]
+        found.append(name)
         last = end
     masked = "".join(pieces) + normalized[last:]
-    masked = re.sub(r"(?<!\d)(?:fy )?(?:19|20)\d{2}(?!\d)|\bfy \d{2}\b", f" {YEAR_TOKEN} ", masked)
-    return " ".join(masked.split())
+    if _DIGIT.search(masked):
+        masked = _YEAR_IN_TEXT.sub(f" {YEAR_TOKEN} ", masked)
+    return " ".join(masked.split()), tuple(dict.fromkeys(found))

@@ -26,7 +26,14 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot import texts
-from bot.entities import country_names, find_countries, find_years, mask, phrase_pattern
+from bot.entities import (
+    country_names,
+    find_countries,
+    find_years,
+    mask,
+    phrase_pattern,
+    standalone,
+)
 from bot.knowledge import Column, Entry, KnowledgeBase
 from bot.language import (
     ENGLISH,
@@ -164,6 +171,15 @@ class _Side:
 
 
 @dataclass
+class _Facts:
+    """What an entry's texts name: countries, places and years (for the safety rules)."""
+
+    countries: set[str]
+    places: set[str]
+    years: set[int]
+
+
+@dataclass
 class _IndexedEntry:
     entry: Entry
     sides: dict[str, _Side]
@@ -235,8 +251,18 @@ class Matcher:
         self.kb = kb
         self.settings = settings or MatcherSettings()
         self.normalizer = Normalizer(kb.lexicon)
-        self.normalizer.set_vocabulary(self._vocabulary())
+        # Words of the entries, collected while indexing them (their own text is folded
+        # without typo correction, so the vocabulary is only needed for questions).
+        self._words: set[str] = set()
         self._places = PhraseFinder(kb.places)
+        # Countries and places together, for reading what an entry names in one scan.
+        self._named = PhraseFinder(
+            {
+                **{name: f"place:{place}" for name, place in kb.places.items()},
+                **{n: f"country:{c}" for n, c in country_names().items() if n != "us"},
+            },
+            lambda text, start, name: name in kb.places or standalone(text, start, name),
+        )
         self._row_countries = {
             table.id: {
                 row.key: frozenset(
@@ -251,6 +277,7 @@ class Matcher:
         }
         self._entries = [self._index_entry(e) for e in kb.entries.values()]
         self._position = {item.entry.id: i for i, item in enumerate(self._entries)}
+        self.normalizer.set_vocabulary(self._vocabulary())
         self._indexes = {
             language: _Index(
                 [item.sides[language] for item in self._entries], UNKNOWN_WEIGHT[language]
@@ -292,10 +319,7 @@ class Matcher:
 
     # -- building ------------------------------------------------------------------------
     def _vocabulary(self) -> set[str]:
-        words: set[str] = set()
-        for entry in self.kb.entries.values():
-            for text in (entry.title, entry.answer, *entry.questions):
-                words.update(basic_normalize(text).split())
+        words = set(self._words)
         for terms in self.kb.guards.values():
             for term in terms:
                 words.update(term.split())
@@ -306,68 +330,78 @@ class Matcher:
             words.update(name.split())
         return words
 
-    def _fold(self, text: str, language: str) -> str:
-        """Normalised text for matching: typos fixed (English), names folded (both)."""
+    def _fold(self, text: str, language: str, basic: str | None = None) -> str:
+        """Normalised text for an entry: names folded (typos are only fixed in questions)."""
+        basic = basic_normalize(text) if basic is None else basic
         if language == JAPANESE:
-            folded = fold_japanese(basic_normalize(text), self.kb.lexicon.phrases_ja)
-            return self.normalizer.normalize(folded, correct=False)
-        return self.normalizer.normalize(text, correct=False)
+            basic = fold_japanese(basic, self.kb.lexicon.phrases_ja)
+        return self.normalizer.fold(basic, correct=False)
 
     def _terms(self, normalized: str, language: str) -> list[str]:
         if language == JAPANESE:
             return [stem(t) for t in japanese_terms(normalized, STOPWORDS)]
         return content_terms(normalized)
 
-    def _side(self, entry: Entry, language: str) -> _Side:
+    def _side(self, entry: Entry, language: str, facts: _Facts) -> _Side:
+        """One language's index of an entry; what its texts name goes into `facts`."""
         if language == JAPANESE:
             questions, title, answer = entry.questions_ja, entry.title_ja, entry.answer_ja
         else:
             questions, title, answer = entry.questions, entry.title, entry.answer
-        wordings = [mask(self._fold(q, language)) for q in (*questions, title) if q]
+
+        def prepare(text: str) -> str:
+            # What a text names is read before names are folded: "J.CLAIR Singapore" is
+            # about Singapore even though it matches as "jclair".
+            basic = basic_normalize(text)
+            if language == ENGLISH:
+                self._words.update(basic.split())
+            for kind_and_name in self._named.find(basic):
+                kind, _, name = kind_and_name.partition(":")
+                (facts.countries if kind == "country" else facts.places).add(name)
+            if _REGION.search(basic):
+                facts.countries.update(ASEAN)
+            facts.years.update(find_years(text))
+            return mask(self._fold(text, language, basic))
+
+        wordings = [prepare(q) for q in (*questions, title) if q]
+        term_lists = [self._terms(w, language) for w in wordings]
         if language == JAPANESE:
             alternates = wordings
         else:
             # Words sorted, so plain ratio on them is rapidfuzz's token_sort_ratio.
-            alternates = [" ".join(sorted(content_terms(w))) for w in wordings]
+            alternates = [" ".join(sorted(t)) for t in term_lists]
         terms: dict[str, float] = {}
         if answer:
-            for term in self._terms(mask(self._fold(answer, language)), language):
+            for term in self._terms(prepare(answer), language):
                 terms[term] = ANSWER_WEIGHT
-        for wording in wordings:
-            for term in self._terms(wording, language):
-                terms[term] = 1.0
+        pieces = [frozenset(t) for t in term_lists]
+        for piece in pieces:
+            terms.update(dict.fromkeys(piece, 1.0))
         if entry.table is not None:
             for column in self.kb.tables[entry.table].columns:
                 names = (column.label_ja, *column.aliases_ja) if language == JAPANESE else ()
                 for alias in (column.key, *column.aliases, *names):
                     for term in self._terms(self._fold(alias, language), language):
                         terms.setdefault(term, 1.0)
-        pieces = [frozenset(self._terms(w, language)) for w in wordings]
         return _Side(alternates, wordings, terms, pieces)
 
     def _index_entry(self, entry: Entry) -> _IndexedEntry:
-        texts_en = (entry.title, entry.answer, *entry.questions)
-        texts_ja = (entry.title_ja, entry.answer_ja, *entry.questions_ja)
-        everything = " ".join((*texts_en, *texts_ja))
-        normalized = self._fold(everything, ENGLISH)
-        countries = set(find_countries(normalized))
-        if re.search(r"\basean\b", normalized):
-            countries.update(ASEAN)
-        years = set(entry.years) | set(find_years(everything))
+        facts = _Facts(set(), set(), set(entry.years))
+        sides = {language: self._side(entry, language, facts) for language in (ENGLISH, JAPANESE)}
         table_countries: set[str] = set()
         if entry.table is not None:
             table = self.kb.tables[entry.table]
-            years |= table.years
+            facts.years |= table.years
             for column in table.columns:
-                years.update(y for y in (column.year, column.from_year, column.to_year) if y)
+                facts.years.update(y for y in (column.year, column.from_year, column.to_year) if y)
             for names in self._row_countries[table.id].values():
                 table_countries.update(names)
         return _IndexedEntry(
             entry,
-            {language: self._side(entry, language) for language in (ENGLISH, JAPANESE)},
-            frozenset(countries),
-            frozenset(years),
-            self._find_places(basic_normalize(everything)),
+            sides,
+            frozenset(facts.countries),
+            frozenset(facts.years),
+            frozenset(facts.places),
             frozenset(table_countries),
         )
 
@@ -377,9 +411,9 @@ class Matcher:
     def _query(self, text: str, language: str) -> _Query:
         basic = basic_normalize(text)
         if language == JAPANESE:
-            normalized = self._fold(text, JAPANESE)
+            normalized = self._fold(text, JAPANESE, basic)
         else:
-            normalized = self.normalizer.normalize(text)
+            normalized = self.normalizer.fold(basic)
         masked = mask(normalized)
         variants = [normalized] if masked == normalized else [normalized, masked]
         term_lists = [self._terms(v, language) for v in variants]
@@ -394,7 +428,8 @@ class Matcher:
             term_lists,
             keys,
             masked,
-            countries=find_countries(normalized),
+            # As written ("J.CLAIR Singapore") and as corrected ("phillipines").
+            countries=tuple(dict.fromkeys(find_countries(basic) + find_countries(normalized))),
             years=find_years(text),
             places=self._find_places(basic),
             counting=bool(_COUNT.search(basic) or _COUNT.search(normalized)),

@@ -16,9 +16,12 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from bot.phrases import PhraseFinder
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _POSSESSIVE = re.compile(r"(\w)'s\b")
 _NON_WORD = re.compile(r"[^\w{}]+|_")
+_DIGIT = re.compile(r"\d")
 _LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 # Where Latin letters or digits meet Japanese ("jetの参加者", "2024年度"): a word boundary.
 _SCRIPTS = re.compile(
@@ -42,18 +45,25 @@ YEAR_TOKEN = "xyear"
 _PLACEHOLDERS = {"{country}": COUNTRY_TOKEN, "{year}": YEAR_TOKEN}
 
 
+# Loading checks every question and the index reads it again: the second time is free.
+@lru_cache(maxsize=1 << 16)
 def basic_normalize(text: str) -> str:
     """Case-fold, NFKC, and reduce punctuation to single spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
-    for placeholder, token in _PLACEHOLDERS.items():
-        text = text.replace(placeholder, f" {token} ")
-    text = _POSSESSIVE.sub(r"\1", text).replace("'", "")
+    if "{" in text:
+        for placeholder, token in _PLACEHOLDERS.items():
+            text = text.replace(placeholder, f" {token} ")
+    if "'" in text:
+        text = _POSSESSIVE.sub(r"\1", text).replace("'", "")
     text = _NON_WORD.sub(" ", text)
-    text = _LETTERS_DIGITS.sub(" ", text)
-    text = _SCRIPTS.sub(" ", text)
+    if _DIGIT.search(text):
+        text = _LETTERS_DIGITS.sub(" ", text)
+    if not text.isascii():
+        text = _SCRIPTS.sub(" ", text)
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=65536)
 def stem(token: str) -> str:
     """A deliberately light stemmer: plurals only, so 'classes' and 'class' meet."""
     if len(token) <= 3 or not token.isalpha():
@@ -103,12 +113,7 @@ class Normalizer:
 
     def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
         self._lexicon = lexicon
-        variants = sorted(lexicon.phrases, key=len, reverse=True)
-        self._phrase_re = (
-            re.compile(r"\b(" + "|".join(re.escape(v) for v in variants) + r")\b")
-            if variants
-            else None
-        )
+        self._phrases = PhraseFinder(lexicon.phrases)
         self._by_initial: dict[str, tuple[str, ...]] = {}
         self._known: frozenset[str] = frozenset()
         self.set_vocabulary(vocabulary)
@@ -131,13 +136,20 @@ class Normalizer:
 
     def normalize(self, text: str, *, correct: bool = True) -> str:
         """Canonical form: fixed typos, corrected unknown words, folded synonyms."""
-        tokens = [self._lexicon.typos.get(t, t) for t in basic_normalize(text).split()]
+        return self.fold(basic_normalize(text), correct=correct)
+
+    def fold(self, basic: str, *, correct: bool = True) -> str:
+        """`normalize` for text already through `basic_normalize`."""
+        tokens = [self._lexicon.typos.get(t, t) for t in basic.split()]
         if correct and self._by_initial:
             tokens = [self._correct(t) for t in tokens]
         joined = " ".join(tokens)
-        if self._phrase_re is not None:
-            joined = self._phrase_re.sub(lambda m: self._lexicon.phrases[m.group(1)], joined)
-        return joined
+        pieces: list[str] = []
+        last = 0
+        for start, end, canonical in self._phrases.spans(joined):
+            pieces += [joined[last:start], canonical]
+            last = end
+        return "".join(pieces) + joined[last:] if pieces else joined
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one normaliser lives as long as its index
     def _correct(self, token: str) -> str:

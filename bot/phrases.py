@@ -42,25 +42,33 @@ class PhraseFinder:
                 latin_lengths.setdefault(words[0], set()).add(len(words))
         self._latin_lengths = {k: sorted(v, reverse=True) for k, v in latin_lengths.items()}
         self._cjk_lengths = {k: sorted(v, reverse=True) for k, v in cjk_lengths.items()}
+        # Where a Japanese phrase could start: only those positions are looked at.
+        self._cjk_starts = (
+            re.compile("[" + "".join(re.escape(c) for c in sorted(cjk_lengths)) + "]")
+            if cjk_lengths
+            else None
+        )
         self._standalone = standalone
 
     def spans(self, normalized: str) -> list[Span]:
         """(start, end, value) of each phrase found, in order, not overlapping."""
         found: list[Span] = []
-        if self._latin:
+        words = normalized.split()
+        # Most texts name nothing: find the words that could start a phrase first.
+        starts = [i for i, word in enumerate(words) if word in self._latin_lengths]
+        if starts:
             matches = list(_WORD.finditer(normalized))
-            words = [m.group(0) for m in matches]
-            index = 0
-            while index < len(words):
-                for length in self._latin_lengths.get(words[index], ()):
+            resume = 0
+            for index in starts:
+                if index < resume:
+                    continue  # inside a phrase already found
+                for length in self._latin_lengths[words[index]]:
                     key = tuple(words[index : index + length])
                     if len(key) == length and key in self._latin:
                         end = matches[index + length - 1].end()
                         found.append((matches[index].start(), end, self._latin[key]))
-                        index += length
+                        resume = index + length
                         break
-                else:
-                    index += 1
         if self._cjk and is_cjk(normalized):
             found.extend(self._cjk_spans(normalized))
             found.sort()
@@ -68,9 +76,14 @@ class PhraseFinder:
 
     def _cjk_spans(self, text: str) -> list[Span]:
         found: list[Span] = []
-        position = 0
-        while position < len(text):
-            for length in self._cjk_lengths.get(text[position], ()):
+        if self._cjk_starts is None:
+            return found
+        resume = 0
+        for start in self._cjk_starts.finditer(text):
+            position = start.start()
+            if position < resume:
+                continue  # inside a phrase already found
+            for length in self._cjk_lengths[text[position]]:
                 name = text[position : position + length]
                 if (
                     len(name) == length
@@ -78,10 +91,8 @@ class PhraseFinder:
                     and (self._standalone is None or self._standalone(text, position, name))
                 ):
                     found.append((position, position + length, self._cjk[name]))
-                    position += length
+                    resume = position + length
                     break
-            else:
-                position += 1
         return found
 
     def find(self, normalized: str) -> tuple[str, ...]:
