@@ -44,18 +44,6 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
     token = settings.token
     if token is None:
         raise ValueError(f"{TOKEN_VARIABLE} is not set")
-    delivery = Delivery()
-
-    async def post_init(application: ClairApplication) -> None:
-        await _post_init(application, delivery)
-
-    async def post_stop(application: ClairApplication) -> None:
-        # run_polling calls this while the bot can still send: the message in hand goes out.
-        await delivery.stop()
-
-    async def post_shutdown(application: ClairApplication) -> None:
-        await _post_shutdown(application, delivery)
-
     application: ClairApplication = (
         ApplicationBuilder()
         .token(token)
@@ -63,20 +51,19 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
         .base_file_url(settings.telegram.base_file_url)
         .rate_limiter(AIORateLimiter())
         .context_types(CONTEXT_TYPES)
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
         .build()
     )
     application.bot_data.settings = settings
     application.bot_data.service = service
+    application.bot_data.delivery = Delivery()
     register(application)
     return application
 
 
-async def _post_init(
-    application: Application[Any, Any, Any, Any, BotData, Any], delivery: Delivery
-) -> None:
+async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Open the service (knowledge base, store), start delivery, register the command menu."""
     data = application.bot_data
     if data.service is None:
@@ -86,20 +73,28 @@ async def _post_init(
         data.owns_service = True
     kb = data.service.kb
     logger.info("knowledge base loaded: %d entries", len(kb.entries))
-    await delivery.start(application)
-    commands = [BotCommand(name, description) for name, description in texts.COMMANDS]
-    try:
-        await application.bot.set_my_commands(commands)
-    except TelegramError as exc:  # the menu is cosmetic: the bot works without it
-        logger.warning("could not register the command menu: %s", exc)
+    if data.delivery is not None:
+        await data.delivery.start(application)
+    # The menu in English for everyone, in Japanese for clients set to Japanese.
+    for language, menu in ((None, texts.EN.commands), ("ja", texts.JA.commands)):
+        commands = [BotCommand(name, description) for name, description in menu]
+        try:
+            await application.bot.set_my_commands(commands, language_code=language)
+        except TelegramError as exc:  # the menu is cosmetic: the bot works without it
+            logger.warning("could not register the command menu: %s", exc)
 
 
-async def _post_shutdown(
-    application: Application[Any, Any, Any, Any, BotData, Any], delivery: Delivery
-) -> None:
+async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """run_polling calls this while the bot can still send: the message in hand goes out."""
+    if application.bot_data.delivery is not None:
+        await application.bot_data.delivery.stop()
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Stop delivery, then close the service if post_init opened it."""
-    await delivery.stop()  # before the store it writes to closes
     data = application.bot_data
+    if data.delivery is not None:
+        await data.delivery.stop()  # before the store it writes to closes
     if data.service is not None and data.owns_service:
         await data.service.close()
         data.service = None

@@ -15,6 +15,27 @@ from bot.storage import Enquiry, Message, Stats
 from bot.workhours import OfficeHours
 
 Buttons = tuple[tuple[tuple[str, str], ...], ...]
+
+# ------------------------------------------------------------- what the staff handlers say
+REFUSED = "Sorry, that is only for CLAIR staff."
+BUTTON_EXPIRED = "This button has expired."
+NO_SUCH_ENQUIRY = "There is no enquiry #{ref}."
+USAGE = {
+    "show": "Usage: /show N (an enquiry number).",
+    "claim": "Usage: /claim N (an enquiry number).",
+    "resolve": "Usage: /resolve N (an enquiry number).",
+    "reopen": "Usage: /reopen N (an enquiry number).",
+    "reply": "Usage: /reply N your answer (sent to the user as CLAIR staff).",
+}
+SENT_TO_USER = "Sent to the user (#{ref})."
+ONLY_TEXT = "Only text replies are relayed to the user (#{ref})."
+RELOADED = "Knowledge base reloaded: {entries} entries."
+NOT_RELOADED = "<b>The knowledge base was not reloaded</b>; the old one stays in use. Problems:"
+RESOLVE_FIRST = "Resolve #{ref} first: only resolved enquiries go to the knowledge base."
+ADDED_TO_KB = "#{ref} was added to the knowledge base suggestions for review."
+ALREADY_IN_KB = "#{ref} was already added to the suggestions."
+EXPORT_CAPTION = "Every enquiry with its thread, as CSV."
+
 PREVIEW = 3000  # leaves room for the rest of a message within 4096 characters
 
 CLAIM, RESOLVE, ADD_TO_KB, QUEUE_PAGE = "c", "r", "k", "p"

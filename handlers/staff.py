@@ -2,8 +2,7 @@
 
 Staff are the user ids in staff.user_ids, acting in the staff chat or in their private chat
 with the bot. Anyone else gets one polite refusal that says nothing about the queue (the
-same whether or not an enquiry exists). The texts (HTML) come from bot.staffview; the few
-lines only this module says are below, until they move to bot.texts.
+same whether or not an enquiry exists). Every text (HTML) comes from bot.staffview.
 """
 
 from __future__ import annotations
@@ -30,26 +29,6 @@ from handlers.views import MAX_MESSAGE, View, escaped_parts
 logger = logging.getLogger(__name__)
 
 PER_PAGE = 10
-
-# Staff-facing lines (HTML). Candidates for bot.texts, which another change owns for now.
-REFUSED = "Sorry, that is only for CLAIR staff."
-BUTTON_EXPIRED = "This button has expired."
-NO_SUCH_ENQUIRY = "There is no enquiry #{ref}."
-USAGE = {
-    "show": "Usage: /show N (an enquiry number).",
-    "claim": "Usage: /claim N (an enquiry number).",
-    "resolve": "Usage: /resolve N (an enquiry number).",
-    "reopen": "Usage: /reopen N (an enquiry number).",
-    "reply": "Usage: /reply N your answer (sent to the user as CLAIR staff).",
-}
-SENT_TO_USER = "Sent to the user (#{ref})."
-ONLY_TEXT = "Only text replies are relayed to the user (#{ref})."
-RELOADED = "Knowledge base reloaded: {entries} entries."
-NOT_RELOADED = "<b>The knowledge base was not reloaded</b>; the old one stays in use. Problems:"
-RESOLVE_FIRST = "Resolve #{ref} first: only resolved enquiries go to the knowledge base."
-ADDED_TO_KB = "#{ref} was added to the knowledge base suggestions for review."
-ALREADY_IN_KB = "#{ref} was already added to the suggestions."
-EXPORT_CAPTION = "Every enquiry with its thread, as CSV."
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
@@ -108,7 +87,7 @@ def staff_only(handler: Handler) -> Handler:
         if chat is None:
             return
         if not may_act(context, user.id if user else None, chat.id, chat.type):
-            await _say(update, context, html.escape(REFUSED))
+            await _say(update, context, html.escape(staffview.REFUSED))
             return
         await handler(update, context)
 
@@ -185,20 +164,20 @@ async def queue(update: Update, context: Context) -> None:
 async def show(update: Update, context: Context) -> None:
     """/show N: an enquiry and its whole thread."""
     if (ref := _number(context)) is None:
-        await _say(update, context, html.escape(USAGE["show"]))
+        await _say(update, context, html.escape(staffview.USAGE["show"]))
         return
     service = context.bot_data.core
     try:
         enquiry, messages = await service.show(ref)
     except UnknownEnquiry:
-        await _say(update, context, NO_SUCH_ENQUIRY.format(ref=ref))
+        await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
     await _send_parts(update, context, staffview.show(enquiry, messages, service.hours))
 
 
 async def _change_state(update: Update, context: Context, command: str) -> None:
     if (ref := _number(context)) is None:
-        await _say(update, context, html.escape(USAGE[command]))
+        await _say(update, context, html.escape(staffview.USAGE[command]))
         return
     service = context.bot_data.core
     staff_id, name = _staff(update)
@@ -206,7 +185,7 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
     try:
         enquiry = await change[command](ref, staff_id, name)
     except UnknownEnquiry:
-        await _say(update, context, NO_SUCH_ENQUIRY.format(ref=ref))
+        await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
     logger.info("enquiry #%d: %s by staff %d", ref, enquiry.state.value, staff_id)
     await _say(update, context, staffview.state_changed(enquiry, name))
@@ -237,7 +216,7 @@ async def reply(update: Update, context: Context) -> None:
     words = (message.text or "").split(maxsplit=2) if message else []
     ref = _number(context)
     if ref is None or len(words) < 3 or not words[2].strip():
-        await _say(update, context, html.escape(USAGE["reply"]))
+        await _say(update, context, html.escape(staffview.USAGE["reply"]))
         return
     await _relay(update, context, ref, words[2].strip())
 
@@ -260,7 +239,7 @@ async def export(update: Update, context: Context) -> None:
     await context.bot.send_document(
         chat.id,
         InputFile(data.encode("utf-8"), filename=f"enquiries-{day}.csv"),
-        caption=EXPORT_CAPTION,
+        caption=staffview.EXPORT_CAPTION,
     )
     logger.info("enquiries exported by staff %d", _staff(update)[0])
 
@@ -273,11 +252,11 @@ async def reload(update: Update, context: Context) -> None:
     except KnowledgeError as exc:
         logger.warning("knowledge base reload failed: %d problem(s)", len(exc.problems))
         problems = "\n".join(str(p) for p in exc.problems)
-        for part in escaped_parts(problems, header=NOT_RELOADED):
+        for part in escaped_parts(problems, header=staffview.NOT_RELOADED):
             await _say(update, context, part)
         return
     logger.info("knowledge base reloaded: %d entries", len(kb.entries))
-    await _say(update, context, RELOADED.format(entries=len(kb.entries)))
+    await _say(update, context, staffview.RELOADED.format(entries=len(kb.entries)))
 
 
 COMMANDS: dict[str, Handler] = {
@@ -306,7 +285,7 @@ async def staff_chat_message(update: Update, context: Context) -> None:
         message.chat.id, message.message_id, ref
     )
     if message.text is None:
-        await _say(update, context, html.escape(ONLY_TEXT.format(ref=ref)))
+        await _say(update, context, html.escape(staffview.ONLY_TEXT.format(ref=ref)))
         return
     await _relay(update, context, ref, message.text)
 
@@ -328,10 +307,10 @@ async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
     try:
         await context.bot_data.core.staff_reply(ref, staff_id, name, text)
     except UnknownEnquiry:
-        await _say(update, context, NO_SUCH_ENQUIRY.format(ref=ref))
+        await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
     logger.info("enquiry #%d: staff %d replied", ref, staff_id)
-    confirmation = await _say(update, context, html.escape(SENT_TO_USER.format(ref=ref)))
+    confirmation = await _say(update, context, html.escape(staffview.SENT_TO_USER.format(ref=ref)))
     chat = update.effective_chat
     if confirmation is not None and chat is not None and chat.type != ChatType.PRIVATE:
         # A reply to the confirmation threads too, like a reply to the announcement.
@@ -349,11 +328,11 @@ async def button(update: Update, context: Context) -> None:
     message = query.message
     chat = message.chat if message is not None else None
     if chat is None or not may_act(context, query.from_user.id, chat.id, chat.type):
-        await query.answer(REFUSED)
+        await query.answer(staffview.REFUSED)
         return
     parsed = staffview.parse_callback(query.data or "")
     if parsed is None:
-        await query.answer(BUTTON_EXPIRED)
+        await query.answer(staffview.BUTTON_EXPIRED)
         return
     action, number = parsed
     if action == staffview.QUEUE_PAGE:
@@ -372,7 +351,7 @@ async def button(update: Update, context: Context) -> None:
             enquiry = await service.resolve(number, query.from_user.id, name)
             await query.answer(f"#{number} is resolved.")
     except UnknownEnquiry:  # purged, or forged data
-        await query.answer(BUTTON_EXPIRED)
+        await query.answer(staffview.BUTTON_EXPIRED)
         return
     if enquiry is None:
         return
@@ -387,11 +366,11 @@ async def _add_to_kb(context: Context, ref: int) -> str:
     try:
         path = await context.bot_data.core.add_to_knowledge_base(ref)
     except ValueError:
-        return RESOLVE_FIRST.format(ref=ref)
+        return staffview.RESOLVE_FIRST.format(ref=ref)
     if path is None:
-        return ALREADY_IN_KB.format(ref=ref)
+        return staffview.ALREADY_IN_KB.format(ref=ref)
     logger.info("enquiry #%d: added to the knowledge base suggestions", ref)
-    return ADDED_TO_KB.format(ref=ref)
+    return staffview.ADDED_TO_KB.format(ref=ref)
 
 
 async def _queue_page(update: Update, context: Context, page: int) -> None:

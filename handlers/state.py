@@ -7,7 +7,7 @@ Handed to ``ContextTypes(bot_data=BotData, user_data=UserData)`` so handlers rea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -15,6 +15,9 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 from bot.config import Settings
 from bot.service import Service
 from bot.storage import Asker
+
+if TYPE_CHECKING:  # handlers.delivery imports this module
+    from handlers.delivery import Delivery
 
 #: How many recent questions per user the "Ask staff" and "did you mean" buttons can refer to.
 REMEMBERED_QUESTIONS = 20
@@ -27,6 +30,7 @@ class BotData:
     service: Service | None = None
     settings: Settings | None = None
     owns_service: bool = False
+    delivery: Delivery | None = None  # the outbox worker and periodic jobs (handlers.delivery)
 
     @property
     def core(self) -> Service:

@@ -41,8 +41,10 @@ async def test_start_shows_welcome_topics_and_registers_menu(clair: Harness) -> 
     assert reply.text.startswith("Hello! I'm the CLAIR Singapore assistant")
     assert reply.parse_mode == "HTML"
     assert [text for text, _ in reply.buttons()] == clair.service.kb.categories
-    menu = next(iter(clair.api.commands.values()))
-    assert [c["command"] for c in menu] == [name for name, _ in texts.COMMANDS]
+    menus = list(clair.api.commands.values())
+    assert [c["command"] for c in menus[0]] == [name for name, _ in texts.EN.commands]
+    # The same commands, described in Japanese for clients set to Japanese.
+    assert [(c["command"], c["description"]) for c in menus[1]] == list(texts.JA.commands)
 
 
 async def test_deep_links(clair: Harness) -> None:

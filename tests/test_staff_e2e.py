@@ -27,6 +27,7 @@ from conftest import (
 )
 from fakebotapi import FakeBotApi, SentMessage
 
+from bot import staffview
 from handlers import staff
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -142,7 +143,7 @@ async def test_non_staff_are_refused_without_revealing_anything(
 ) -> None:
     await escalate(staff_bot)
     refusal = await staff_bot.say(command)
-    assert refusal.text == staff.REFUSED
+    assert refusal.text == staffview.REFUSED
     enquiry = await staff_bot.service.store.get_enquiry(1)
     assert enquiry is not None and enquiry.state.value == "new"
 
@@ -152,7 +153,7 @@ async def test_staff_commands_only_in_the_staff_chat_or_private(
 ) -> None:
     staff_api.group(-100111, "Some other group")
     staff_api.send_message("/queue", user=STAFF_USER_ID, chat=-100111)
-    assert (await staff_api.next_message(-100111)).text == staff.REFUSED
+    assert (await staff_api.next_message(-100111)).text == staffview.REFUSED
     assert (await staff_command(staff_bot, "/queue", chat=STAFF_CHAT_ID)).text.startswith(
         "The queue is empty"
     )
@@ -193,7 +194,7 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     announcement = await escalate(staff_bot)
     api = staff_bot.api
     add = api.press(announcement, "st:k:1", user=STAFF_USER_ID)
-    assert await answers(staff_bot, add) == staff.RESOLVE_FIRST.format(ref=1)
+    assert await answers(staff_bot, add) == staffview.RESOLVE_FIRST.format(ref=1)
 
     claim = api.press(announcement, "st:c:1", user=STAFF_USER_ID)
     assert await answers(staff_bot, claim) == "#1 is claimed by you."
@@ -212,7 +213,7 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     assert enquiry is not None and enquiry.state.value == "resolved"
 
     outsider = api.press_raw("st:c:1", STAFF_CHAT_ID, announcement.message_id, user=USER_ID)
-    assert await answers(staff_bot, outsider) == staff.REFUSED
+    assert await answers(staff_bot, outsider) == staffview.REFUSED
     enquiry = await staff_bot.service.store.get_enquiry(1)
     assert enquiry is not None and enquiry.state.value == "resolved"
 
