@@ -9,6 +9,7 @@ what `clair-bot run` calls.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any, TypeAlias
 
@@ -23,6 +24,10 @@ from bot.service import Service
 from handlers.delivery import Delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
+
+# Opt in to python-telegram-bot's coming behaviour: RetryAfter.retry_after as a timedelta.
+# Without it every 429 logs a deprecation warning; handlers.delivery reads either form.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 logger = logging.getLogger(__name__)
 
