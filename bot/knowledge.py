@@ -39,6 +39,11 @@ MAX_TITLE = 60
 MIN_QUESTIONS = 5
 
 
+def in_language(language: str, english: str, japanese: str) -> str:
+    """The Japanese text for "ja" when there is one, else the English."""
+    return japanese if language == "ja" and japanese else english
+
+
 @dataclass(frozen=True)
 class Entry:
     """One answer, with the different ways people ask for it."""
@@ -63,11 +68,11 @@ class Entry:
 
     def title_in(self, language: str) -> str:
         """The title in a language ("en" or "ja")."""
-        return self.title_ja if language == "ja" and self.title_ja else self.title
+        return in_language(language, self.title, self.title_ja)
 
     def answer_in(self, language: str) -> str:
         """The answer in a language ("en" or "ja")."""
-        return self.answer_ja if language == "ja" and self.answer_ja else self.answer
+        return in_language(language, self.answer, self.answer_ja)
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class Column:
 
     def label_in(self, language: str) -> str:
         """The column's label in a language."""
-        return self.label_ja if language == "ja" and self.label_ja else self.label
+        return in_language(language, self.label, self.label_ja)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class Row:
 
     def label_in(self, language: str) -> str:
         """The row's label in a language."""
-        return self.label_ja if language == "ja" and self.label_ja else self.label
+        return in_language(language, self.label, self.label_ja)
 
 
 @dataclass(frozen=True)
@@ -126,15 +131,15 @@ class Table:
 
     def title_in(self, language: str) -> str:
         """The table's title in a language."""
-        return self.title_ja if language == "ja" and self.title_ja else self.title
+        return in_language(language, self.title, self.title_ja)
 
     def unit_in(self, language: str) -> str:
         """The counted noun (English) or counter (Japanese)."""
-        return self.unit_ja if language == "ja" and self.unit_ja else self.unit
+        return in_language(language, self.unit, self.unit_ja)
 
     def note_in(self, language: str) -> str:
         """The table's note in a language."""
-        return self.note_ja if language == "ja" and self.note_ja else self.note
+        return in_language(language, self.note, self.note_ja)
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class SmalltalkIntent:
 
     def reply_in(self, language: str) -> str:
         """The reply in a language."""
-        return self.reply_ja if language == "ja" and self.reply_ja else self.reply
+        return in_language(language, self.reply, self.reply_ja)
 
 
 @dataclass(frozen=True)
