@@ -8,14 +8,23 @@ what `clair-bot run` calls.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
+from collections.abc import Awaitable
 from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ExtBot, JobQueue
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ExtBot,
+    JobQueue,
+)
 
 from bot import texts
 from bot.config import TOKEN_VARIABLE, Settings
@@ -40,6 +49,42 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+class PerChatUpdates(BaseUpdateProcessor):
+    """Updates from different chats in parallel, one chat's updates one at a time, in order.
+
+    One at a time overall, a bot waits for each reply's round trip to Telegram before it
+    reads the next update; in parallel per chat, a user's second message could overtake
+    their first (and open a second enquiry instead of joining the first).
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers once earlier updates of its chat are done."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
+        try:
+            async with lock:  # asyncio.Lock is first come, first served
+                await coroutine
+        finally:
+            self._waiting[chat.id] -= 1
+            if not self._waiting[chat.id]:  # keep no lock for chats that went quiet
+                del self._waiting[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
 def build_application(settings: Settings, service: Service | None = None) -> ClairApplication:
     """The bot, ready to run; post_init opens a Service from `settings` unless one is given.
 
@@ -55,6 +100,7 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .rate_limiter(AIORateLimiter())
+        .concurrent_updates(PerChatUpdates(settings.telegram.concurrent_updates))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)

@@ -50,6 +50,7 @@ class TelegramSettings:
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: int = 30
+    concurrent_updates: int = 64
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("matcher.max_question_chars: must be at least 20")
     if settings.storage.retention_days < 1:
         raise ConfigError("storage.retention_days: must be at least 1")
+    if settings.telegram.concurrent_updates < 1:
+        raise ConfigError("telegram.concurrent_updates: must be at least 1")
     if settings.telegram.poll_timeout < 0:
         raise ConfigError("telegram.poll_timeout: must not be negative")
     for name in ("base_url", "base_file_url"):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import MessageHandler
 
 from bot import texts
-from bot.app import build_application, run_telegram
+from bot.app import PerChatUpdates, build_application, run_telegram
 from bot.config import Settings, load_settings
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.matcher import Action, Candidate, Decision, Matcher
@@ -395,3 +396,32 @@ def test_run_with_broken_knowledge_base_prints_problems(
     assert run_telegram(broken, webhook=False) == 1
     err = capsys.readouterr().err
     assert "error" in err and "Traceback" not in err and "123:ABC" not in err
+
+
+# ---------------------------------------------------------------------------- concurrency
+async def test_updates_of_one_chat_run_in_order_and_chats_in_parallel() -> None:
+    processor = PerChatUpdates(8)
+    log: list[str] = []
+    first_may_finish = asyncio.Event()
+
+    async def handle(name: str, wait: asyncio.Event | None = None) -> None:
+        log.append(f"{name} start")
+        if wait is not None:
+            await wait.wait()
+        log.append(f"{name} end")
+
+    def update(update_id: int, chat_id: int) -> Update:
+        chat = Chat(chat_id, "private")
+        message = Message(update_id, datetime.now(UTC), chat, text="hi")
+        return Update(update_id, message=message)
+
+    first = asyncio.create_task(
+        processor.process_update(update(1, 7), handle("a1", first_may_finish))
+    )
+    second = asyncio.create_task(processor.process_update(update(2, 7), handle("a2")))
+    other = asyncio.create_task(processor.process_update(update(3, 8), handle("b1")))
+    await other  # another chat is not held up by chat 7's slow update
+    assert log == ["a1 start", "b1 start", "b1 end"]
+    first_may_finish.set()
+    await asyncio.gather(first, second)
+    assert log[3:] == ["a1 end", "a2 start", "a2 end"]  # chat 7's second waited its turn
