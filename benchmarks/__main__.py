@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import escalations, matching, startup
+from benchmarks import endtoend, escalations, matching, startup
 from benchmarks.common import (
     HEADLINE_SIZE,
     SHIPPED_KB,
@@ -35,10 +35,12 @@ from bot.evaluation import EvalFileError
 from bot.knowledge import KnowledgeError
 
 # In the order they run and print. A section is a function Context -> SectionResult.
-SECTIONS: list[Section] = [matching.run, startup.run, escalations.run]
+SECTIONS: list[Section] = [matching.run, startup.run, escalations.run, endtoend.run]
 
 FULL_SIZES = (1_000, 10_000, 50_000)
 QUICK_SIZES = (1_000, 10_000)
+FULL_USERS = (1, 10, 100)
+QUICK_USERS = (1, 10)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,26 @@ TARGETS = (
         _shown("/s", "escalations_per_s"),
         _at_least(100, "escalations_per_s"),
     ),
+    Target(
+        f"e2e >= 200 answers/s at {endtoend.HEADLINE_USERS} users (as shipped)",
+        _shown("/s", "e2e_msgs_per_s"),
+        _at_least(200, "e2e_msgs_per_s"),
+    ),
+    Target(
+        f"e2e p99 < 100 ms at {endtoend.HEADLINE_USERS} users (as shipped)",
+        _shown(" ms", "e2e_p99_ms"),
+        _below(100, "e2e_p99_ms"),
+    ),
+    Target(
+        f"e2e >= 200 answers/s at {endtoend.HEADLINE_USERS} users (rate limiter off)",
+        _shown("/s", "e2e_unlimited_msgs_per_s"),
+        _at_least(200, "e2e_unlimited_msgs_per_s"),
+    ),
+    Target(
+        f"e2e p99 < 100 ms at {endtoend.HEADLINE_USERS} users (rate limiter off)",
+        _shown(" ms", "e2e_unlimited_p99_ms"),
+        _below(100, "e2e_unlimited_p99_ms"),
+    ),
 )
 
 
@@ -115,7 +137,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         prog="python -m benchmarks",
         description=(
             "Benchmark clair-bot: matcher latency and accuracy against a naive rapidfuzz "
-            "WRatio search, start-up time and memory, and stored escalations per second. "
+            "WRatio search (English and Japanese questions), start-up time and memory, stored "
+            "escalations per second, and end to end: the real Application long-polling a "
+            "loopback Bot API server, answers per second and latency at 1, 10 and 100 "
+            "concurrent users, and escalations per second. "
             "Prints a table; the last line is one JSON object with every figure. "
             "Informational: the exit code is 0 whether targets pass or miss (1 only if the "
             "knowledge base or an evaluation set cannot be loaded)."
@@ -124,7 +149,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a fast look: sizes 1,000 and 10,000, 100 questions per size, 500 enquiries",
+        help="a fast look: sizes 1,000 and 10,000, 100 questions per size, 500 enquiries; "
+        "end to end at 1 and 10 users only, 3 s (or 500 messages) per level",
     )
     parser.add_argument(
         "--sizes",
@@ -144,6 +170,17 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         type=_positive,
         help="enquiries stored in each escalation run (default 2000, with --quick 500)",
     )
+    parser.add_argument(
+        "--skip-e2e",
+        action="store_true",
+        help="leave out the end-to-end section (the bot polling a loopback Bot API server)",
+    )
+    parser.add_argument(
+        "--e2e-seconds",
+        type=_positive,
+        help="end to end: seconds per level and per escalation run, each also stopping at "
+        "2,000 messages or 1,000 escalations (default 10, with --quick 3)",
+    )
     args = parser.parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)
     shipped = shipped_question_count(SHIPPED_KB)
@@ -155,6 +192,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         queries=queries,
         escalations=args.escalations or (500 if args.quick else 2_000),
         quick=args.quick,
+        e2e_users=() if args.skip_e2e else QUICK_USERS if args.quick else FULL_USERS,
+        e2e_seconds=float(args.e2e_seconds or (3 if args.quick else 10)),
+        e2e_messages=500 if args.quick else 2_000,
+        e2e_escalations=300 if args.quick else 1_000,
     )
 
 
@@ -198,6 +239,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kb_load_s": None,
         "rss_mb": None,
         "escalations_per_s": None,
+        "match_en_p50_ms": None,
+        "match_en_p99_ms": None,
+        "match_ja_p50_ms": None,
+        "match_ja_p99_ms": None,
+        "e2e_msgs_per_s": None,
+        "e2e_p50_ms": None,
+        "e2e_p99_ms": None,
+        "e2e_escalations_per_s": None,
+        "e2e_unlimited_msgs_per_s": None,
+        "e2e_unlimited_p50_ms": None,
+        "e2e_unlimited_p99_ms": None,
+        "e2e_unlimited_escalations_per_s": None,
         "headline_size": HEADLINE_SIZE,
     }
     with tempfile.TemporaryDirectory(prefix="clair-bench-") as scratch:
@@ -207,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"cannot benchmark: {exc}", file=sys.stderr)
             return 1
         for section in SECTIONS:
+            if section is endtoend.run and not options.e2e_users:
+                continue  # --skip-e2e
             result = section(context)
             print()
             print(f"== {result.title}")
@@ -239,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "queries": options.queries,
             "escalations": options.escalations,
             "quick": options.quick,
+            "e2e_users": list(options.e2e_users),
+            "e2e_seconds": options.e2e_seconds,
+            "e2e_messages": options.e2e_messages,
+            "e2e_escalations": options.e2e_escalations,
         },
         run_s=round(elapsed, 1),
         timestamp=datetime.now(UTC).isoformat(timespec="seconds"),

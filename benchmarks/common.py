@@ -34,6 +34,12 @@ class Options:
     queries: int
     escalations: int
     quick: bool
+    # End to end: numbers of concurrent users, seconds and messages per level (whichever
+    # runs out first), and escalations per run; no users = skip the section.
+    e2e_users: tuple[int, ...] = ()
+    e2e_seconds: float = 10.0
+    e2e_messages: int = 2_000
+    e2e_escalations: int = 1_000
 
 
 @dataclass
