@@ -11,7 +11,6 @@ import gettext
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 
 import pycountry
@@ -171,14 +170,6 @@ def _country_spans(normalized: str) -> list[Span]:
     return _countries().spans(normalized)
 
 
-@dataclass(frozen=True)
-class Mentions:
-    """What a question names: countries (canonical names) and years (four digits)."""
-
-    countries: tuple[str, ...]
-    years: tuple[int, ...]
-
-
 def find_countries(normalized: str) -> tuple[str, ...]:
     """Canonical names of the countries in a normalised text, in order, without repeats."""
     return tuple(dict.fromkeys(name for _, _, name in _country_spans(normalized)))
@@ -197,11 +188,6 @@ def find_years(text: str) -> tuple[int, ...]:
 
 def _two_digit_year(value: int) -> int:
     return 1900 + value if value >= 50 else 2000 + value
-
-
-def find_mentions(raw: str, normalized: str) -> Mentions:
-    """Countries from the normalised text and years from the raw text."""
-    return Mentions(countries=find_countries(normalized), years=find_years(raw))
 
 
 _DIGIT = re.compile(r"\d")

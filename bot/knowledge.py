@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -954,13 +953,6 @@ def _strings(value: Any) -> list[str]:
 
 def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def iter_files(root: Path) -> Iterator[Path]:
-    """Every YAML file of the knowledge base, special files first."""
-    for name in SPECIAL_FILES:
-        yield root / name
-    yield from sorted(p for p in root.glob("*.yaml") if p.name not in SPECIAL_FILES)
 
 
 __all__ = [

@@ -39,12 +39,6 @@ EXPORT_CAPTION = "Every enquiry with its thread, as CSV."
 PREVIEW = 3000  # leaves room for the rest of a message within 4096 characters
 
 CLAIM, RESOLVE, ADD_TO_KB, QUEUE_PAGE = "c", "r", "k", "p"
-STATE_LABELS = {
-    "new": "new",
-    "claimed": "claimed",
-    "answered": "answered",
-    "resolved": "resolved",
-}
 
 
 def callback(action: str, number: int) -> str:
@@ -143,7 +137,7 @@ def delivery_failed(ref: int, reason: str) -> str:
 
 def state_changed(enquiry: Enquiry, by: str) -> str:
     """A short note in the staff thread after claim / resolve / reopen."""
-    return f"<b>#{enquiry.ref}</b> is now {STATE_LABELS[enquiry.state.value]} ({html.escape(by)})."
+    return f"<b>#{enquiry.ref}</b> is now {enquiry.state.value} ({html.escape(by)})."
 
 
 def show(enquiry: Enquiry, messages: Sequence[Message], hours: OfficeHours) -> str:

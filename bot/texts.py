@@ -303,9 +303,6 @@ def format_time(moment: datetime, hours: OfficeHours, language: str) -> str:
     return f"{local:%a %d %b %H:%M} {zone}".strip()
 
 
-# The command menu for clients in any language (Japanese clients get JA.commands).
-COMMANDS = EN.commands
-
 # --------------------------------------------------------------------------- the terminal
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set, so the Telegram bot cannot start.
