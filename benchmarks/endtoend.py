@@ -32,12 +32,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
-from telegram import Update
 from telegram.ext import ApplicationBuilder
 
 from benchmarks.common import ROOT, Context, SectionResult, ms, percentile, progress
 from bot import texts
-from bot.app import ClairApplication, build_application
+from bot.app import ClairApplication, build_application, polling
 from bot.config import TOKEN_VARIABLE, Settings, load_settings
 from bot.evaluation import ESCALATE, SMALLTALK, EvalItem
 from bot.knowledge import load_knowledge
@@ -210,22 +209,8 @@ async def running_bot(settings: Settings, rate_limited: bool) -> AsyncIterator[C
         else:
             with patch.object(ApplicationBuilder, "rate_limiter", _skip_rate_limiter):
                 application = build_application(settings)
-    assert application.post_init is not None and application.post_shutdown is not None
-    try:
-        async with application:
-            await application.post_init(application)
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-            )
-            try:
-                yield application
-            finally:
-                await application.updater.stop()
-                await application.stop()
-    finally:
-        await application.post_shutdown(application)
+    async with polling(application):
+        yield application
 
 
 def answerable_questions(context: Context, settings: Settings) -> list[str]:

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from telegram import BotCommand, Update
@@ -150,6 +151,29 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, A
         await data.service.close()
         data.service = None
         data.owns_service = False
+
+
+@asynccontextmanager
+async def polling(application: ClairApplication) -> AsyncIterator[ClairApplication]:
+    """Long-poll inside an event loop the caller owns (tests, benchmarks): what run_polling
+    does, without taking over the loop and the signals. post_init and post_shutdown are
+    called by hand, as python-telegram-bot documents for that case."""
+    assert application.post_init is not None and application.post_shutdown is not None
+    try:
+        async with application:
+            await application.post_init(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+            )
+            try:
+                yield application
+            finally:
+                await application.updater.stop()
+                await application.stop()
+    finally:
+        await application.post_shutdown(application)
 
 
 def run_telegram(settings: Settings, webhook: bool = False) -> int:

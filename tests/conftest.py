@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
-from telegram import Update
 
 from bot import texts
-from bot.app import ClairApplication, build_application
+from bot.app import ClairApplication, build_application, polling
 from bot.config import Settings, load_settings
 from bot.service import Service
 
@@ -91,22 +90,8 @@ async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Asyn
     settings = settings_for(api, tmp_path, **overrides)
     application = build_application(settings)
     harness = Harness(api, application, settings)
-    assert application.post_init is not None and application.post_shutdown is not None
-    try:
-        async with application:
-            await application.post_init(application)
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-            )
-            try:
-                yield harness
-            finally:
-                await application.updater.stop()
-                await application.stop()
-    finally:
-        await application.post_shutdown(application)
+    async with polling(application):
+        yield harness
     assert harness.failed_calls() == []
 
 
