@@ -35,10 +35,25 @@ RESOLVE_FIRST = "Resolve #{ref} first: only resolved enquiries go to the knowled
 ADDED_TO_KB = "#{ref} was added to the knowledge base suggestions for review."
 ALREADY_IN_KB = "#{ref} was already added to the suggestions."
 EXPORT_CAPTION = "Every enquiry with its thread, as CSV."
+STAFF_HELP = (
+    "\n\n<b>For CLAIR staff</b> (here or in the staff group)\n"
+    "Reply to an enquiry's message in the staff group to answer the user.\n"
+    "/queue - open enquiries, oldest first\n"
+    "/show N - an enquiry with its thread\n"
+    "/claim N, /resolve N, /reopen N - change its state\n"
+    "/reply N text - answer the user\n"
+    "/stats - figures; /export - every enquiry as CSV\n"
+    "/reload - load the knowledge base again after a check"
+)
 
 PREVIEW = 3000  # leaves room for the rest of a message within 4096 characters
 
-CLAIM, RESOLVE, ADD_TO_KB, QUEUE_PAGE = "c", "r", "k", "p"
+CLAIM, RESOLVE, REOPEN, ADD_TO_KB, QUEUE_PAGE = "c", "r", "o", "k", "p"
+BUTTON_ANSWERS = {
+    CLAIM: "#{ref} is claimed by you.",
+    RESOLVE: "#{ref} is resolved.",
+    REOPEN: "#{ref} is open again.",
+}
 
 
 def callback(action: str, number: int) -> str:
@@ -52,7 +67,7 @@ def parse_callback(data: str) -> tuple[str, int] | None:
     if (
         len(parts) != 3
         or parts[0] != "st"
-        or parts[1] not in (CLAIM, RESOLVE, ADD_TO_KB, QUEUE_PAGE)
+        or parts[1] not in (CLAIM, RESOLVE, REOPEN, ADD_TO_KB, QUEUE_PAGE)
     ):
         return None
     if not parts[2].isdigit() or len(parts[2]) > 12:
@@ -82,12 +97,14 @@ def local_time(moment: datetime, hours: OfficeHours) -> str:
 
 
 def enquiry_buttons(enquiry: Enquiry) -> Buttons:
-    """Claim / Resolve / Add to knowledge base, as fits the enquiry's state."""
+    """Claim / Resolve (or Reopen) / Add to knowledge base, as fits the enquiry's state."""
     row: list[tuple[str, str]] = []
     if enquiry.state.value in ("new", "answered"):
         row.append(("Claim", callback(CLAIM, enquiry.ref)))
     if enquiry.is_open:
         row.append(("Resolve", callback(RESOLVE, enquiry.ref)))
+    else:
+        row.append(("Reopen", callback(REOPEN, enquiry.ref)))
     if not enquiry.kb_suggested:
         row.append(("Add to knowledge base", callback(ADD_TO_KB, enquiry.ref)))
     return (tuple(row),) if row else ()

@@ -188,7 +188,10 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
         await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
     logger.info("enquiry #%d: %s by staff %d", ref, enquiry.state.value, staff_id)
-    await _say(update, context, staffview.state_changed(enquiry, name))
+    chat = update.effective_chat
+    if chat is None or chat.id != service.settings.staff.chat_id:
+        # In the staff group the core's notice, threaded under the enquiry, confirms it.
+        await _say(update, context, staffview.state_changed(enquiry, name))
 
 
 @staff_only
@@ -344,12 +347,14 @@ async def button(update: Update, context: Context) -> None:
         if action == staffview.ADD_TO_KB:
             await query.answer(await _add_to_kb(context, number))
             enquiry = await service.store.get_enquiry(number)
-        elif action == staffview.CLAIM:
-            enquiry = await service.claim(number, query.from_user.id, name)
-            await query.answer(f"#{number} is claimed by you.")
         else:
-            enquiry = await service.resolve(number, query.from_user.id, name)
-            await query.answer(f"#{number} is resolved.")
+            change = {
+                staffview.CLAIM: service.claim,
+                staffview.RESOLVE: service.resolve,
+                staffview.REOPEN: service.reopen,
+            }[action]
+            enquiry = await change(number, query.from_user.id, name)
+            await query.answer(staffview.BUTTON_ANSWERS[action].format(ref=number))
     except UnknownEnquiry:  # purged, or forged data
         await query.answer(staffview.BUTTON_EXPIRED)
         return

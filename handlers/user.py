@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from telegram import Message, Update
 
-from bot import texts
+from bot import staffview, texts
 from bot.knowledge import Entry
 from bot.language import detect_language
 from bot.service import DailyLimitReached
@@ -51,7 +51,10 @@ async def start(update: Update, context: Context) -> None:
 async def help_command(update: Update, context: Context) -> None:
     """/help: what the bot does and its commands."""
     words = texts.get(await language_of(update, context))
-    await send_view(update, context, View((words.help,)))
+    user = update.effective_user
+    staff = context.bot_data.core.is_staff(user.id if user else None)
+    extra = staffview.STAFF_HELP if staff else ""
+    await send_view(update, context, View((words.help + extra,)))
 
 
 async def topics(update: Update, context: Context) -> None:

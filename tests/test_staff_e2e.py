@@ -207,10 +207,20 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     resolve = api.press(announcement, "st:r:1", user=STAFF_USER_ID)
     assert await answers(staff_bot, resolve) == "#1 is resolved."
     await api.wait_for(
-        lambda: [label for label, _ in announcement.buttons()] == ["Add to knowledge base"]
+        lambda: (
+            [label for label, _ in announcement.buttons()] == ["Reopen", "Add to knowledge base"]
+        )
     )
     enquiry = await staff_bot.service.store.get_enquiry(1)
     assert enquiry is not None and enquiry.state.value == "resolved"
+
+    reopen = api.press(announcement, "st:o:1", user=STAFF_USER_ID)
+    assert await answers(staff_bot, reopen) == "#1 is open again."
+    await api.wait_for(lambda: ("Resolve", "st:r:1") in announcement.buttons())
+    enquiry = await staff_bot.service.store.get_enquiry(1)
+    assert enquiry is not None and enquiry.state.value == "claimed"  # still Kenji's
+    resolve = api.press(announcement, "st:r:1", user=STAFF_USER_ID)
+    assert await answers(staff_bot, resolve) == "#1 is resolved."
 
     outsider = api.press_raw("st:c:1", STAFF_CHAT_ID, announcement.message_id, user=USER_ID)
     assert await answers(staff_bot, outsider) == staffview.REFUSED
@@ -326,3 +336,21 @@ def test_split_html_keeps_lines_and_entities_whole() -> None:
     assert all(p.count("&") == p.count("&amp;") for p in parts)  # no entity cut in two
     assert all(len(html.unescape(re.sub(r"<[^>]*>", "", p))) <= 50 for p in parts)
     assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+
+
+async def test_state_commands_confirm_once(staff_bot: Harness) -> None:
+    announcement = await escalate(staff_bot)
+    # In the staff group the threaded notice is the confirmation; nothing else is said.
+    notice = await staff_command(staff_bot, "/claim 1", chat=STAFF_CHAT_ID)
+    assert notice.text.startswith("#1 is now claimed")
+    assert notice.reply_to_message_id == announcement.message_id
+    # In a private chat the staff member is told there, and the group still sees the notice.
+    assert (await staff_command(staff_bot, "/resolve 1")).text.startswith("#1 is now resolved")
+    assert (await staff_bot.api.next_message(STAFF_CHAT_ID)).text.startswith("#1 is now resolved")
+    staff_chat_texts = [m.text for m in staff_bot.api.messages(STAFF_CHAT_ID)]
+    assert sum(t.startswith("#1 is now claimed") for t in staff_chat_texts) == 1
+
+
+async def test_help_lists_staff_commands_for_staff_only(staff_bot: Harness) -> None:
+    assert "For CLAIR staff" in (await staff_command(staff_bot, "/help")).text
+    assert "For CLAIR staff" not in (await staff_bot.say("/help")).text
