@@ -240,6 +240,7 @@ class _Query:
     countries: tuple[str, ...]
     years: tuple[int, ...]
     places: frozenset[str]
+    named: frozenset[str]  # programme names (key_terms) the question names
     counting: bool  # asks "how many"
     region: bool  # names the whole region ("ASEAN") rather than one country
 
@@ -428,10 +429,13 @@ class Matcher:
             term_lists,
             keys,
             masked,
-            # As written ("J.CLAIR Singapore") and as corrected ("phillipines").
-            countries=tuple(dict.fromkeys(find_countries(basic) + find_countries(normalized))),
+            # After names are folded: a question about "J.CLAIR Singapore" (the office) is not
+            # about the country, and "phillipines" is corrected. (What an entry names is read
+            # before folding, so an entry about the office does count as naming Singapore.)
+            countries=find_countries(normalized),
             years=find_years(text),
             places=self._find_places(basic),
+            named=frozenset(t for terms in term_lists for t in terms if t in self._key_terms),
             counting=bool(_COUNT.search(basic) or _COUNT.search(normalized)),
             region=bool(_REGION.search(basic)),
         )
@@ -472,12 +476,20 @@ class Matcher:
                 question, Action.ESCALATE, score=best, considered=considered,
                 reason="no entry matches well enough", language=reply,
             )  # fmt: skip
-        uncovered = self._uncovered_topics(query, self.kb.entries[ranked[0].entry_id])
+        top_entry = self.kb.entries[ranked[0].entry_id]
+        uncovered = self._uncovered_topics(query, top_entry)
         if uncovered:
             return Decision(
                 question, Action.ESCALATE, score=best, considered=considered,
                 reason=f"the knowledge base does not cover: {', '.join(uncovered)}",
                 language=reply,
+            )  # fmt: skip
+        if gap := self._gap(query, top_entry):
+            # The question is about this entry's topic, asking what the seeds leave out
+            # (JIAM's address): no other entry may stand in for it.
+            return Decision(
+                question, Action.ESCALATE, score=best, considered=considered,
+                reason=f"'{top_entry.id}' does not say: {gap}", language=reply,
             )  # fmt: skip
         # Only entries that can speak to the countries, places and years the question names
         # may answer it. If the best such entry is clearly behind one that cannot, the
@@ -536,7 +548,6 @@ class Matcher:
     def _rank(self, query: _Query, reply: str) -> list[Candidate]:
         index = self._indexes[query.language]
         countries = set(query.countries)
-        named = {t for terms in query.term_lists for t in terms if t in self._key_terms}
         coverage = index.coverage(query.term_lists)
         # Term coverage is cheap and decides who is in the running; the costlier string
         # similarity is computed only for the best few, which keeps big knowledge bases fast.
@@ -564,7 +575,7 @@ class Matcher:
             if countries and countries <= item.table_countries:
                 bonus = COUNT_TABLE_BONUS if query.counting else TABLE_BONUS
                 score = min(100.0, score + bonus)
-            score -= KEY_TERM_PENALTY * sum(1 for t in named if t not in side.terms)
+            score -= KEY_TERM_PENALTY * sum(1 for t in query.named if t not in side.terms)
             scored.append(Candidate(item.entry.id, item.entry.title_in(reply), score))
         scored.sort(key=lambda c: (-c.score, c.entry_id))
         return scored
@@ -638,11 +649,11 @@ class Matcher:
                 return entry.answer_in(language), ""
             return result.text, result.refusal
         item = self._entries[self._position[entry.id]]
-        gaps = self._gaps.get(entry.id)
-        if gaps is not None and (
-            found := gaps.search(query.basic) or gaps.search(query.normalized)
-        ):
-            return "", f"'{entry.id}' does not say: {found.group(1)}"
+        if gap := self._gap(query, entry):
+            return "", f"'{entry.id}' does not say: {gap}"
+        unnamed = [t for t in query.named if t not in item.sides[query.language].terms]
+        if unnamed:  # "where is JIAM" is not answered by an entry that never mentions JIAM
+            return "", f"'{entry.id}' says nothing about {', '.join(sorted(unnamed))}"
         missing_places = query.places - item.places
         if missing_places:
             return "", f"'{entry.id}' says nothing about {', '.join(sorted(missing_places))}"
@@ -656,6 +667,12 @@ class Matcher:
         if query.counting and not _FIGURE.search(entry.answer):
             return "", f"'{entry.id}' gives no figure to count with"
         return entry.answer_in(language), ""
+
+    def _gap(self, query: _Query, entry: Entry) -> str:
+        """What the question asks of `entry` that its `gaps` say the seeds leave out, if any."""
+        gaps = self._gaps.get(entry.id)
+        found = gaps and (gaps.search(query.basic) or gaps.search(query.normalized))
+        return found.group(1) if found else ""
 
     def _mentions_column(self, table_id: str, column: Column, normalized: str) -> bool:
         pattern = self._column_patterns.get((table_id, column.key))
