@@ -194,24 +194,20 @@ _DIGIT = re.compile(r"\d")
 _YEAR_IN_TEXT = re.compile(r"(?<!\d)(?:fy )?(?:19|20)\d{2}(?!\d)|\bfy \d{2}\b")
 
 
-def mask(normalized: str) -> str:
-    """Replace countries and years with placeholder tokens, to match template questions."""
-    return mask_and_find(normalized)[0]
+def mask(normalized: str, countries: bool = True) -> str:
+    """Replace countries and years with placeholder tokens, to match template questions.
 
-
-def mask_and_find(normalized: str) -> tuple[str, tuple[str, ...]]:
-    """`mask`, and the countries it replaced (one scan for both)."""
-    spans = _country_spans(normalized)
+    `countries=False` skips looking for countries, for a text known to name none.
+    """
+    spans = _country_spans(normalized) if countries else []
     if not spans and not _DIGIT.search(normalized):
-        return normalized, ()  # the common case: nothing to mask
+        return normalized  # the common case: nothing to mask
     pieces: list[str] = []
-    found: list[str] = []
     last = 0
-    for start, end, name in spans:
+    for start, end, _ in spans:
         pieces += [normalized[last:start], f" {COUNTRY_TOKEN} "]
-        found.append(name)
         last = end
     masked = "".join(pieces) + normalized[last:]
     if _DIGIT.search(masked):
         masked = _YEAR_IN_TEXT.sub(f" {YEAR_TOKEN} ", masked)
-    return " ".join(masked.split()), tuple(dict.fromkeys(found))
+    return " ".join(masked.split())

@@ -356,13 +356,19 @@ class Matcher:
             basic = basic_normalize(text)
             if language == ENGLISH:
                 self._words.update(basic.split())
+            names_country = False
             for kind_and_name in self._named.find(basic):
                 kind, _, name = kind_and_name.partition(":")
+                names_country = names_country or kind == "country"
                 (facts.countries if kind == "country" else facts.places).add(name)
             if _REGION.search(basic):
                 facts.countries.update(ASEAN)
             facts.years.update(find_years(text))
-            return mask(self._fold(text, language, basic))
+            # Folding Japanese only drops and shortens phrases: it cannot make a country name
+            # appear, so a text that named none needs no second look. (English folding fixes
+            # misspellings, which can: "phillipines".)
+            look = names_country or language == ENGLISH
+            return mask(self._fold(text, language, basic), countries=look)
 
         wordings = [prepare(q) for q in (*questions, title) if q]
         term_lists = [self._terms(w, language) for w in wordings]
