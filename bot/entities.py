@@ -10,12 +10,11 @@ from __future__ import annotations
 import gettext
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import cache
 
 import pycountry
 
-from bot.language import is_cjk
+from bot.language import has_japanese
 from bot.normalize import COUNTRY_TOKEN, YEAR_TOKEN, basic_normalize
 from bot.phrases import PhraseFinder, Span
 
@@ -121,7 +120,7 @@ def country_names() -> dict[str, str]:
         canonical = getattr(country, "common_name", None) or country.name
         for attr in ("name", "common_name"):
             value = getattr(country, attr, None)
-            if value and is_cjk(translated := japanese.gettext(value)):
+            if value and has_japanese(translated := japanese.gettext(value)):
                 for part in re.split(r"[()（）]", translated):
                     if part.strip() and len(part.strip()) > 1:
                         names[basic_normalize(part)] = canonical
@@ -130,16 +129,6 @@ def country_names() -> dict[str, str]:
         names[basic_normalize(name)] = canonical
     names = {k: _EXTRA_NAMES.get(v.casefold(), v) for k, v in names.items()}
     return names
-
-
-def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """A regex for any of `phrases`, longest first: whole words for Latin-script phrases,
-    anywhere for Japanese ones (Japanese has no spaces to mark where words end)."""
-    ordered = sorted({p for p in phrases if p}, key=len, reverse=True)
-    if not ordered:
-        return None
-    parts = [re.escape(p) if is_cjk(p) else r"\b" + re.escape(p) + r"\b" for p in ordered]
-    return re.compile("(" + "|".join(parts) + ")")
 
 
 _KATAKANA = re.compile("[ァ-ヺー]")

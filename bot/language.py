@@ -36,13 +36,8 @@ _FRAME_RE = re.compile("|".join(re.escape(f) for f in _FRAMES))
 
 
 def has_japanese(text: str) -> bool:
-    """Whether the text contains any kana or kanji."""
+    """Whether the text contains any kana or kanji (which Chinese shares)."""
     return bool(_CJK.search(text))
-
-
-def is_cjk(text: str) -> bool:
-    """Whether a phrase is written (at least partly) in Japanese or Chinese characters."""
-    return has_japanese(text)
 
 
 def detect_language(text: str, hint: str | None = None) -> str:

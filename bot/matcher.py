@@ -31,7 +31,6 @@ from bot.entities import (
     find_countries,
     find_years,
     mask,
-    phrase_pattern,
     standalone,
 )
 from bot.knowledge import Column, Entry, KnowledgeBase
@@ -287,7 +286,7 @@ class Matcher:
         }
         self._key_terms = frozenset(stem(t) for t in kb.key_terms)
         self._gaps = {
-            entry.id: phrase_pattern((*entry.gaps, *entry.gaps_ja))
+            entry.id: PhraseFinder({gap: gap for gap in (*entry.gaps, *entry.gaps_ja)})
             for entry in kb.entries.values()
             if entry.gaps or entry.gaps_ja
         }
@@ -307,11 +306,14 @@ class Matcher:
                 guard_terms.setdefault(term, topic)
                 guard_terms.setdefault(self.normalizer.normalize(term, correct=False), topic)
         self._guards = PhraseFinder(guard_terms)
-        self._column_patterns = {
-            (table.id, column.key): phrase_pattern(
-                {self.normalizer.normalize(a, correct=False) for a in column.aliases}
-                | {basic_normalize(a) for a in column.aliases_ja}
-                | ({column.key.casefold()} if column.key.isalpha() else set())
+        self._column_names = {
+            (table.id, column.key): PhraseFinder(
+                dict.fromkeys(
+                    {self.normalizer.normalize(a, correct=False) for a in column.aliases}
+                    | {basic_normalize(a) for a in column.aliases_ja}
+                    | ({column.key.casefold()} if column.key.isalpha() else set()),
+                    column.key,
+                )
             )
             for table in kb.tables.values()
             for column in table.columns
@@ -677,12 +679,14 @@ class Matcher:
     def _gap(self, query: _Query, entry: Entry) -> str:
         """What the question asks of `entry` that its `gaps` say the seeds leave out, if any."""
         gaps = self._gaps.get(entry.id)
-        found = gaps and (gaps.search(query.basic) or gaps.search(query.normalized))
-        return found.group(1) if found else ""
+        if gaps is None:
+            return ""
+        found = gaps.find(query.basic) or gaps.find(query.normalized)
+        return found[0] if found else ""
 
     def _mentions_column(self, table_id: str, column: Column, normalized: str) -> bool:
-        pattern = self._column_patterns.get((table_id, column.key))
-        return bool(pattern and pattern.search(normalized))
+        names = self._column_names.get((table_id, column.key))
+        return bool(names and names.spans(normalized))
 
 
 __all__ = [

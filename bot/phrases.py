@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from bot.language import is_cjk
+from bot.language import has_japanese
 
 _WORD = re.compile(r"\S+")
 
@@ -33,7 +33,7 @@ class PhraseFinder:
         for phrase, value in phrases.items():
             if not phrase:
                 continue
-            if is_cjk(phrase):
+            if has_japanese(phrase):
                 self._cjk[phrase] = value
                 cjk_lengths.setdefault(phrase[0], set()).add(len(phrase))
             else:
@@ -69,7 +69,7 @@ class PhraseFinder:
                         found.append((matches[index].start(), end, self._latin[key]))
                         resume = index + length
                         break
-        if self._cjk and is_cjk(normalized):
+        if self._cjk and has_japanese(normalized):
             found.extend(self._cjk_spans(normalized))
             found.sort()
         return found

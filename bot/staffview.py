@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.storage import Enquiry, Message, Stats
 from bot.workhours import OfficeHours
@@ -214,10 +214,9 @@ def stats(figures: Stats) -> str:
     return "\n".join(lines)
 
 
-def age(delta: object) -> str:
+def age(delta: timedelta) -> str:
     """A timedelta in rough words: '3 d', '5 h', '12 min'."""
-    seconds = getattr(delta, "total_seconds", lambda: 0.0)()
-    return age_seconds(float(seconds))
+    return age_seconds(delta.total_seconds())
 
 
 def age_seconds(seconds: float) -> str:

@@ -784,7 +784,6 @@ def _enquiry(row: Any) -> Enquiry:
         Candidate(c["entry_id"], c["title"], float(c["score"]))
         for c in json.loads(row["candidates"])
     )
-    keys = row.keys()
     return Enquiry(
         ref=row["ref"],
         user_id=row["user_id"],
@@ -800,10 +799,10 @@ def _enquiry(row: Any) -> Enquiry:
         created_at=_parse(row["created_at"]) or _now(),
         first_reply_at=_parse(row["first_reply_at"]),
         resolved_at=_parse(row["resolved_at"]),
-        staff_message_id=row["staff_message_id"] if "staff_message_id" in keys else None,
-        staff_thread_id=row["staff_thread_id"] if "staff_thread_id" in keys else None,
-        reminded_at=_parse(row["reminded_at"]) if "reminded_at" in keys else None,
-        kb_suggested=bool(row["kb_suggested"]) if "kb_suggested" in keys else False,
+        staff_message_id=row["staff_message_id"],
+        staff_thread_id=row["staff_thread_id"],
+        reminded_at=_parse(row["reminded_at"]),
+        kb_suggested=bool(row["kb_suggested"]),
     )
 
 
