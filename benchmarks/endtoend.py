@@ -38,9 +38,10 @@ from benchmarks.common import ROOT, Context, SectionResult, ms, percentile, prog
 from bot import texts
 from bot.app import ClairApplication, build_application, polling
 from bot.config import TOKEN_VARIABLE, Settings, load_settings
+from bot.decision import Action
 from bot.evaluation import ESCALATE, SMALLTALK, EvalItem
 from bot.knowledge import load_knowledge
-from bot.matcher import Action, Matcher
+from bot.matcher import Matcher
 from handlers.views import escaped_parts
 
 if TYPE_CHECKING:  # mypy finds the fake by its path in the repository

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Context, SectionResult, ms, percentile, progress
-from bot.matcher import Candidate
+from bot.decision import Candidate
 from bot.storage import Asker, Store
 
 CONCURRENT_TASKS = 10

@@ -34,9 +34,10 @@ from benchmarks.common import (
     progress,
 )
 from benchmarks.queries import KINDS, Query, build_queries
+from bot.decision import Action, Decision
 from bot.evaluation import ESCALATE, EvalItem, EvalReport, Outcome, evaluate
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matcher import Action, Decision, Matcher
+from bot.matcher import Matcher
 
 NAIVE_CUTOFF = 80.0
 # Other cutoffs shown on the evaluation set, to show the headline one is not a poor pick.

@@ -14,10 +14,11 @@ from typing import TextIO
 
 from bot import staffview, texts
 from bot.config import ConfigError, Settings, load_settings
+from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.language import detect_language
-from bot.matcher import Action, Decision, Matcher
+from bot.matcher import Matcher
 from bot.service import TERMINAL_CHAT_ID, DailyLimitReached, Service, UnknownEnquiry
 from bot.storage import Asker
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot.matcher import MatcherSettings
+from bot.decision import MatcherSettings
 from bot.workhours import OfficeHours
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"

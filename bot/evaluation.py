@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.matcher import Action, Decision, Matcher
+from bot.decision import Action, Decision
+from bot.matcher import Matcher
 from bot.yamlfile import LineDict, YamlSyntaxError, line_of, load_yaml
 
 ESCALATE = "escalate"

@@ -20,12 +20,11 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot import texts
+from bot.decision import Action, Candidate, Decision, MatcherSettings, Reason
 from bot.entities import (
     country_names,
     find_countries,
@@ -91,72 +90,6 @@ ASEAN = (
     "Vietnam",
 )
 _BEFORE = re.compile(r"\b(?:before|prior to|until|up to)\b|以前|より前|までの")
-
-
-class Action(StrEnum):
-    """What the bot does with a question."""
-
-    ANSWER = "answer"
-    CLARIFY = "clarify"
-    ESCALATE = "escalate"
-    SMALLTALK = "smalltalk"
-
-
-@dataclass(frozen=True)
-class MatcherSettings:
-    """Thresholds (scores are 0-100) that separate answering, clarifying and escalating."""
-
-    answer_threshold: float = 52.0
-    clarify_threshold: float = 45.0
-    margin: float = 2.0
-    clarify_band: float = 15.0
-    max_suggestions: int = 3
-    max_question_chars: int = 500
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An entry the matcher considered, with its score."""
-
-    entry_id: str
-    title: str
-    score: float
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain data for JSON output and storage."""
-        return {"entry_id": self.entry_id, "title": self.title, "score": round(self.score, 1)}
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The outcome for one question: what to do, and the exact text to send."""
-
-    question: str
-    action: Action
-    answer: str = ""
-    entry_id: str | None = None
-    title: str | None = None
-    score: float = 0.0
-    suggestions: tuple[Candidate, ...] = ()
-    related: tuple[str, ...] = ()
-    reason: str = ""
-    language: str = ENGLISH
-    considered: tuple[Candidate, ...] = field(default=(), compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object `clair-bot ask --json` prints."""
-        return {
-            "question": self.question,
-            "action": self.action.value,
-            "language": self.language,
-            "entry_id": self.entry_id,
-            "title": self.title,
-            "score": round(self.score, 1),
-            "answer": self.answer,
-            "suggestions": [s.to_json() for s in self.suggestions],
-            "related": list(self.related),
-            "reason": self.reason,
-        }
 
 
 @dataclass
@@ -465,12 +398,13 @@ class Matcher:
         if not any(ch.isalnum() for ch in basic):
             return Decision(
                 question, Action.SMALLTALK, answer=texts.get(reply).empty_question,
-                reason="no words", language=reply,
+                reason="no words", code=Reason.EMPTY, language=reply,
             )  # fmt: skip
         smalltalk_reply, remainder = self._split_smalltalk(basic, reply)
         if smalltalk_reply is not None and not remainder:
             return Decision(
                 question, Action.SMALLTALK, answer=smalltalk_reply, reason="smalltalk",
+                code=Reason.SMALLTALK,
                 language=reply,
             )  # fmt: skip
         if remainder != basic:
@@ -482,7 +416,8 @@ class Matcher:
         if best < self.settings.clarify_threshold:
             return Decision(
                 question, Action.ESCALATE, score=best, considered=considered,
-                reason="no entry matches well enough", language=reply,
+                reason="no entry matches well enough", code=Reason.NO_MATCH,
+                language=reply,
             )  # fmt: skip
         top_entry = self.kb.entries[ranked[0].entry_id]
         uncovered = self._uncovered_topics(query, top_entry)
@@ -490,6 +425,7 @@ class Matcher:
             return Decision(
                 question, Action.ESCALATE, score=best, considered=considered,
                 reason=f"the knowledge base does not cover: {', '.join(uncovered)}",
+                code=Reason.GUARD_TOPIC,
                 language=reply,
             )  # fmt: skip
         if gap := self._gap(query, top_entry):
@@ -497,7 +433,8 @@ class Matcher:
             # (JIAM's address): no other entry may stand in for it.
             return Decision(
                 question, Action.ESCALATE, score=best, considered=considered,
-                reason=f"'{top_entry.id}' does not say: {gap}", language=reply,
+                reason=f"'{top_entry.id}' does not say: {gap}", code=Reason.ENTRY_GAP,
+                language=reply,
             )  # fmt: skip
         # Only entries that can speak to the countries, places and years the question names
         # may answer it. If the best such entry is clearly behind one that cannot, the
@@ -515,7 +452,8 @@ class Matcher:
         if not grounded or grounded[0][0].score < best - self.settings.margin:
             return Decision(
                 question, Action.ESCALATE, score=best, considered=considered,
-                reason=first_refusal or "no entry can answer this", language=reply,
+                reason=first_refusal or "no entry can answer this", code=Reason.NOT_COVERED,
+                language=reply,
             )  # fmt: skip
         top, answer = grounded[0]
         runner_up = grounded[1][0].score if len(grounded) > 1 else 0.0
@@ -527,7 +465,8 @@ class Matcher:
             return Decision(
                 question, Action.ANSWER, answer=answer, entry_id=entry.id,
                 title=entry.title_in(reply), score=top.score, related=entry.related,
-                considered=considered, reason="clear match", language=reply,
+                considered=considered, reason="clear match", code=Reason.ANSWERED,
+                language=reply,
             )  # fmt: skip
         band = top.score - self.settings.clarify_band
         suggestions = tuple(c for c, _ in grounded if c.score >= band)
@@ -536,6 +475,8 @@ class Matcher:
             suggestions=suggestions[: self.settings.max_suggestions], considered=considered,
             reason="several entries match" if top.score >= self.settings.answer_threshold
             else "match is not confident",
+            code=Reason.CLARIFY_CLOSE if top.score >= self.settings.answer_threshold
+            else Reason.CLARIFY_WEAK,
             language=reply,
         )  # fmt: skip
 
@@ -689,12 +630,4 @@ class Matcher:
         return bool(names and names.spans(normalized))
 
 
-__all__ = [
-    "COUNTRY_TOKEN",
-    "YEAR_TOKEN",
-    "Action",
-    "Candidate",
-    "Decision",
-    "Matcher",
-    "MatcherSettings",
-]
+__all__ = ["COUNTRY_TOKEN", "YEAR_TOKEN", "Matcher"]

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from bot import staffview, texts
 from bot.config import Settings
+from bot.decision import Action, Decision
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.language import ENGLISH, JAPANESE, detect_language
-from bot.matcher import Action, Decision, Matcher
+from bot.matcher import Matcher
 from bot.storage import (
     Asker,
     Draft,

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.matcher import Candidate
+from bot.decision import Candidate
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: enquiries, their messages, and feedback on answers.

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.language import ENGLISH, JAPANESE
 from bot.workhours import OfficeHours
 
-ENGLISH = "en"
-JAPANESE = "ja"
 LANGUAGE_NAMES = {ENGLISH: "English", JAPANESE: "日本語"}
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
+from bot.decision import Action
 from bot.knowledge import Entry, KnowledgeBase
-from bot.matcher import Action
 from bot.service import Reply
 from bot.storage import Enquiry
 from handlers.callback_data import (

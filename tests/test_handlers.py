@@ -15,8 +15,9 @@ from telegram.ext import MessageHandler
 from bot import texts
 from bot.app import PerChatUpdates, build_application, run_telegram
 from bot.config import Settings, load_settings
+from bot.decision import Action, Candidate, Decision
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
-from bot.matcher import Action, Candidate, Decision, Matcher
+from bot.matcher import Matcher
 from bot.service import Reply
 from bot.storage import Enquiry, State
 from handlers import callback_data as cd

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.decision import Action
 from bot.knowledge import load_knowledge
 from bot.language import detect_language, fold_japanese, japanese_terms
-from bot.matcher import Action, Matcher
+from bot.matcher import Matcher
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.decision import Action, MatcherSettings
 from bot.knowledge import KnowledgeBase, load_knowledge
-from bot.matcher import Action, Matcher, MatcherSettings
+from bot.matcher import Matcher
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 

@@ -3,7 +3,7 @@
 import asyncio
 from pathlib import Path
 
-from bot.matcher import Candidate
+from bot.decision import Candidate
 from bot.storage import MIGRATIONS, Asker, State, Store
 
 ANA = Asker(user_id=7, chat_id=7, name="Ana Cruz", username="ana", language="en")
