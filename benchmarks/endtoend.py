@@ -1,6 +1,6 @@
 """End to end: the real Application long-polling a Bot API server on 127.0.0.1.
 
-`bot.app.build_application` is started by hand the way the end-to-end tests do it
+`handlers.app.build_application` is started by hand the way the end-to-end tests do it
 (tests/conftest.py `running_bot`): post_init, start, ``start_polling(poll_interval=0,
 timeout=1)``, then stop and post_shutdown. The Bot API server is the tests' fake
 (tests/fakebotapi.py), in the same process and event loop as the bot, so its own work
@@ -36,12 +36,12 @@ from telegram.ext import ApplicationBuilder
 
 from benchmarks.common import ROOT, Context, SectionResult, ms, percentile, progress
 from bot import texts
-from bot.app import ClairApplication, build_application, polling
 from bot.config import TOKEN_VARIABLE, Settings, load_settings
 from bot.decision import Action
 from bot.evaluation import ESCALATE, SMALLTALK, EvalItem
 from bot.knowledge import load_knowledge
 from bot.matcher import Matcher
+from handlers.app import ClairApplication, build_application, polling
 from handlers.views import escaped_parts
 
 if TYPE_CHECKING:  # mypy finds the fake by its path in the repository

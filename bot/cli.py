@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
 import json
 import logging
 import sys
@@ -26,6 +27,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 QUEUE_PAGE_SIZE = 10
+TELEGRAM_APP = "handlers.app"  # the application factory and runner, on the Telegram side
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,9 +200,11 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(texts.NO_TOKEN, flush=True)
         print(flush=True)
         return asyncio.run(chat(settings, sys.stdin, sys.stdout))
-    from bot.app import run_telegram  # imported here: the offline commands need no Telegram
-
-    return run_telegram(settings, webhook=args.webhook)
+    # The Telegram layer is loaded only here: the core and the offline commands never import
+    # it, so `ask`, `eval`, `kb` and `queue` work (and are tested) without python-telegram-bot.
+    telegram_side = importlib.import_module(TELEGRAM_APP)
+    result: int = telegram_side.run_telegram(settings, webhook=args.webhook)
+    return result
 
 
 async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:

@@ -3,7 +3,7 @@
 `TelegramSender` turns one outbox item into one sendMessage call (threaded as a reply to the
 enquiry's announcement, or into its forum topic) and translates Telegram's errors into the
 worker's two outcomes: try again later, or give up. `Delivery` starts the worker and the
-periodic jobs (reminders, purge) in post_init and stops them before the service closes.
+periodic jobs (reminders, purge) in post_init; `stop` ends it before the service closes.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from telegram.ext import Application, JobQueue
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import StaffSettings
-from bot.outbox import Backoff, OutboxWorker, RetryLater, Undeliverable
-from bot.service import Service
+from bot.outbox import OutboxWorker, RetryLater, Undeliverable
 from bot.storage import Kind, OutboxItem, Store
-from handlers.state import Context
+from handlers.state import BotData, Context
 
 logger = logging.getLogger(__name__)
 
@@ -124,33 +123,29 @@ class TelegramSender:
         )
 
 
-class Delivery:
-    """The outbox worker and the periodic jobs of one application."""
+async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """Start delivering the outbox (always: CLI replies need it) and schedule the jobs."""
+    data = application.bot_data
+    service = data.core
+    sender = TelegramSender(application.bot, service.store, service.settings.staff)
+    data.outbox = OutboxWorker(
+        service.store, sender, data.backoff, on_failure=service.failure_notice
+    )
+    await data.outbox.start()
+    jobs: JobQueue[Any] | None = application.job_queue
+    if jobs is None:  # the [job-queue] extra is a dependency; without it, no reminders
+        logger.warning("no job queue: reminders and the daily purge will not run")
+        return
+    jobs.run_repeating(send_reminders, interval=REMIND_EVERY, first=REMIND_EVERY)
+    jobs.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_FIRST)
 
-    def __init__(self, backoff: Backoff | None = None) -> None:
-        self.backoff = backoff or Backoff()
-        self.worker: OutboxWorker | None = None
 
-    async def start(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Start delivering the outbox (always: CLI replies need it) and schedule the jobs."""
-        service: Service = application.bot_data.core
-        sender = TelegramSender(application.bot, service.store, service.settings.staff)
-        self.worker = OutboxWorker(
-            service.store, sender, self.backoff, on_failure=service.failure_notice
-        )
-        await self.worker.start()
-        jobs: JobQueue[Any] | None = application.job_queue
-        if jobs is None:  # the [job-queue] extra is a dependency; without it, no reminders
-            logger.warning("no job queue: reminders and the daily purge will not run")
-            return
-        jobs.run_repeating(send_reminders, interval=REMIND_EVERY, first=REMIND_EVERY)
-        jobs.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_FIRST)
-
-    async def stop(self) -> None:
-        """Stop the worker after the message in hand (idempotent)."""
-        if self.worker is not None:
-            await self.worker.stop()
-            self.worker = None
+async def stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """Stop the outbox worker after the message in hand (idempotent)."""
+    data = application.bot_data
+    if data.outbox is not None:
+        await data.outbox.stop()
+        data.outbox = None
 
 
 async def send_reminders(context: Context) -> None:

@@ -7,17 +7,15 @@ Handed to ``ContextTypes(bot_data=BotData, user_data=UserData)`` so handlers rea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
+from bot.outbox import Backoff, OutboxWorker
 from bot.service import Service
 from bot.storage import Asker
-
-if TYPE_CHECKING:  # handlers.delivery imports this module
-    from handlers.delivery import Delivery
 
 #: How many recent questions per user the "Ask staff" and "did you mean" buttons can refer to.
 REMEMBERED_QUESTIONS = 20
@@ -30,7 +28,8 @@ class BotData:
     service: Service | None = None
     settings: Settings | None = None
     owns_service: bool = False
-    delivery: Delivery | None = None  # the outbox worker and periodic jobs (handlers.delivery)
+    outbox: OutboxWorker | None = None  # started and stopped by handlers.delivery
+    backoff: Backoff = field(default_factory=Backoff)  # between the outbox's retries
 
     @property
     def core(self) -> Service:

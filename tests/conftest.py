@@ -11,9 +11,9 @@ import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
 
 from bot import texts
-from bot.app import ClairApplication, build_application, polling
 from bot.config import Settings, load_settings
 from bot.service import Service
+from handlers.app import ClairApplication, build_application, polling
 
 TOKEN = "123456:TEST-token"
 USER_ID = 42

@@ -21,10 +21,10 @@ from conftest import USER_ID, Harness, is_escalated, running_bot, settings_for
 from fakebotapi import FakeBotApi, SentMessage
 from telegram import Update
 
-import bot.app
+import handlers.app
 from bot import texts
-from bot.app import ClairApplication
 from bot.config import Settings
+from handlers.app import ClairApplication
 
 
 async def answers(clair: Harness, query_id: str) -> str | None:
@@ -302,14 +302,14 @@ def run_like_the_cli(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", api.token)
     built: list[ClairApplication] = []
     ready = threading.Event()
-    original = bot.app.build_application
+    original = handlers.app.build_application
 
     def build(settings: Settings) -> ClairApplication:
         built.append(original(settings))
         ready.set()
         return built[0]
 
-    monkeypatch.setattr(bot.app, "build_application", build)
+    monkeypatch.setattr(handlers.app, "build_application", build)
     main_loop = asyncio.new_event_loop()
     asyncio.set_event_loop(main_loop)
     outcome: list[list[str] | BaseException] = []
@@ -328,7 +328,7 @@ def run_like_the_cli(
     driver.start()
     try:
         settings = settings_for(api, tmp_path, **overrides)
-        assert bot.app.run_telegram(settings, webhook=webhook) == 0
+        assert handlers.app.run_telegram(settings, webhook=webhook) == 0
     finally:
         driver.join(15)
         asyncio.set_event_loop(None)

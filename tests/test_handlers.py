@@ -13,7 +13,6 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, 
 from telegram.ext import MessageHandler
 
 from bot import texts
-from bot.app import PerChatUpdates, build_application, run_telegram
 from bot.config import Settings, load_settings
 from bot.decision import Action, Candidate, Decision
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
@@ -22,6 +21,7 @@ from bot.service import Reply
 from bot.storage import Enquiry, State
 from handlers import callback_data as cd
 from handlers import user
+from handlers.app import PerChatUpdates, build_application, run_telegram
 from handlers.callbacks import is_current
 from handlers.groups import is_addressed, mentions, strip_mention
 from handlers.state import REMEMBERED_QUESTIONS, UserData

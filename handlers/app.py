@@ -1,4 +1,4 @@
-"""The Telegram application factory and runner (the only core module that imports telegram).
+"""The Telegram application factory and runner: what `clair-bot run` starts.
 
 `build_application` wires settings, the typed shared state and the handlers; start-up
 (open the service, start the outbox worker and the periodic jobs, register the command
@@ -31,7 +31,7 @@ from bot import texts
 from bot.config import TOKEN_VARIABLE, Settings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.service import Service
-from handlers.delivery import Delivery
+from handlers import delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -110,7 +110,6 @@ def build_application(settings: Settings, service: Service | None = None) -> Cla
     )
     application.bot_data.settings = settings
     application.bot_data.service = service
-    application.bot_data.delivery = Delivery()
     register(application)
     return application
 
@@ -125,8 +124,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
         data.owns_service = True
     kb = data.service.kb
     logger.info("knowledge base loaded: %d entries", len(kb.entries))
-    if data.delivery is not None:
-        await data.delivery.start(application)
+    await delivery.start(application)
     # The menu in English for everyone, in Japanese for clients set to Japanese.
     for language, menu in ((None, texts.EN.commands), ("ja", texts.JA.commands)):
         commands = [BotCommand(name, description) for name, description in menu]
@@ -138,15 +136,13 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
 
 async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """run_polling calls this while the bot can still send: the message in hand goes out."""
-    if application.bot_data.delivery is not None:
-        await application.bot_data.delivery.stop()
+    await delivery.stop(application)
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Stop delivery, then close the service if post_init opened it."""
     data = application.bot_data
-    if data.delivery is not None:
-        await data.delivery.stop()  # before the store it writes to closes
+    await delivery.stop(application)  # before the store it writes to closes
     if data.service is not None and data.owns_service:
         await data.service.close()
         data.service = None
