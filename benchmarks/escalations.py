@@ -1,6 +1,6 @@
 """Escalations per second through the SQLite enquiry store.
 
-`Store.create_enquiry` on a fresh temporary database, the way `Service.ask` stores an
+`EnquiryStore.create` on a fresh temporary database, the way `UserService.ask` stores an
 escalated question (with the matcher's candidates and reason): first one after another,
 then from concurrent asyncio tasks, as several users' handlers would. Afterwards the rows
 are counted with a separate connection, so every enquiry timed is known to be stored.
@@ -16,7 +16,8 @@ from typing import Any
 
 from benchmarks.common import Context, SectionResult, ms, percentile, progress
 from bot.decision import Candidate
-from bot.storage import Asker, Store
+from bot.storage import Storage
+from bot.storage.records import Asker
 
 CONCURRENT_TASKS = 10
 CANDIDATES = (
@@ -26,7 +27,7 @@ CANDIDATES = (
 )
 
 
-async def _create(store: Store, number: int, latencies: list[int]) -> None:
+async def _create(store: Storage, number: int, latencies: list[int]) -> None:
     asker = Asker(
         user_id=100_000 + number % 500,
         chat_id=100_000 + number % 500,
@@ -36,12 +37,12 @@ async def _create(store: Store, number: int, latencies: list[int]) -> None:
     )
     text = f"what is the application deadline for lgotp {number}? we are a city in the region"
     start = time.perf_counter_ns()
-    await store.create_enquiry(asker, text, CANDIDATES, "the knowledge base does not cover")
+    await store.enquiries.create(asker, text, CANDIDATES, "the knowledge base does not cover")
     latencies.append(time.perf_counter_ns() - start)
 
 
 async def _sequential(path: Path, count: int) -> tuple[float, list[int]]:
-    store = await Store.open(path)
+    store = await Storage.open(path)
     latencies: list[int] = []
     try:
         start = time.perf_counter()
@@ -54,7 +55,7 @@ async def _sequential(path: Path, count: int) -> tuple[float, list[int]]:
 
 
 async def _concurrent(path: Path, count: int, tasks: int) -> tuple[float, list[int]]:
-    store = await Store.open(path)
+    store = await Storage.open(path)
     latencies: list[int] = []
 
     async def worker(first: int) -> None:
@@ -118,7 +119,7 @@ def run(context: Context) -> SectionResult:
         )
     ]
     return SectionResult(
-        title="Escalations: Store.create_enquiry on a temporary SQLite file (WAL)",
+        title="Escalations: EnquiryStore.create on a temporary SQLite file (WAL)",
         header=("mode", "enquiries", "stored", "seconds", "per s", "p50 ms", "p99 ms"),
         rows=rows,
         notes=[

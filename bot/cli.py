@@ -15,13 +15,15 @@ from typing import TextIO
 
 from bot import staffview, texts
 from bot.config import ConfigError, Settings, load_settings
+from bot.core import TERMINAL_CHAT_ID, UnknownEnquiry
 from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.language import detect_language
 from bot.matcher import Matcher
-from bot.service import TERMINAL_CHAT_ID, DailyLimitReached, Service, UnknownEnquiry
-from bot.storage import Asker
+from bot.service import Services
+from bot.storage.records import Asker, Author
+from bot.users import DailyLimitReached, UserService
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -209,7 +211,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     """A terminal conversation with the same engine and database as the Telegram bot."""
-    service = await Service.open(settings)
+    services = await Services.open(settings)
+    users = services.users
     asker = Asker(
         user_id=TERMINAL_CHAT_ID, chat_id=TERMINAL_CHAT_ID, name=getpass.getuser() or "terminal"
     )
@@ -222,11 +225,11 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
 
     async def to_staff(question: str, reason: str) -> None:
         try:
-            enquiry = await service.ask_staff(asker, question, reason)
+            enquiry = await users.ask_staff(asker, question, reason)
         except DailyLimitReached:
             say(f"bot> {texts.get(language(question)).daily_limit}")
             return
-        say(f"bot> {service.acknowledgement(enquiry, language(question))}")
+        say(f"bot> {users.acknowledgement(enquiry, language(question))}")
 
     say(texts.CHAT_HELP)
     choices: list[str] = []
@@ -246,7 +249,7 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                 say(texts.CHAT_HELP)
                 continue
             if text == "/status":
-                await _chat_status(service, asker, say)
+                await _chat_status(users, asker, say)
                 continue
             if text.startswith("/staff"):
                 question = text.removeprefix("/staff").strip() or last_question
@@ -260,8 +263,8 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                 if index == len(choices):
                     await to_staff(last_question, "none of the choices")
                 elif 0 <= index < len(choices):
-                    answer = service.matcher.answer_for(
-                        choices[index], last_question, language(last_question)
+                    answer, _ = await users.answer_choice(
+                        asker.user_id, choices[index], last_question, language(last_question)
                     )
                     say(f"bot> {answer}")
                 else:
@@ -269,15 +272,16 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                     continue
                 choices = []
                 continue
-            reply = await service.ask(asker, text)
+            reply = await users.handle_message(asker, text)
             decision = reply.decision
             last_question = text
             choices = []
             if reply.limited:
-                say(f"bot> {texts.get(decision.language).daily_limit}")
+                say(f"bot> {texts.get(reply.answer_language).daily_limit}")
             elif reply.enquiry is not None:
-                ack = service.acknowledgement(reply.enquiry, decision.language, reply.follow_up)
-                say(f"bot> {ack}")
+                say(f"bot> {reply.acknowledgement}")
+            elif decision is None:
+                continue  # only a reply to an enquiry's message comes without a decision
             elif decision.action is Action.CLARIFY:
                 choices = [s.entry_id for s in decision.suggestions]
                 say(f"bot> {decision.answer}")
@@ -287,17 +291,17 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             else:
                 say(f"bot> {decision.answer}")
     finally:
-        await service.close()
+        await services.close()
     say("Goodbye.")
     return EXIT_OK
 
 
 async def _kb_suggestions(settings: Settings) -> int:
-    service = await Service.open(settings)
+    services = await Services.open(settings)
     try:
-        groups = await service.suggestion_groups()
+        groups = await services.maintenance.suggestion_groups()
     finally:
-        await service.close()
+        await services.close()
     if not groups:
         print("No unanswered questions yet.")
     for group in groups:
@@ -312,22 +316,21 @@ def _cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _queue(args: argparse.Namespace, settings: Settings) -> int:
     """The staff commands, for a desk without Telegram; replies go through the outbox."""
-    service = await Service.open(settings)
+    services = await Services.open(settings)
+    service = services.staff
     staff = f"{getpass.getuser() or 'staff'} (command line)"
     try:
         command = args.queue_command
         if command == "list":
             page = max(args.page, 1) - 1
             enquiries, total = await service.queue(page, QUEUE_PAGE_SIZE)
-            text, _ = staffview.queue_page(
-                enquiries, total, page, QUEUE_PAGE_SIZE, service.store.clock()
-            )
+            text, _ = staffview.queue_page(enquiries, total, page, QUEUE_PAGE_SIZE, service.now())
             print(staffview.to_plain(text))
         elif command == "show":
             enquiry, messages = await service.show(args.ref)
             print(staffview.to_plain(staffview.show(enquiry, messages, service.hours)))
         elif command == "reply":
-            enquiry = await service.staff_reply(args.ref, 0, staff, " ".join(args.text))
+            enquiry = await service.reply(args.ref, 0, staff, " ".join(args.text))
             print(f"#{enquiry.ref}: reply queued; the running bot will deliver it.")
         elif command == "resolve":
             enquiry = await service.resolve(args.ref, None, staff)
@@ -342,17 +345,17 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        await service.close()
+        await services.close()
     return EXIT_OK
 
 
-async def _chat_status(service: Service, asker: Asker, say: Callable[[str], None]) -> None:
+async def _chat_status(users: UserService, asker: Asker, say: Callable[[str], None]) -> None:
     """The terminal user's enquiries, with staff replies (no Telegram chat to relay them to)."""
-    enquiries = await service.store.enquiries_for_user(asker.user_id)
+    enquiries = await users.status(asker.user_id)
     if not enquiries:
         say("You have no enquiries.")
     for enquiry in enquiries:
         say(f"#{enquiry.ref} {enquiry.state.value}: {enquiry.text[:60]}")
-        for message in await service.store.messages(enquiry.ref):
-            if message.author == "staff":
+        for message in await users.thread(asker.user_id, enquiry.ref):
+            if message.author is Author.STAFF:
                 say(f"   CLAIR staff: {message.text}")

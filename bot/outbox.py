@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.storage import Draft, Enquiry, OutboxItem, Store
+from bot.storage.outbox import OutboxStore
+from bot.storage.records import Draft, Enquiry, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ FailureNotice = Callable[[OutboxItem, str], Callable[[Enquiry], Sequence[Draft]]
 
 
 async def deliver_due(
-    store: Store,
+    store: OutboxStore,
     sender: Sender,
     backoff: Backoff = Backoff(),
     on_failure: FailureNotice | None = None,
@@ -69,7 +70,7 @@ async def deliver_due(
     for _ in range(limit):
         # One at a time: a message sent now can change how the next one is threaded
         # (the announcement's id is what follow-ups reply to).
-        due = await store.due_outbox(limit=1)
+        due = await store.due(limit=1)
         if not due:
             break
         item = due[0]
@@ -102,7 +103,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         sender: Sender,
         backoff: Backoff = Backoff(),
         on_failure: FailureNotice | None = None,
@@ -118,7 +119,7 @@ class OutboxWorker:
 
     async def start(self) -> None:
         """Resume after a restart (messages caught mid-send go again) and start delivering."""
-        recovered = await self.store.recover_outbox()
+        recovered = await self.store.recover()
         if recovered:
             log.warning(
                 "outbox: %d message(s) were mid-send at shutdown; sending again", recovered
@@ -129,7 +130,7 @@ class OutboxWorker:
     async def stop(self) -> None:
         """Finish the message in hand, then stop."""
         self._stopping.set()
-        self.store.outbox_changed.set()
+        self.store.changed.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -137,7 +138,7 @@ class OutboxWorker:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            self.store.outbox_changed.clear()
+            self.store.changed.clear()
             try:
                 await deliver_due(self.store, self.sender, self.backoff, self.on_failure)
             except Exception:  # keep delivering whatever one bad message did
@@ -148,4 +149,4 @@ class OutboxWorker:
                 wait = min(wait, max(0.0, (upcoming - self.store.clock()).total_seconds()))
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.store.outbox_changed.wait(), timeout=wait)
+                    await asyncio.wait_for(self.store.changed.wait(), timeout=wait)

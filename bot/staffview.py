@@ -11,10 +11,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.storage import Enquiry, Message, Stats
+from bot.storage.records import CLAIMABLE_STATES, Author, Buttons, Enquiry, Message, Stats
 from bot.workhours import OfficeHours
-
-Buttons = tuple[tuple[tuple[str, str], ...], ...]
 
 # ------------------------------------------------------------- what the staff handlers say
 REFUSED = "Sorry, that is only for CLAIR staff."
@@ -99,7 +97,7 @@ def local_time(moment: datetime, hours: OfficeHours) -> str:
 def enquiry_buttons(enquiry: Enquiry) -> Buttons:
     """Claim / Resolve (or Reopen) / Add to knowledge base, as fits the enquiry's state."""
     row: list[tuple[str, str]] = []
-    if enquiry.state.value in ("new", "answered"):
+    if enquiry.state in CLAIMABLE_STATES:
         row.append(("Claim", callback(CLAIM, enquiry.ref)))
     if enquiry.is_open:
         row.append(("Resolve", callback(RESOLVE, enquiry.ref)))
@@ -167,7 +165,9 @@ def show(enquiry: Enquiry, messages: Sequence[Message], hours: OfficeHours) -> s
     ]
     for message in messages:
         author = (
-            "user" if message.author == "user" else f"staff ({html.escape(message.author_name)})"
+            "user"
+            if message.author is Author.USER
+            else f"staff ({html.escape(message.author_name)})"
         )
         when = local_time(message.created_at, hours)
         lines.append(f"- {author}, {when}:\n{html.escape(message.text)}")

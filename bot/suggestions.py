@@ -15,7 +15,7 @@ import yaml
 from rapidfuzz import fuzz
 
 from bot.normalize import basic_normalize
-from bot.storage import Enquiry
+from bot.storage.records import Enquiry
 
 HEADER = """\
 # Questions the bot could not answer, with what staff replied, added from the staff chat

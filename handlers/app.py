@@ -30,7 +30,7 @@ from telegram.ext import (
 from bot import texts
 from bot.config import TOKEN_VARIABLE, Settings
 from bot.knowledge import KnowledgeError, check_knowledge
-from bot.service import Service
+from bot.service import Services
 from handlers import delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
@@ -86,7 +86,7 @@ class PerChatUpdates(BaseUpdateProcessor):
         """Nothing to release."""
 
 
-def build_application(settings: Settings, service: Service | None = None) -> ClairApplication:
+def build_application(settings: Settings, service: Services | None = None) -> ClairApplication:
     """The bot, ready to run; post_init opens a Service from `settings` unless one is given.
 
     A service passed in belongs to the caller, who closes it; one opened here is closed in
@@ -120,7 +120,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
     if data.service is None:
         if data.settings is None:
             raise RuntimeError("build_application did not store the settings")
-        data.service = await Service.open(data.settings)
+        data.service = await Services.open(data.settings)
         data.owns_service = True
     kb = data.service.kb
     logger.info("knowledge base loaded: %d entries", len(kb.entries))

@@ -12,8 +12,7 @@ from telegram import Message, Update
 
 from bot import texts
 from bot.knowledge import KnowledgeBase
-from bot.language import detect_language
-from bot.service import DailyLimitReached
+from bot.users import DailyLimitReached
 from handlers.callback_data import (
     AskStaff,
     ButtonAction,
@@ -73,11 +72,9 @@ async def button(update: Update, context: Context) -> None:
         await send_view(update, context, entry_view(kb, kb.entries[action.entry_id], language))
     elif isinstance(action, Choose):
         asked = user_state(context).question(action.number)
-        reply_in = await context.bot_data.core.store.language_of(asker_for(update).user_id)
-        if reply_in is None and asked:
-            reply_in = detect_language(asked, language)
-        reply_in = reply_in or language
-        answer = context.bot_data.core.matcher.answer_for(action.entry_id, asked or "", reply_in)
+        answer, reply_in = await context.bot_data.core.users.answer_choice(
+            asker_for(update).user_id, action.entry_id, asked, language
+        )
         number = action.number if asked is not None else None
         entry = kb.entries[action.entry_id]
         await send_view(update, context, entry_view(kb, entry, reply_in, answer, number))
@@ -88,7 +85,9 @@ async def button(update: Update, context: Context) -> None:
     elif isinstance(action, Forget):
         await _forget(update, context, action.confirmed, language)
     elif isinstance(action, SetLanguage):
-        await context.bot_data.core.store.set_language(asker_for(update).user_id, action.language)
+        await context.bot_data.core.users.choose_language(
+            asker_for(update).user_id, action.language
+        )
         words = texts.get(action.language)
         await edit_view(update, context, View((words.language_set,)))
 
@@ -96,7 +95,7 @@ async def button(update: Update, context: Context) -> None:
 async def _feedback(update: Update, context: Context, action: Feedback, language: str) -> None:
     query = update.callback_query
     assert query is not None
-    await context.bot_data.core.store.add_feedback(
+    await context.bot_data.core.users.rate(
         asker_for(update).user_id, action.entry_id, action.helpful
     )
     await query.answer(texts.get(language).feedback_thanks)
@@ -120,7 +119,7 @@ async def _ask_staff(update: Update, context: Context, action: AskStaff, languag
         return
     reason = "none of the suggestions" if action.none_of_these else "asked for staff"
     try:
-        enquiry = await context.bot_data.core.ask_staff(asker_for(update), asked, reason)
+        enquiry = await context.bot_data.core.users.ask_staff(asker_for(update), asked, reason)
     except DailyLimitReached:
         await send_view(update, context, text_view(words.daily_limit))
         return
@@ -134,7 +133,7 @@ async def _forget(update: Update, context: Context, confirmed: bool, language: s
     if not confirmed:
         await edit_view(update, context, View((words.forget_cancelled,)))
         return
-    result = await context.bot_data.core.store.forget_user(asker_for(update).user_id)
+    result = await context.bot_data.core.users.forget(asker_for(update).user_id)
     user_state(context).clear()
     logger.info("a user's data was deleted (%d enquiries)", result.enquiries)
     done = words.forgotten.format(

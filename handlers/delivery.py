@@ -27,8 +27,10 @@ from telegram.ext import Application, JobQueue
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import StaffSettings
-from bot.outbox import OutboxWorker, RetryLater, Undeliverable
-from bot.storage import Kind, OutboxItem, Store
+from bot.core import UnknownEnquiry
+from bot.outbox import RetryLater, Undeliverable
+from bot.staffwork import StaffService
+from bot.storage.records import Kind, OutboxItem
 from handlers.state import BotData, Context
 
 logger = logging.getLogger(__name__)
@@ -60,9 +62,9 @@ def _retry_after_seconds(error: RetryAfter) -> float:
 class TelegramSender:
     """Sends outbox items with the application's bot (see bot.outbox.Sender)."""
 
-    def __init__(self, bot: Bot, store: Store, staff: StaffSettings) -> None:
+    def __init__(self, bot: Bot, staff_work: StaffService, staff: StaffSettings) -> None:
         self.bot = bot
-        self.store = store
+        self.staff_work = staff_work
         self.staff = staff
 
     async def send(self, item: OutboxItem) -> int:
@@ -102,8 +104,9 @@ class TelegramSender:
             return item.thread_id
         if item.kind is not Kind.ANNOUNCE or item.ref is None:
             return None
-        enquiry = await self.store.get_enquiry(item.ref)
-        if enquiry is None:
+        try:
+            enquiry = await self.staff_work.enquiry(item.ref)
+        except UnknownEnquiry:  # deleted (/forget) since the message was written
             return None
         if enquiry.staff_thread_id is not None:  # created on an attempt that then failed
             return enquiry.staff_thread_id
@@ -111,7 +114,7 @@ class TelegramSender:
         if len(name) > TOPIC_NAME_LIMIT:
             name = name[: TOPIC_NAME_LIMIT - 1] + "…"
         topic = await self.bot.create_forum_topic(item.chat_id, name)
-        await self.store.set_staff_thread(enquiry.ref, topic.message_thread_id)
+        await self.staff_work.set_topic(enquiry.ref, topic.message_thread_id)
         logger.info("enquiry #%d: forum topic %d created", enquiry.ref, topic.message_thread_id)
         return topic.message_thread_id
 
@@ -126,11 +129,9 @@ class TelegramSender:
 async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Start delivering the outbox (always: CLI replies need it) and schedule the jobs."""
     data = application.bot_data
-    service = data.core
-    sender = TelegramSender(application.bot, service.store, service.settings.staff)
-    data.outbox = OutboxWorker(
-        service.store, sender, data.backoff, on_failure=service.failure_notice
-    )
+    services = data.core
+    sender = TelegramSender(application.bot, services.staff, services.settings.staff)
+    data.outbox = services.outbox_worker(sender, data.backoff)
     await data.outbox.start()
     jobs: JobQueue[Any] | None = application.job_queue
     if jobs is None:  # the [job-queue] extra is a dependency; without it, no reminders
@@ -150,14 +151,12 @@ async def stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> No
 
 async def send_reminders(context: Context) -> None:
     """Job: re-announce enquiries waiting longer than staff.remind_after_hours."""
-    service = context.bot_data.core
-    for ref in await service.send_reminders():
+    for ref in await context.bot_data.core.maintenance.send_reminders():
         logger.info("enquiry #%d: reminder sent to staff", ref)
 
 
 async def purge(context: Context) -> None:
     """Job: delete resolved enquiries older than storage.retention_days."""
-    service = context.bot_data.core
-    deleted = await service.purge()
+    deleted = await context.bot_data.core.maintenance.purge()
     if deleted:
         logger.info("purged %d resolved enquiries past retention", deleted)

@@ -19,8 +19,8 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import filters
 
 from bot import staffview
+from bot.core import UnknownEnquiry
 from bot.knowledge import KnowledgeError
-from bot.service import UnknownEnquiry
 from handlers.delivery import keyboard
 from handlers.replies import edit_view, set_keyboard
 from handlers.state import Context
@@ -47,13 +47,7 @@ class StaffChat(filters.MessageFilter):
 
 def may_act(context: Context, user_id: int | None, chat_id: int | None, chat_type: str) -> bool:
     """A staff member, in the staff chat or in their own private chat with the bot."""
-    service = context.bot_data.core
-    if user_id is None or chat_id is None or not service.is_staff(user_id):
-        return False
-    staff_chat = service.settings.staff.chat_id
-    return (bool(staff_chat) and chat_id == staff_chat) or (
-        chat_type == ChatType.PRIVATE and chat_id == user_id
-    )
+    return context.bot_data.core.staff.may_act(user_id, chat_id, chat_type == ChatType.PRIVATE)
 
 
 async def _say(
@@ -154,9 +148,9 @@ async def _send_parts(update: Update, context: Context, text: str) -> None:
 @staff_only
 async def queue(update: Update, context: Context) -> None:
     """/queue: open enquiries, oldest first, ten a page."""
-    service = context.bot_data.core
+    service = context.bot_data.core.staff
     enquiries, total = await service.queue(0, PER_PAGE)
-    text, buttons = staffview.queue_page(enquiries, total, 0, PER_PAGE, service.store.clock())
+    text, buttons = staffview.queue_page(enquiries, total, 0, PER_PAGE, service.now())
     await _say(update, context, text, keyboard(buttons))
 
 
@@ -166,7 +160,7 @@ async def show(update: Update, context: Context) -> None:
     if (ref := _number(context)) is None:
         await _say(update, context, html.escape(staffview.USAGE["show"]))
         return
-    service = context.bot_data.core
+    service = context.bot_data.core.staff
     try:
         enquiry, messages = await service.show(ref)
     except UnknownEnquiry:
@@ -179,7 +173,7 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
     if (ref := _number(context)) is None:
         await _say(update, context, html.escape(staffview.USAGE[command]))
         return
-    service = context.bot_data.core
+    service = context.bot_data.core.staff
     staff_id, name = _staff(update)
     change = {"claim": service.claim, "resolve": service.resolve, "reopen": service.reopen}
     try:
@@ -189,7 +183,7 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
         return
     logger.info("enquiry #%d: %s by staff %d", ref, enquiry.state.value, staff_id)
     chat = update.effective_chat
-    if chat is None or chat.id != service.settings.staff.chat_id:
+    if chat is None or not service.is_staff_chat(chat.id):
         # In the staff group the core's notice, threaded under the enquiry, confirms it.
         await _say(update, context, staffview.state_changed(enquiry, name))
 
@@ -227,16 +221,16 @@ async def reply(update: Update, context: Context) -> None:
 @staff_only
 async def stats(update: Update, context: Context) -> None:
     """/stats: open count, reply times, common unanswered topics."""
-    figures = await context.bot_data.core.stats()
+    figures = await context.bot_data.core.maintenance.stats()
     await _say(update, context, staffview.stats(figures))
 
 
 @staff_only
 async def export(update: Update, context: Context) -> None:
     """/export: every enquiry as a CSV document."""
-    service = context.bot_data.core
+    service = context.bot_data.core.staff
     data = await service.export_csv()
-    day = service.store.clock().astimezone(service.hours.timezone).strftime("%Y%m%d")
+    day = service.now().astimezone(service.hours.timezone).strftime("%Y%m%d")
     chat = update.effective_chat
     assert chat is not None
     await context.bot.send_document(
@@ -251,7 +245,7 @@ async def export(update: Update, context: Context) -> None:
 async def reload(update: Update, context: Context) -> None:
     """/reload: load the knowledge base again; on errors keep the old one and list them."""
     try:
-        kb = context.bot_data.core.reload()
+        kb = context.bot_data.core.staff.reload()
     except KnowledgeError as exc:
         logger.warning("knowledge base reload failed: %d problem(s)", len(exc.problems))
         problems = "\n".join(str(p) for p in exc.problems)
@@ -279,36 +273,26 @@ COMMANDS: dict[str, Handler] = {
 async def staff_chat_message(update: Update, context: Context) -> None:
     """A message in the staff chat: a reply into an enquiry's thread goes to the user."""
     message, user = update.effective_message, update.effective_user
-    if message is None or user is None or not context.bot_data.core.is_staff(user.id):
+    if message is None or user is None or not context.bot_data.core.staff.is_staff(user.id):
         return  # not staff: nothing said in the staff chat reaches a user
-    ref = await _thread_ref(context, message)
+    replied = message.reply_to_message
+    topic = message.message_thread_id if message.is_topic_message else None
+    ref = await context.bot_data.core.staff.thread_ref(
+        message.chat.id, replied.message_id if replied is not None else None, topic
+    )
     if ref is None:
         return  # staff talking among themselves
-    await context.bot_data.core.store.record_thread_message(
-        message.chat.id, message.message_id, ref
-    )
+    await context.bot_data.core.record_thread(ref, message.chat.id, [message.message_id])
     if message.text is None:
         await _say(update, context, html.escape(staffview.ONLY_TEXT.format(ref=ref)))
         return
     await _relay(update, context, ref, message.text)
 
 
-async def _thread_ref(context: Context, message: Message) -> int | None:
-    store = context.bot_data.core.store
-    replied = message.reply_to_message
-    if replied is not None:
-        ref = await store.ref_for_message(message.chat.id, replied.message_id)
-        if ref is not None:
-            return ref
-    if message.is_topic_message and message.message_thread_id is not None:
-        return await store.ref_for_thread(message.chat.id, message.message_thread_id)
-    return None
-
-
 async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
     staff_id, name = _staff(update)
     try:
-        await context.bot_data.core.staff_reply(ref, staff_id, name, text)
+        await context.bot_data.core.staff.reply(ref, staff_id, name, text)
     except UnknownEnquiry:
         await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
@@ -317,9 +301,7 @@ async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
     chat = update.effective_chat
     if confirmation is not None and chat is not None and chat.type != ChatType.PRIVATE:
         # A reply to the confirmation threads too, like a reply to the announcement.
-        await context.bot_data.core.store.record_thread_message(
-            chat.id, confirmation.message_id, ref
-        )
+        await context.bot_data.core.record_thread(ref, chat.id, [confirmation.message_id])
 
 
 # ---------------------------------------------------------------------------------- buttons
@@ -341,12 +323,12 @@ async def button(update: Update, context: Context) -> None:
     if action == staffview.QUEUE_PAGE:
         await _queue_page(update, context, number)
         return
-    service = context.bot_data.core
+    service = context.bot_data.core.staff
     name = query.from_user.full_name
     try:
         if action == staffview.ADD_TO_KB:
             await query.answer(await _add_to_kb(context, number))
-            enquiry = await service.store.get_enquiry(number)
+            enquiry = await service.enquiry(number)
         else:
             change = {
                 staffview.CLAIM: service.claim,
@@ -358,8 +340,6 @@ async def button(update: Update, context: Context) -> None:
     except UnknownEnquiry:  # purged, or forged data
         await query.answer(staffview.BUTTON_EXPIRED)
         return
-    if enquiry is None:
-        return
     logger.info("enquiry #%d: %s (button)", number, enquiry.state.value)
     buttons = keyboard(staffview.enquiry_buttons(enquiry))
     current = query.message.reply_markup if isinstance(query.message, Message) else None
@@ -369,7 +349,7 @@ async def button(update: Update, context: Context) -> None:
 
 async def _add_to_kb(context: Context, ref: int) -> str:
     try:
-        path = await context.bot_data.core.add_to_knowledge_base(ref)
+        path = await context.bot_data.core.staff.add_to_knowledge_base(ref)
     except ValueError:
         return staffview.RESOLVE_FIRST.format(ref=ref)
     if path is None:
@@ -381,11 +361,11 @@ async def _add_to_kb(context: Context, ref: int) -> str:
 async def _queue_page(update: Update, context: Context, page: int) -> None:
     query = update.callback_query
     assert query is not None
-    service = context.bot_data.core
+    service = context.bot_data.core.staff
     enquiries, total = await service.queue(page, PER_PAGE)
     if page and not enquiries:  # the queue shrank since: back to the first page
         page = 0
         enquiries, total = await service.queue(0, PER_PAGE)
-    text, buttons = staffview.queue_page(enquiries, total, page, PER_PAGE, service.store.clock())
+    text, buttons = staffview.queue_page(enquiries, total, page, PER_PAGE, service.now())
     await query.answer()
     await edit_view(update, context, View((text,), keyboard(buttons)))

@@ -1,7 +1,7 @@
 """Typed shared state of the Telegram layer: what bot_data and user_data hold.
 
 Handed to ``ContextTypes(bot_data=BotData, user_data=UserData)`` so handlers read
-``context.bot_data.service`` instead of string keys and casts.
+``context.bot_data.core`` instead of string keys and casts.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from telegram import Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot.config import Settings
+from bot.language import ENGLISH
 from bot.outbox import Backoff, OutboxWorker
-from bot.service import Service
-from bot.storage import Asker
+from bot.service import Services
+from bot.storage.records import Asker
 
 #: How many recent questions per user the "Ask staff" and "did you mean" buttons can refer to.
 REMEMBERED_QUESTIONS = 20
@@ -25,14 +26,14 @@ REMEMBERED_QUESTIONS = 20
 class BotData:
     """Application-wide state: the core service, opened in post_init."""
 
-    service: Service | None = None
+    service: Services | None = None
     settings: Settings | None = None
     owns_service: bool = False
     outbox: OutboxWorker | None = None  # started and stopped by handlers.delivery
     backoff: Backoff = field(default_factory=Backoff)  # between the outbox's retries
 
     @property
-    def core(self) -> Service:
+    def core(self) -> Services:
         """The open service; raises if the application was not started through post_init."""
         if self.service is None:
             raise RuntimeError("the service is not open: was post_init run?")
@@ -95,5 +96,5 @@ async def language_of(update: Update, context: Context) -> str:
     """The language to use with the sender: their /language choice, else their client's."""
     user = update.effective_user
     if user is None:
-        return "en"
-    return await context.bot_data.core.language_for(user.id, user.language_code)
+        return ENGLISH
+    return await context.bot_data.core.users.language_for(user.id, user.language_code)

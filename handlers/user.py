@@ -9,9 +9,8 @@ from telegram import Message, Update
 
 from bot import staffview, texts
 from bot.knowledge import Entry
-from bot.language import detect_language
-from bot.service import DailyLimitReached
-from bot.storage import Enquiry
+from bot.storage.records import Enquiry
+from bot.users import DailyLimitReached
 from handlers.groups import strip_mention
 from handlers.replies import send_view
 from handlers.state import Context, asker_for, language_of, user_state
@@ -52,7 +51,7 @@ async def help_command(update: Update, context: Context) -> None:
     """/help: what the bot does and its commands."""
     words = texts.get(await language_of(update, context))
     user = update.effective_user
-    staff = context.bot_data.core.is_staff(user.id if user else None)
+    staff = context.bot_data.core.staff.is_staff(user.id if user else None)
     extra = staffview.STAFF_HELP if staff else ""
     await send_view(update, context, View((words.help + extra,)))
 
@@ -84,13 +83,13 @@ async def ask(update: Update, context: Context) -> None:
     if not question:
         await send_view(update, context, View((texts.get(chosen).ask_usage,)))
         return
-    service = context.bot_data.core
+    users = context.bot_data.core.users
     asker = asker_for(update)
-    if not service.allow_message(asker.user_id):
+    if not users.allow_message(asker.user_id):
         await send_view(update, context, text_view(texts.get(chosen).too_fast))
         return
     try:
-        enquiry = await service.ask_staff(asker, question)
+        enquiry = await users.ask_staff(asker, question)
     except DailyLimitReached:
         await send_view(update, context, text_view(texts.get(chosen).daily_limit))
         return
@@ -102,7 +101,7 @@ async def ask(update: Update, context: Context) -> None:
 
 async def status(update: Update, context: Context) -> None:
     """/status: the sender's enquiries, newest first."""
-    enquiries = await context.bot_data.core.store.enquiries_for_user(asker_for(update).user_id)
+    enquiries = await context.bot_data.core.users.status(asker_for(update).user_id)
     await send_view(update, context, status_view(enquiries, await language_of(update, context)))
 
 
@@ -140,37 +139,24 @@ async def question(update: Update, context: Context) -> None:
     if message is None or message.text is None:
         return
     text = strip_mention(message.text, context.bot.username)
-    service = context.bot_data.core
+    services = context.bot_data.core
     asker = asker_for(update)
-    chosen = await service.store.language_of(asker.user_id)
-    if not service.allow_message(asker.user_id):
-        language = chosen or detect_language(text, asker.language)
+    if not services.users.allow_message(asker.user_id):
+        language = await services.users.reply_language(asker, text)
         await send_view(update, context, text_view(texts.get(language).too_fast))
         return
     replied = message.reply_to_message
-    ref = (
-        await service.store.ref_for_message(message.chat_id, replied.message_id)
-        if replied is not None
-        else None
+    reply = await services.users.handle_message(
+        asker, text, replied.message_id if replied is not None else None
     )
-    if ref is not None and (current := await service.store.get_enquiry(ref)) is not None:
-        enquiry = await service.follow_up(current.ref, asker, text)
-        language = chosen or detect_language(text, asker.language)
-        logger.info("enquiry #%d: follow-up (a reply in the user's chat)", enquiry.ref)
-        await send_acknowledgement(update, context, enquiry, language, follow_up=True)
-        return
-    reply = await service.ask(asker, text, chosen)
     state = user_state(context)
     number = state.remember(text)
-    acknowledgement = ""
     if reply.enquiry is not None:
         state.forwarded[number] = reply.enquiry.ref
         how = "follow-up" if reply.follow_up else "escalated"
-        logger.info("enquiry #%d: %s (%s)", reply.enquiry.ref, how, reply.decision.reason)
-        acknowledgement = service.acknowledgement(
-            reply.enquiry, reply.decision.language, reply.follow_up
-        )
-    sent = await send_view(update, context, reply_view(service.kb, reply, number, acknowledgement))
+        why = reply.decision.reason if reply.decision else "a reply in the user's chat"
+        logger.info("enquiry #%d: %s (%s)", reply.enquiry.ref, how, why)
+    sent = await send_view(update, context, reply_view(services.kb, reply, number))
     if reply.enquiry is not None:
         await _thread(context, reply.enquiry.ref, sent)
 
@@ -179,13 +165,12 @@ async def send_acknowledgement(
     update: Update, context: Context, enquiry: Enquiry, language: str, follow_up: bool = False
 ) -> None:
     """Tell the user their message is with staff; replies to that message join the thread."""
-    text = context.bot_data.core.acknowledgement(enquiry, language, follow_up)
+    text = context.bot_data.core.users.acknowledgement(enquiry, language, follow_up)
     sent = await send_view(update, context, text_view(text))
     await _thread(context, enquiry.ref, sent)
 
 
 async def _thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
-    for message in sent:
-        await context.bot_data.core.store.record_thread_message(
-            message.chat_id, message.message_id, ref
-        )
+    if sent:
+        ids = [message.message_id for message in sent]
+        await context.bot_data.core.record_thread(ref, sent[0].chat_id, ids)

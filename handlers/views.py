@@ -17,8 +17,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import texts
 from bot.decision import Action
 from bot.knowledge import Entry, KnowledgeBase
-from bot.service import Reply
-from bot.storage import Enquiry
+from bot.storage.records import Enquiry
+from bot.users import Reply
 from handlers.callback_data import (
     AskStaff,
     Choose,
@@ -162,16 +162,17 @@ def entry_view(
     return View(parts, keyboard)
 
 
-def reply_view(
-    kb: KnowledgeBase, reply: Reply, question_number: int, acknowledgement: str = ""
-) -> View:
-    """The reply to a typed question, whatever the matcher decided.
-
-    `acknowledgement` is what to say when the question went to staff (plain text).
-    """
+def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
+    """The reply to a typed message, whatever became of it."""
     decision = reply.decision
-    language = decision.language
+    language = reply.answer_language
     words = texts.get(language)
+    if reply.limited:
+        return View((html.escape(words.daily_limit),))
+    if reply.enquiry is not None:
+        return View((html.escape(reply.acknowledgement),))
+    if decision is None:  # only a message that joined an enquiry comes without a decision
+        return View((words.ask_usage,))
     if decision.action is Action.ANSWER and decision.entry_id in kb.entries:
         keyboard = answer_keyboard(
             kb, decision.entry_id, language, decision.related, question_number
@@ -185,10 +186,6 @@ def reply_view(
         none = AskStaff(question_number, none_of_these=True).data
         rows.append([InlineKeyboardButton(words.none_of_these, callback_data=none)])
         return View((html.escape(decision.answer),), InlineKeyboardMarkup(rows))
-    if reply.limited:
-        return View((html.escape(words.daily_limit),))
-    if reply.enquiry is not None:
-        return View((html.escape(acknowledgement),))
     if decision.action is Action.ESCALATE:  # not stored: let the user send it themselves
         return View((words.ask_usage,))
     return View(escaped_parts(decision.answer or words.empty_question))

@@ -12,7 +12,7 @@ from fakebotapi import ApiCall, FakeBotApi, SentMessage
 
 from bot import texts
 from bot.config import Settings, load_settings
-from bot.service import Service
+from bot.service import Services
 from handlers.app import ClairApplication, build_application, polling
 
 TOKEN = "123456:TEST-token"
@@ -52,7 +52,7 @@ class Harness:
     expected_failures: set[str] = field(default_factory=set)
 
     @property
-    def service(self) -> Service:
+    def service(self) -> Services:
         """The service post_init opened."""
         return self.application.bot_data.core
 

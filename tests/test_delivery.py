@@ -19,8 +19,8 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.outbox import Backoff, OutboxWorker, Sender
-from bot.service import Service
-from bot.storage import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState
+from bot.service import Services
+from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState
 from handlers.delivery import TelegramSender
 
 TIMEOUT_S = 0.3  # the bot's read/write timeout in these tests
@@ -30,24 +30,24 @@ ANA = Asker(user_id=USER_ID, chat_id=USER_ID, name="Ana <Test>", username="ana")
 @dataclass
 class World:
     api: FakeBotApi
-    service: Service
+    service: Services
     bot: Bot
     sender: TelegramSender
 
     def worker(self, sender: Sender | None = None) -> OutboxWorker:
         return OutboxWorker(
-            self.service.store,
+            self.service.storage.outbox,
             sender or self.sender,
             Backoff(base_s=0.05, cap_s=0.2),
-            on_failure=self.service.failure_notice,
+            on_failure=self.service.notices.failure_notice,
             idle_s=0.5,
         )
 
     async def escalate(self, text: str = "When is the deadline?") -> Enquiry:
-        return await self.service.ask_staff(ANA, text)
+        return await self.service.users.ask_staff(ANA, text)
 
     async def reply(self, ref: int, text: str) -> None:
-        await self.service.staff_reply(ref, STAFF_USER_ID, "Kenji", text)
+        await self.service.staff.reply(ref, STAFF_USER_ID, "Kenji", text)
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [m.text for m in self.api.messages(chat_id)]
@@ -60,12 +60,12 @@ class World:
 @pytest.fixture
 async def world(bot_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[World]:
     bot_api.group(STAFF_CHAT_ID, "CLAIR staff")
-    service = await Service.open(settings_for(bot_api, tmp_path, **staff_overrides()))
+    service = await Services.open(settings_for(bot_api, tmp_path, **staff_overrides()))
     request = HTTPXRequest(read_timeout=TIMEOUT_S, write_timeout=TIMEOUT_S, connect_timeout=1)
     bot = Bot(bot_api.token, base_url=bot_api.base_url, request=request)
     try:
         async with bot:
-            sender = TelegramSender(bot, service.store, service.settings.staff)
+            sender = TelegramSender(bot, service.staff, service.settings.staff)
             yield World(bot_api, service, bot, sender)
     finally:
         await service.close()
@@ -83,7 +83,7 @@ async def replies_arrive_once(world: World) -> list[str]:
         await world.wait_texts(STAFF_CHAT_ID, 1)
     finally:
         await worker.stop()
-    items = await world.service.store.outbox_items(enquiry.ref)
+    items = await world.service.storage.outbox.items(enquiry.ref)
     assert [i.state for i in items] == [OutboxState.SENT] * 4
     assert len(world.texts_to(STAFF_CHAT_ID)) == 1
     return got
@@ -125,7 +125,7 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
     failed = [c.status for c in world.api.calls_to("sendMessage") if c.status != 200]
     if fault["status"] is not None:
         assert failed == [fault["status"]]
-    [*_, item] = await world.service.store.outbox_items(enquiry.ref)
+    [*_, item] = await world.service.storage.outbox.items(enquiry.ref)
     assert item.state is OutboxState.SENT and item.attempts == 2
 
 
@@ -168,14 +168,14 @@ async def test_blocked_user_fails_the_item_and_tells_the_staff_thread(world: Wor
     assert "blocked" in notice.text
     assert notice.reply_to_message_id == announcement.message_id  # in the enquiry's thread
     reply = [
-        i for i in await world.service.store.outbox_items(enquiry.ref) if i.chat_id == USER_ID
+        i for i in await world.service.storage.outbox.items(enquiry.ref) if i.chat_id == USER_ID
     ]
     assert [(i.state, i.attempts) for i in reply] == [(OutboxState.FAILED, 1)]
     assert world.texts_to(USER_ID) == []
 
 
 async def test_unknown_chat_is_undeliverable(world: World) -> None:
-    await world.service.store.enqueue(None, [Draft(Kind.REPLY, 777, "hello")])
+    await world.service.storage.outbox.enqueue([Draft(Kind.REPLY, 777, "hello")])
     worker = world.worker()
     await worker.start()
     try:
@@ -184,16 +184,16 @@ async def test_unknown_chat_is_undeliverable(world: World) -> None:
         )
     finally:
         await worker.stop()  # returns once the round that got the 400 has recorded it
-    [item] = await world.service.store.outbox_items()
+    [item] = await world.service.storage.outbox.items()
     assert (item.state, item.last_error) == (OutboxState.FAILED, "Chat not found")
 
 
 async def test_item_caught_mid_send_is_sent_after_a_restart(world: World) -> None:
     enquiry = await world.escalate()
     await world.reply(enquiry.ref, "answer 1")
-    for item in await world.service.store.due_outbox():
-        await world.service.store.mark_sending(item.id)  # the process died here
-    assert await world.service.store.due_outbox() == []
+    for item in await world.service.storage.outbox.due():
+        await world.service.storage.outbox.mark_sending(item.id)  # the process died here
+    assert await world.service.storage.outbox.due() == []
     worker = world.worker()
     await worker.start()  # recovers 'sending' items first
     try:
@@ -236,7 +236,7 @@ async def test_killed_between_send_and_mark_sends_again_after_restart(world: Wor
     await dying.start()
     await world.wait_texts(USER_ID, 1)
     await dying.stop()  # the task is already gone
-    [*_, item] = await world.service.store.outbox_items(enquiry.ref)
+    [*_, item] = await world.service.storage.outbox.items(enquiry.ref)
     assert item.state is OutboxState.SENDING
 
     worker = world.worker()
@@ -245,7 +245,7 @@ async def test_killed_between_send_and_mark_sends_again_after_restart(world: Wor
         got = await world.wait_texts(USER_ID, 2)
     finally:
         await worker.stop()
-    [*_, item] = await world.service.store.outbox_items(enquiry.ref)
+    [*_, item] = await world.service.storage.outbox.items(enquiry.ref)
     assert item.state is OutboxState.SENT
     assert got == expected_replies()[:1] * 2
     assert item.attempts == 2
@@ -255,14 +255,14 @@ async def test_forum_mode_creates_a_topic_per_enquiry(bot_api: FakeBotApi, tmp_p
     forum = -1005550000
     bot_api.group(forum, "CLAIR staff", is_forum=True)
     overrides = staff_overrides(forum=True) | {"CLAIRBOT_STAFF_CHAT_ID": str(forum)}
-    service = await Service.open(settings_for(bot_api, tmp_path, **overrides))
+    service = await Services.open(settings_for(bot_api, tmp_path, **overrides))
     bot = Bot(bot_api.token, base_url=bot_api.base_url)
     try:
         async with bot:
-            sender = TelegramSender(bot, service.store, service.settings.staff)
+            sender = TelegramSender(bot, service.staff, service.settings.staff)
             world = World(bot_api, service, bot, sender)
             enquiry = await world.escalate("A <question>")
-            await world.service.follow_up(enquiry.ref, ANA, "more detail")
+            await world.service.users.follow_up(enquiry.ref, ANA, "more detail")
             worker = world.worker()
             await worker.start()
             try:
@@ -270,7 +270,7 @@ async def test_forum_mode_creates_a_topic_per_enquiry(bot_api: FakeBotApi, tmp_p
                 follow_up = await bot_api.next_message(forum)
             finally:
                 await worker.stop()
-            stored = await service.store.get_enquiry(enquiry.ref)
+            stored = await service.storage.enquiries.get(enquiry.ref)
     finally:
         await service.close()
     [topic_call] = bot_api.calls_to("createForumTopic")

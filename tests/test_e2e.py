@@ -98,7 +98,7 @@ async def test_known_question_is_answered_with_its_facts(clair: Harness) -> None
     assert await answers(clair, query_id) == texts.EN.feedback_thanks
     await clair.api.wait_for(lambda: reply.edited)
     assert "👍" not in [text for text, _ in reply.buttons()]
-    assert await clair.service.store.feedback_counts("jet-participants") == (1, 0)
+    assert await clair.service.storage.users.feedback_counts("jet-participants") == (1, 0)
 
 
 async def test_typo_is_understood(clair: Harness) -> None:
@@ -122,7 +122,7 @@ async def test_none_of_these_goes_to_staff_once(clair: Harness) -> None:
     assert "#1" in (await clair.api.next_message(USER_ID)).text
     clair.api.press(choices, none, user=USER_ID)
     assert (await clair.api.next_message(USER_ID)).text == texts.EN.already_forwarded.format(ref=1)
-    [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+    [enquiry] = await clair.service.storage.enquiries.for_user(USER_ID)
     assert enquiry.text == "fax" and enquiry.reason == "none of the suggestions"
 
 
@@ -137,7 +137,7 @@ async def test_next_unanswerable_message_joins_the_open_enquiry(clair: Harness) 
     assert is_escalated((await clair.say("what is the application deadline for lgotp")).text, 1)
     follow_up = await clair.say("and what is the application deadline for 2026?")
     assert follow_up.text == texts.EN.followed_up.format(ref=1)
-    [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+    [enquiry] = await clair.service.storage.enquiries.for_user(USER_ID)
     assert enquiry.ref == 1
 
 
@@ -154,7 +154,7 @@ async def test_limits(
         assert (await clair.say("/ask second question")).text == texts.EN.daily_limit
         assert "mid-May" in (await clair.say("wen do trainees arive in japan")).text
         assert (await clair.say("what is jiam")).text == texts.EN.too_fast
-        assert [e.ref for e in await clair.service.store.enquiries_for_user(USER_ID)] == [1]
+        assert [e.ref for e in await clair.service.storage.enquiries.for_user(USER_ID)] == [1]
 
 
 async def test_ask_staff_button_and_ask_command(clair: Harness) -> None:
@@ -163,7 +163,7 @@ async def test_ask_staff_button_and_ask_command(clair: Harness) -> None:
     assert is_escalated((await clair.api.next_message(USER_ID)).text, 1)
     assert (await clair.say("/ask")).text.startswith("Type /ask followed by your question")
     assert is_escalated((await clair.say("/ask Can my city host a trainee?")).text, 2)
-    refs = [e.ref for e in await clair.service.store.enquiries_for_user(USER_ID)]
+    refs = [e.ref for e in await clair.service.storage.enquiries.for_user(USER_ID)]
     assert refs == [2, 1]
 
 
@@ -184,7 +184,7 @@ async def test_very_long_message_is_handled_and_stored_whole(clair: Harness) -> 
     reply = await clair.say(question)
     assert is_escalated(reply.text, 1)
     assert all(len(m.text) <= 4096 for m in clair.api.messages(USER_ID))
-    [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+    [enquiry] = await clair.service.storage.enquiries.for_user(USER_ID)
     assert enquiry.text == question  # the matcher read its start; staff get all of it
     status = await clair.say("/status")
     assert len(status.text) < 200
@@ -207,7 +207,7 @@ async def test_forget_with_confirmation(clair: Harness) -> None:
     clair.api.press(confirm, confirm.button("No"), user=USER_ID)
     await clair.api.wait_for(lambda: confirm.edited)
     assert confirm.text == texts.EN.forget_cancelled
-    assert len(await clair.service.store.enquiries_for_user(USER_ID)) == 1
+    assert len(await clair.service.storage.enquiries.for_user(USER_ID)) == 1
 
     confirm = await clair.say("/forget")
     clair.api.press(confirm, confirm.button("Yes"), user=USER_ID)

@@ -17,8 +17,8 @@ from bot.config import Settings, load_settings
 from bot.decision import Action, Candidate, Decision
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
-from bot.service import Reply
-from bot.storage import Enquiry, State
+from bot.storage.records import Enquiry, State
+from bot.users import Reply
 from handlers import callback_data as cd
 from handlers import user
 from handlers.app import PerChatUpdates, build_application, run_telegram
@@ -231,7 +231,8 @@ def test_clarify_reply(kb: KnowledgeBase, matcher: Matcher) -> None:
 
 def test_escalated_reply(kb: KnowledgeBase) -> None:
     decision = Decision("q", Action.ESCALATE)
-    view = reply_view(kb, Reply(decision, enquiry(12, "q")), 1, "Sent to staff: #12 <soon>")
+    reply = Reply(decision, enquiry(12, "q"), acknowledgement="Sent to staff: #12 <soon>")
+    view = reply_view(kb, reply, 1)
     assert view.parts == ("Sent to staff: #12 &lt;soon&gt;",) and view.keyboard is None
 
 

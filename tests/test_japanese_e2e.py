@@ -37,10 +37,10 @@ async def test_japanese_unanswerable_question_is_escalated_in_japanese(
     async with running_bot(bot_api, tmp_path, CLAIRBOT_STAFF_CHAT_ID=str(STAFF_CHAT)) as clair:
         reply = await clair.say("LGOTPの応募締め切りはいつですか")
         assert is_escalated(reply.text, 1, "ja")
-        [enquiry] = await clair.service.store.enquiries_for_user(USER_ID)
+        [enquiry] = await clair.service.storage.enquiries.for_user(USER_ID)
         assert enquiry.text == "LGOTPの応募締め切りはいつですか"  # kept as written
         assert enquiry.language == "ja"
-        [announcement] = await clair.service.store.outbox_items(1)
+        [announcement] = await clair.service.storage.outbox.items(1)
         assert "wrote in Japanese" in announcement.text
         assert "LGOTPの応募締め切りはいつですか" in announcement.text
 

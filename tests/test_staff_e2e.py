@@ -50,7 +50,7 @@ async def recorded(bot: Harness, ref: int) -> None:
 
     async def poll() -> None:
         # A poll with a deadline: the store has no event for outbox writes.
-        while (enquiry := await bot.service.store.get_enquiry(ref)) is None or (  # noqa: ASYNC110
+        while (enquiry := await bot.service.storage.enquiries.get(ref)) is None or (  # noqa: ASYNC110
             enquiry.staff_message_id is None
         ):
             await asyncio.sleep(0.01)
@@ -104,7 +104,7 @@ async def test_staff_reply_to_the_announcement_reaches_the_user(staff_bot: Harne
     # A reply to the staff member's own reply threads too.
     staff_says(staff_bot, "Also see the website.", reply_to=confirmation.reply_to_message_id)
     assert (await staff_bot.api.next_message(USER_ID)).text.endswith("Also see the website.")
-    enquiry = await staff_bot.service.store.get_enquiry(1)
+    enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "answered"
 
 
@@ -115,7 +115,7 @@ async def test_staff_chat_talk_is_ignored(staff_bot: Harness) -> None:
     staff_says(staff_bot, "not even from a visitor", user=USER_ID)
     assert await staff_command(staff_bot, "/stats")  # the bot has read everything before
     assert len(staff_bot.api.messages(STAFF_CHAT_ID)) == 1
-    assert len(await staff_bot.service.store.messages(1)) == 1
+    assert len(await staff_bot.service.storage.enquiries.messages(1)) == 1
 
 
 async def test_reply_command_and_follow_up_thread(staff_bot: Harness) -> None:
@@ -144,7 +144,7 @@ async def test_non_staff_are_refused_without_revealing_anything(
     await escalate(staff_bot)
     refusal = await staff_bot.say(command)
     assert refusal.text == staffview.REFUSED
-    enquiry = await staff_bot.service.store.get_enquiry(1)
+    enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "new"
 
 
@@ -211,20 +211,20 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
             [label for label, _ in announcement.buttons()] == ["Reopen", "Add to knowledge base"]
         )
     )
-    enquiry = await staff_bot.service.store.get_enquiry(1)
+    enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "resolved"
 
     reopen = api.press(announcement, "st:o:1", user=STAFF_USER_ID)
     assert await answers(staff_bot, reopen) == "#1 is open again."
     await api.wait_for(lambda: ("Resolve", "st:r:1") in announcement.buttons())
-    enquiry = await staff_bot.service.store.get_enquiry(1)
+    enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "claimed"  # still Kenji's
     resolve = api.press(announcement, "st:r:1", user=STAFF_USER_ID)
     assert await answers(staff_bot, resolve) == "#1 is resolved."
 
     outsider = api.press_raw("st:c:1", STAFF_CHAT_ID, announcement.message_id, user=USER_ID)
     assert await answers(staff_bot, outsider) == staffview.REFUSED
-    enquiry = await staff_bot.service.store.get_enquiry(1)
+    enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "resolved"
 
 

@@ -10,10 +10,13 @@ import pytest
 import yaml
 
 from bot.config import Settings, load_settings
+from bot.core import UnknownEnquiry
 from bot.knowledge import load_knowledge
 from bot.outbox import Backoff, RetryLater, Undeliverable, deliver_due
-from bot.service import DailyLimitReached, Service, UnknownEnquiry
-from bot.storage import Asker, Kind, OutboxItem, OutboxState, State, Store
+from bot.service import Services
+from bot.storage import Storage
+from bot.storage.records import Asker, Kind, OutboxItem, OutboxState, State
+from bot.users import DailyLimitReached, UserService
 from bot.workhours import OfficeHours
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,10 +55,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def service(tmp_path: Path, clock: Clock) -> AsyncIterator[Service]:
+async def service(tmp_path: Path, clock: Clock) -> AsyncIterator[Services]:
     settings = settings_for(tmp_path)
-    store = await Store.open(settings.storage.path, clock)
-    service = Service(settings, load_knowledge(settings.knowledge.path), store)
+    store = await Storage.open(settings.storage.path, clock)
+    service = Services(settings, load_knowledge(settings.knowledge.path), store)
     yield service
     await service.close()
 
@@ -76,10 +79,10 @@ class RecordingSender:
         return self.next_id
 
 
-async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service: Service) -> None:
-    reply = await service.ask(ANA, "what is the visa fee for trainees?")
+async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service: Services) -> None:
+    reply = await service.users.ask(ANA, "what is the visa fee for trainees?")
     assert reply.enquiry is not None and reply.enquiry.ref == 1
-    items = await service.store.outbox_items(1)
+    items = await service.storage.outbox.items(1)
     assert [(i.kind, i.chat_id, i.state) for i in items] == [
         (Kind.ANNOUNCE, STAFF_CHAT, OutboxState.PENDING)
     ]
@@ -93,28 +96,28 @@ async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service:
     ]
 
 
-async def test_announcement_is_threaded_and_replies_reach_the_user(service: Service) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")
+async def test_announcement_is_threaded_and_replies_reach_the_user(service: Services) -> None:
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
-    assert await deliver_due(service.store, sender) == 1
-    enquiry = await service.store.get_enquiry(1)
+    assert await deliver_due(service.storage.outbox, sender) == 1
+    enquiry = await service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.staff_message_id == 101
-    assert await service.store.ref_for_message(STAFF_CHAT, 101) == 1
+    assert await service.storage.enquiries.ref_for_message(STAFF_CHAT, 101) == 1
 
     # The user writes again: it joins the thread, replying to the announcement.
-    reply = await service.ask(ANA, "and do I need insurance?")
+    reply = await service.users.ask(ANA, "and do I need insurance?")
     assert reply.follow_up and reply.enquiry is not None and reply.enquiry.ref == 1
-    await deliver_due(service.store, sender)
+    await deliver_due(service.storage.outbox, sender)
     assert sender.sent[-1].kind is Kind.FOLLOW_UP
     assert sender.sent[-1].reply_to_message_id == 101
 
-    answered = await service.staff_reply(1, 500, "Ken", "No visa fee <b>applies</b>.")
+    answered = await service.staff.reply(1, 500, "Ken", "No visa fee <b>applies</b>.")
     assert answered.state is State.ANSWERED and answered.first_reply_at is not None
-    await deliver_due(service.store, sender)
+    await deliver_due(service.storage.outbox, sender)
     relay = sender.sent[-1]
     assert (relay.kind, relay.chat_id) == (Kind.REPLY, 7)
     assert "CLAIR staff" in relay.text and "No visa fee &lt;b&gt;applies&lt;/b&gt;." in relay.text
-    messages = await service.store.messages(1)
+    messages = await service.storage.enquiries.messages(1)
     assert [(m.author, m.text) for m in messages] == [
         ("user", "what is the visa fee for trainees?"),
         ("user", "and do I need insurance?"),
@@ -122,86 +125,86 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(service: Serv
     ]
 
 
-async def test_user_writing_again_reopens_an_answered_enquiry(service: Service) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")
-    await service.claim(1, 500, "Ken")
-    await service.staff_reply(1, 500, "Ken", "None.")
-    reply = await service.ask(ANA, "are you sure? what about the deadline")
+async def test_user_writing_again_reopens_an_answered_enquiry(service: Services) -> None:
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
+    await service.staff.claim(1, 500, "Ken")
+    await service.staff.reply(1, 500, "Ken", "None.")
+    reply = await service.users.ask(ANA, "are you sure? what about the deadline")
     assert reply.enquiry is not None and reply.enquiry.state is State.CLAIMED  # back with Ken
 
 
-async def test_states_claim_resolve_reopen(service: Service) -> None:
-    await service.ask_staff(ANA, "please call me")
-    assert (await service.claim(1, 501, "Mai")).assignee == 501
-    resolved = await service.resolve(1, 501, "Mai")
+async def test_states_claim_resolve_reopen(service: Services) -> None:
+    await service.users.ask_staff(ANA, "please call me")
+    assert (await service.staff.claim(1, 501, "Mai")).assignee == 501
+    resolved = await service.staff.resolve(1, 501, "Mai")
     assert resolved.state is State.RESOLVED and resolved.resolved_at is not None
-    assert (await service.reopen(1, 501, "Mai")).state is State.CLAIMED
+    assert (await service.staff.reopen(1, 501, "Mai")).state is State.CLAIMED
     with pytest.raises(UnknownEnquiry):
-        await service.resolve(99, 501, "Mai")
+        await service.staff.resolve(99, 501, "Mai")
 
 
 async def test_outbox_retries_429_and_errors_then_delivers_once(
-    service: Service, clock: Clock
+    service: Services, clock: Clock
 ) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
     sender.failures = [RetryLater("429 Too Many Requests", retry_after=7), RetryLater("timeout")]
-    assert await deliver_due(service.store, sender, Backoff(base_s=2)) == 0
-    (item,) = await service.store.outbox_items(1)
+    assert await deliver_due(service.storage.outbox, sender, Backoff(base_s=2)) == 0
+    (item,) = await service.storage.outbox.items(1)
     assert item.state is OutboxState.PENDING and item.attempts == 1
     clock.moment += timedelta(seconds=6)
-    assert await deliver_due(service.store, sender) == 0  # retry_after not over yet
+    assert await deliver_due(service.storage.outbox, sender) == 0  # retry_after not over yet
     clock.moment += timedelta(seconds=2)
-    assert await deliver_due(service.store, sender, Backoff(base_s=2)) == 0  # the timeout
+    assert await deliver_due(service.storage.outbox, sender, Backoff(base_s=2)) == 0  # the timeout
     clock.moment += timedelta(seconds=3)  # backoff after a 2nd failure: 2 * 2 = 4 s
-    assert await deliver_due(service.store, sender) == 0
+    assert await deliver_due(service.storage.outbox, sender) == 0
     clock.moment += timedelta(seconds=1)
-    assert await deliver_due(service.store, sender) == 1
-    assert await deliver_due(service.store, sender) == 0
+    assert await deliver_due(service.storage.outbox, sender) == 1
+    assert await deliver_due(service.storage.outbox, sender) == 0
     assert len(sender.sent) == 1
-    (item,) = await service.store.outbox_items(1)
+    (item,) = await service.storage.outbox.items(1)
     assert (item.state, item.attempts, item.telegram_message_id) == (OutboxState.SENT, 3, 101)
 
 
-async def test_blocked_user_is_reported_in_the_staff_thread(service: Service) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")
+async def test_blocked_user_is_reported_in_the_staff_thread(service: Services) -> None:
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
-    await deliver_due(service.store, sender)
-    await service.staff_reply(1, 500, "Ken", "Hello")
+    await deliver_due(service.storage.outbox, sender)
+    await service.staff.reply(1, 500, "Ken", "Hello")
     sender.failures = [Undeliverable("Forbidden: bot was blocked by the user")]
-    await deliver_due(service.store, sender, on_failure=service.failure_notice)
+    await deliver_due(service.storage.outbox, sender, on_failure=service.notices.failure_notice)
     notice = sender.sent[-1]
     assert notice.kind is Kind.NOTICE and notice.chat_id == STAFF_CHAT
     assert "could not be delivered" in notice.text and "blocked" in notice.text
     assert notice.reply_to_message_id == 101
-    states = [i.state for i in await service.store.outbox_items(1)]
+    states = [i.state for i in await service.storage.outbox.items(1)]
     assert states == [OutboxState.SENT, OutboxState.FAILED, OutboxState.SENT]
 
 
-async def test_a_crash_mid_send_sends_again_after_restart(service: Service) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")
-    (item,) = await service.store.due_outbox()
-    await service.store.mark_sending(item.id)  # ...and the process dies here
-    assert await service.store.due_outbox() == []
-    assert await service.store.recover_outbox() == 1
+async def test_a_crash_mid_send_sends_again_after_restart(service: Services) -> None:
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
+    (item,) = await service.storage.outbox.due()
+    await service.storage.outbox.mark_sending(item.id)  # ...and the process dies here
+    assert await service.storage.outbox.due() == []
+    assert await service.storage.outbox.recover() == 1
     sender = RecordingSender()
-    assert await deliver_due(service.store, sender) == 1
+    assert await deliver_due(service.storage.outbox, sender) == 1
 
 
-async def test_reminder_after_working_hours_once(service: Service, clock: Clock) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")  # Friday 10:00 Tokyo
+async def test_reminder_after_working_hours_once(service: Services, clock: Clock) -> None:
+    await service.users.ask(ANA, "what is the visa fee for trainees?")  # Friday 10:00 Tokyo
     clock.moment += timedelta(hours=7)  # Friday 17:00: 7 working hours
-    assert await service.send_reminders() == []
+    assert await service.maintenance.send_reminders() == []
     clock.moment += timedelta(days=2, hours=17)  # Monday 10:00: 8.75 working hours
-    assert await service.send_reminders() == [1]
-    assert await service.send_reminders() == []  # only once
-    kinds = [i.kind for i in await service.store.outbox_items(1)]
+    assert await service.maintenance.send_reminders() == [1]
+    assert await service.maintenance.send_reminders() == []  # only once
+    kinds = [i.kind for i in await service.storage.outbox.items(1)]
     assert kinds == [Kind.ANNOUNCE, Kind.REMINDER]
 
 
-async def test_expected_reply_follows_office_hours(service: Service, clock: Clock) -> None:
+async def test_expected_reply_follows_office_hours(service: Services, clock: Clock) -> None:
     clock.moment = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 17:00 Tokyo
-    expected = service.expected_reply().astimezone(service.hours.timezone)
+    expected = service.users.expected_reply().astimezone(service.hours.timezone)
     assert (expected.weekday(), expected.hour, expected.minute) == (0, 16, 15)
 
 
@@ -210,73 +213,74 @@ async def test_daily_cap_and_flood_limit(tmp_path: Path, clock: Clock) -> None:
         tmp_path, CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY="2", CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE="3"
     )
     ticks = iter([0.0, 1.0, 2.0, 3.0, 61.5])
-    store = await Store.open(settings.storage.path, clock)
-    service = Service(
-        settings, load_knowledge(settings.knowledge.path), store, lambda: next(ticks)
+    store = await Storage.open(settings.storage.path, clock)
+    service = Services(settings, load_knowledge(settings.knowledge.path), store)
+    service.users = UserService(
+        settings, service.knowledge, store, service.notices, lambda: next(ticks)
     )
     try:
-        assert [service.allow_message(7) for _ in range(4)] == [True, True, True, False]
-        assert service.allow_message(7)  # a minute later
+        assert [service.users.allow_message(7) for _ in range(4)] == [True, True, True, False]
+        assert service.users.allow_message(7)  # a minute later
         for index in range(2):
-            await service.ask_staff(Asker(7, 7), f"question {index}")
-            await service.resolve(index + 1, 500, "Ken")
-        reply = await service.ask(Asker(7, 7), "what is the visa fee")
+            await service.users.ask_staff(Asker(7, 7), f"question {index}")
+            await service.staff.resolve(index + 1, 500, "Ken")
+        reply = await service.users.ask(Asker(7, 7), "what is the visa fee")
         assert reply.limited and reply.enquiry is None
         with pytest.raises(DailyLimitReached):
-            await service.ask_staff(Asker(7, 7), "one more")
+            await service.users.ask_staff(Asker(7, 7), "one more")
         clock.moment += timedelta(days=1, seconds=1)
-        assert (await service.ask(Asker(7, 7), "what is the visa fee")).enquiry is not None
+        assert (await service.users.ask(Asker(7, 7), "what is the visa fee")).enquiry is not None
     finally:
         await service.close()
 
 
-async def test_queue_stats_and_export(service: Service, clock: Clock) -> None:
+async def test_queue_stats_and_export(service: Services, clock: Clock) -> None:
     for text in ("visa fee?", "deadline for lgotp?", "salary of ALTs?"):
-        await service.ask_staff(Asker(len(text), len(text)), text)
+        await service.users.ask_staff(Asker(len(text), len(text)), text)
     clock.moment += timedelta(hours=2)
-    await service.staff_reply(1, 500, "Ken", "No fee.")
-    await service.resolve(3, 500, "Ken")
-    page, total = await service.queue(0, 10)
+    await service.staff.reply(1, 500, "Ken", "No fee.")
+    await service.staff.resolve(3, 500, "Ken")
+    page, total = await service.staff.queue(0, 10)
     assert [e.ref for e in page] == [1, 2] and total == 2
-    figures = await service.stats()
+    figures = await service.maintenance.stats()
     assert figures.open == 2
     assert figures.median_first_reply_s == pytest.approx(7200, abs=1)
     assert figures.answered_today == 1 and figures.answered_this_week == 1
-    rows = list(csv.DictReader(io.StringIO(await service.export_csv())))
+    rows = list(csv.DictReader(io.StringIO(await service.staff.export_csv())))
     assert [r["ref"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["question"] == "visa fee?" and "staff: No fee." in rows[0]["messages"]
 
 
-async def test_forget_and_retention(service: Service, clock: Clock) -> None:
-    await service.ask_staff(ANA, "one")
-    await service.ask_staff(Asker(8, 8), "two")
-    await service.resolve(2, 500, "Ken")
-    result = await service.store.forget_user(7)
+async def test_forget_and_retention(service: Services, clock: Clock) -> None:
+    await service.users.ask_staff(ANA, "one")
+    await service.users.ask_staff(Asker(8, 8), "two")
+    await service.staff.resolve(2, 500, "Ken")
+    result = await service.storage.users.forget(7)
     assert result.enquiries == 1
-    assert await service.store.outbox_items(1) == []  # nothing left to send about them
+    assert await service.storage.outbox.items(1) == []  # nothing left to send about them
     clock.moment += timedelta(days=service.settings.storage.retention_days + 1)
-    assert await service.purge() == 1
-    assert await service.store.get_enquiry(2) is None
+    assert await service.maintenance.purge() == 1
+    assert await service.storage.enquiries.get(2) is None
 
 
-async def test_add_to_knowledge_base_and_grouped_suggestions(service: Service) -> None:
-    await service.ask_staff(ANA, "What is the visa fee for LGOTP?")
+async def test_add_to_knowledge_base_and_grouped_suggestions(service: Services) -> None:
+    await service.users.ask_staff(ANA, "What is the visa fee for LGOTP?")
     with pytest.raises(ValueError, match="not resolved"):
-        await service.add_to_knowledge_base(1)
-    await service.staff_reply(1, 500, "Ken", "There is no fee.")
-    await service.resolve(1, 500, "Ken")
-    path = await service.add_to_knowledge_base(1)
+        await service.staff.add_to_knowledge_base(1)
+    await service.staff.reply(1, 500, "Ken", "There is no fee.")
+    await service.staff.resolve(1, 500, "Ken")
+    path = await service.staff.add_to_knowledge_base(1)
     assert path is not None
     assert path == service.settings.knowledge.path / "suggestions" / "suggestions.yaml"
     saved = yaml.safe_load(path.read_text())
     assert saved[0]["question"] == "What is the visa fee for LGOTP?"
     assert saved[0]["staff_answers"] == ["There is no fee."]
-    assert await service.add_to_knowledge_base(1) is None  # once only
+    assert await service.staff.add_to_knowledge_base(1) is None  # once only
     path.unlink()
     path.parent.rmdir()
-    await service.ask_staff(Asker(8, 8), "what's the LGOTP visa fee")
-    await service.ask_staff(Asker(9, 9), "where is jiam")
-    groups = await service.suggestion_groups()
+    await service.users.ask_staff(Asker(8, 8), "what's the LGOTP visa fee")
+    await service.users.ask_staff(Asker(9, 9), "where is jiam")
+    groups = await service.maintenance.suggestion_groups()
     assert [(g.count, g.refs) for g in groups] == [(2, [1, 2]), (1, [3])]
 
 
@@ -291,17 +295,17 @@ def test_office_hours_arithmetic() -> None:
 
 
 async def test_a_retried_message_holds_back_later_ones_of_its_chat(
-    service: Service, clock: Clock
+    service: Services, clock: Clock
 ) -> None:
-    await service.ask(ANA, "what is the visa fee for trainees?")
-    await service.ask(Asker(8, 8, "Ben"), "what is the fee for JIAM?")
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
+    await service.users.ask(Asker(8, 8, "Ben"), "what is the fee for JIAM?")
     sender = RecordingSender()
     sender.failures = [RetryLater("500 Internal Server Error")]
-    await deliver_due(service.store, sender, Backoff(base_s=10))
+    await deliver_due(service.storage.outbox, sender, Backoff(base_s=10))
     # The second announcement goes to the same staff chat: it waits for the first...
     assert sender.sent == []
     # ...and the worker sleeps until the first may be retried, not in a busy loop.
-    assert await service.store.next_attempt_at() == clock.moment + timedelta(seconds=10)
+    assert await service.storage.outbox.next_attempt_at() == clock.moment + timedelta(seconds=10)
     clock.moment += timedelta(seconds=10)
-    await deliver_due(service.store, sender)
+    await deliver_due(service.storage.outbox, sender)
     assert [item.ref for item in sender.sent] == [1, 2]

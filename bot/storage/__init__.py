@@ -1,0 +1,43 @@
+"""Storage in SQLite: the database, and one repository per concern over it.
+
+`Storage.open` opens the database (migrating it) and hands out the enquiries (with their
+threads), the outbox and the users' own data; each module holds its own SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.storage.database import Database, now
+from bot.storage.enquiries import EnquiryStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.users import UserStore
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The open database and its repositories."""
+
+    database: Database
+    enquiries: EnquiryStore
+    outbox: OutboxStore
+    users: UserStore
+
+    @classmethod
+    async def open(cls, path: Path, clock: Callable[[], datetime] = now) -> Storage:
+        """Open (creating and migrating if needed) the database at `path`."""
+        database = await Database.open(path, clock)
+        outbox = OutboxStore(database)
+        return cls(database, EnquiryStore(database, outbox), outbox, UserStore(database))
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """What the store takes as "now" (settable in tests)."""
+        return self.database.clock
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.database.close()
