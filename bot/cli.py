@@ -20,6 +20,7 @@ from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.language import detect_language
+from bot.markup import shorten, strip_tags
 from bot.matcher import Matcher
 from bot.service import Services
 from bot.storage.records import Asker, Author
@@ -325,10 +326,10 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
             page = max(args.page, 1) - 1
             enquiries, total = await service.queue(page, QUEUE_PAGE_SIZE)
             text, _ = staffview.queue_page(enquiries, total, page, QUEUE_PAGE_SIZE, service.now())
-            print(staffview.to_plain(text))
+            print(strip_tags(text))
         elif command == "show":
             enquiry, messages = await service.show(args.ref)
-            print(staffview.to_plain(staffview.show(enquiry, messages, service.hours)))
+            print(strip_tags(staffview.show(enquiry, messages, service.hours)))
         elif command == "reply":
             enquiry = await service.reply(args.ref, 0, staff, " ".join(args.text))
             print(f"#{enquiry.ref}: reply queued; the running bot will deliver it.")
@@ -355,7 +356,7 @@ async def _chat_status(users: UserService, asker: Asker, say: Callable[[str], No
     if not enquiries:
         say("You have no enquiries.")
     for enquiry in enquiries:
-        say(f"#{enquiry.ref} {enquiry.state.value}: {enquiry.text[:60]}")
+        say(f"#{enquiry.ref} {enquiry.state.value}: {shorten(enquiry.text, 60)}")
         for message in await users.thread(asker.user_id, enquiry.ref):
             if message.author is Author.STAFF:
                 say(f"   CLAIR staff: {message.text}")

@@ -1,16 +1,17 @@
 """What the staff workflow says, in the staff chat and to users, as HTML text and button specs.
 
 Everything a person wrote is escaped here, once, so no handler has to remember to. Buttons
-are (label, callback data) pairs; callback data is `st:<action>:<ref>`, well under 64 bytes.
+are (label, callback data) pairs, the data built by bot.callback_data.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.callback_data import StaffAction, StaffButton
+from bot.markup import shorten
 from bot.storage.records import CLAIMABLE_STATES, Author, Buttons, Enquiry, Message, Stats
 from bot.workhours import OfficeHours
 
@@ -46,31 +47,16 @@ STAFF_HELP = (
 
 PREVIEW = 3000  # leaves room for the rest of a message within 4096 characters
 
-CLAIM, RESOLVE, REOPEN, ADD_TO_KB, QUEUE_PAGE = "c", "r", "o", "k", "p"
 BUTTON_ANSWERS = {
-    CLAIM: "#{ref} is claimed by you.",
-    RESOLVE: "#{ref} is resolved.",
-    REOPEN: "#{ref} is open again.",
+    StaffAction.CLAIM: "#{ref} is claimed by you.",
+    StaffAction.RESOLVE: "#{ref} is resolved.",
+    StaffAction.REOPEN: "#{ref} is open again.",
 }
 
 
-def callback(action: str, number: int) -> str:
+def callback(action: StaffAction, number: int) -> str:
     """Callback data for a staff button."""
-    return f"st:{action}:{number}"
-
-
-def parse_callback(data: str) -> tuple[str, int] | None:
-    """(action, number) from staff callback data, or None if it is not valid."""
-    parts = data.split(":")
-    if (
-        len(parts) != 3
-        or parts[0] != "st"
-        or parts[1] not in (CLAIM, RESOLVE, REOPEN, ADD_TO_KB, QUEUE_PAGE)
-    ):
-        return None
-    if not parts[2].isdigit() or len(parts[2]) > 12:
-        return None
-    return parts[1], int(parts[2])
+    return StaffButton(action, number).data
 
 
 def language_name(code: str | None) -> str:
@@ -98,13 +84,13 @@ def enquiry_buttons(enquiry: Enquiry) -> Buttons:
     """Claim / Resolve (or Reopen) / Add to knowledge base, as fits the enquiry's state."""
     row: list[tuple[str, str]] = []
     if enquiry.state in CLAIMABLE_STATES:
-        row.append(("Claim", callback(CLAIM, enquiry.ref)))
+        row.append(("Claim", callback(StaffAction.CLAIM, enquiry.ref)))
     if enquiry.is_open:
-        row.append(("Resolve", callback(RESOLVE, enquiry.ref)))
+        row.append(("Resolve", callback(StaffAction.RESOLVE, enquiry.ref)))
     else:
-        row.append(("Reopen", callback(REOPEN, enquiry.ref)))
+        row.append(("Reopen", callback(StaffAction.REOPEN, enquiry.ref)))
     if not enquiry.kb_suggested:
-        row.append(("Add to knowledge base", callback(ADD_TO_KB, enquiry.ref)))
+        row.append(("Add to knowledge base", callback(StaffAction.ADD_TO_KB, enquiry.ref)))
     return (tuple(row),) if row else ()
 
 
@@ -123,7 +109,7 @@ def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -
         head,
         f"From: {who(enquiry)} · wrote in {language_name(enquiry.language)}",
         f"When: {local_time(enquiry.created_at, hours)}",
-        f"<blockquote>{html.escape(_preview(enquiry.text))}</blockquote>",
+        f"<blockquote>{html.escape(shorten(enquiry.text, PREVIEW))}</blockquote>",
         f"Bot considered: {considered}",
     ]
     if enquiry.reason:
@@ -134,7 +120,7 @@ def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -
 
 def follow_up(enquiry: Enquiry, text: str) -> str:
     """A user's follow-up, for the staff thread."""
-    quoted = html.escape(_preview(text))
+    quoted = html.escape(shorten(text, PREVIEW))
     return f"<b>#{enquiry.ref}</b> {who(enquiry)} wrote again:\n<blockquote>{quoted}</blockquote>"
 
 
@@ -185,13 +171,13 @@ def queue_page(
     for enquiry in enquiries:
         lines.append(
             f"<b>#{enquiry.ref}</b> {enquiry.state.value}, {age(now - enquiry.created_at)} old: "
-            f"{html.escape(_preview(enquiry.text, 80))}"
+            f"{html.escape(shorten(enquiry.text, 80))}"
         )
     nav: list[tuple[str, str]] = []
     if page > 0:
-        nav.append(("‹ Older", callback(QUEUE_PAGE, page - 1)))
+        nav.append(("‹ Older", callback(StaffAction.QUEUE_PAGE, page - 1)))
     if page + 1 < pages:
-        nav.append(("Newer ›", callback(QUEUE_PAGE, page + 1)))
+        nav.append(("Newer ›", callback(StaffAction.QUEUE_PAGE, page + 1)))
     return "\n".join(lines), ((tuple(nav),) if nav else ())
 
 
@@ -226,13 +212,3 @@ def age_seconds(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.0f} h"
     return f"{max(seconds, 0) / 60:.0f} min"
-
-
-def _preview(text: str, limit: int = PREVIEW) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def to_plain(text: str) -> str:
-    """HTML made for Telegram, as plain text for a terminal."""
-    return html.unescape(re.sub(r"</?[a-z-]+[^>]*>", "", text))

@@ -11,9 +11,7 @@ import logging
 from telegram import Message, Update
 
 from bot import texts
-from bot.knowledge import KnowledgeBase
-from bot.users import DailyLimitReached
-from handlers.callback_data import (
+from bot.callback_data import (
     AskStaff,
     ButtonAction,
     Choose,
@@ -25,6 +23,8 @@ from handlers.callback_data import (
     ShowTopics,
     parse,
 )
+from bot.knowledge import KnowledgeBase
+from bot.users import DailyLimitReached
 from handlers.replies import edit_view, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.user import send_acknowledgement

@@ -28,6 +28,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import StaffSettings
 from bot.core import UnknownEnquiry
+from bot.markup import shorten
 from bot.outbox import RetryLater, Undeliverable
 from bot.staffwork import StaffService
 from bot.storage.records import Kind, OutboxItem
@@ -110,9 +111,9 @@ class TelegramSender:
             return None
         if enquiry.staff_thread_id is not None:  # created on an attempt that then failed
             return enquiry.staff_thread_id
-        name = f"#{enquiry.ref} {enquiry.name or 'enquiry'}: {' '.join(enquiry.text.split())}"
-        if len(name) > TOPIC_NAME_LIMIT:
-            name = name[: TOPIC_NAME_LIMIT - 1] + "…"
+        name = shorten(
+            f"#{enquiry.ref} {enquiry.name or 'enquiry'}: {enquiry.text}", TOPIC_NAME_LIMIT
+        )
         topic = await self.bot.create_forum_topic(item.chat_id, name)
         await self.staff_work.set_topic(enquiry.ref, topic.message_thread_id)
         logger.info("enquiry #%d: forum topic %d created", enquiry.ref, topic.message_thread_id)

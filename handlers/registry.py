@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callback_data import STAFF_PREFIX
 from handlers import callbacks, errors, staff, user
 from handlers.groups import ADDRESSED
 
@@ -52,7 +53,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     for name, staff_command in staff.COMMANDS.items():
         application.add_handler(CommandHandler(name, staff_command, filters=NEW_MESSAGE))
     # Before the generic button handler, which would answer "st:..." as an expired button.
-    application.add_handler(CallbackQueryHandler(staff.button, pattern=r"^st:"))
+    application.add_handler(CallbackQueryHandler(staff.button, pattern=f"^{STAFF_PREFIX}"))
     application.add_handler(CallbackQueryHandler(callbacks.button))
     # Everything else said in the staff chat is staff's: a reply into an enquiry's thread is
     # relayed to the user, the rest is ignored. It must come before the user handlers below,

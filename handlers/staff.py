@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, InputFile, Message, ReplyParameters, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import InlineKeyboardMarkup, InputFile, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import filters
 
 from bot import staffview
+from bot.callback_data import StaffAction, StaffButton, parse
 from bot.core import UnknownEnquiry
 from bot.knowledge import KnowledgeError
+from bot.markup import split_html
 from handlers.delivery import keyboard
-from handlers.replies import edit_view, set_keyboard
+from handlers.replies import edit_view, send_view, set_keyboard
 from handlers.state import Context
-from handlers.views import MAX_MESSAGE, View, escaped_parts
+from handlers.views import View, escaped_parts
 
 logger = logging.getLogger(__name__)
 
@@ -53,23 +54,9 @@ def may_act(context: Context, user_id: int | None, chat_id: int | None, chat_typ
 async def _say(
     update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> Message | None:
-    """Reply in the update's chat (and forum topic); HTML."""
-    chat, message = update.effective_chat, update.effective_message
-    if chat is None:
-        return None
-    reply_to = None
-    thread_id = None
-    if message is not None:
-        reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-        thread_id = message.message_thread_id if message.is_topic_message else None
-    return await context.bot.send_message(
-        chat.id,
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        reply_parameters=reply_to if chat.type != ChatType.PRIVATE else None,
-        message_thread_id=thread_id,
-    )
+    """Reply in the update's chat (and forum topic) with one HTML message."""
+    sent = await send_view(update, context, View((text,), markup))
+    return sent[0] if sent else None
 
 
 def staff_only(handler: Handler) -> Handler:
@@ -102,46 +89,8 @@ def _staff(update: Update) -> tuple[int, str]:
     return user.id, user.full_name
 
 
-def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split HTML made of escaped lines into messages of at most `limit` visible characters.
-
-    Lines are kept whole where they fit; a longer line is cut, never inside an entity such
-    as ``&amp;``. Tags are assumed not to span a cut (staffview only bolds short headers).
-    """
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        for piece in _cut(line, limit):
-            candidate = f"{current}\n{piece}" if current else piece
-            if current and _visible(candidate) > limit:
-                parts.append(current)
-                candidate = piece
-            current = candidate
-    if current:
-        parts.append(current)
-    return parts or [""]
-
-
-def _visible(markup: str) -> int:
-    return len(html.unescape(re.sub(r"<[^>]*>", "", markup)))
-
-
-def _cut(line: str, limit: int) -> list[str]:
-    pieces: list[str] = []
-    while _visible(line) > limit:
-        cut = limit  # raw length >= visible length, so this much raw text fits
-        amp = line.rfind("&", 0, cut)
-        if amp > 0 and ";" not in line[amp:cut]:
-            cut = amp  # do not split "&amp;"
-        pieces.append(line[:cut])
-        line = line[cut:]
-    pieces.append(line)
-    return pieces
-
-
 async def _send_parts(update: Update, context: Context, text: str) -> None:
-    for part in split_html(text):
-        await _say(update, context, part)
+    await send_view(update, context, View(tuple(split_html(text))))
 
 
 # -------------------------------------------------------------------------------- commands
@@ -249,8 +198,7 @@ async def reload(update: Update, context: Context) -> None:
     except KnowledgeError as exc:
         logger.warning("knowledge base reload failed: %d problem(s)", len(exc.problems))
         problems = "\n".join(str(p) for p in exc.problems)
-        for part in escaped_parts(problems, header=staffview.NOT_RELOADED):
-            await _say(update, context, part)
+        await send_view(update, context, View(escaped_parts(problems, staffview.NOT_RELOADED)))
         return
     logger.info("knowledge base reloaded: %d entries", len(kb.entries))
     await _say(update, context, staffview.RELOADED.format(entries=len(kb.entries)))
@@ -315,25 +263,25 @@ async def button(update: Update, context: Context) -> None:
     if chat is None or not may_act(context, query.from_user.id, chat.id, chat.type):
         await query.answer(staffview.REFUSED)
         return
-    parsed = staffview.parse_callback(query.data or "")
-    if parsed is None:
+    parsed = parse(query.data)
+    if not isinstance(parsed, StaffButton):
         await query.answer(staffview.BUTTON_EXPIRED)
         return
-    action, number = parsed
-    if action == staffview.QUEUE_PAGE:
+    action, number = parsed.action, parsed.number
+    if action is StaffAction.QUEUE_PAGE:
         await _queue_page(update, context, number)
         return
     service = context.bot_data.core.staff
     name = query.from_user.full_name
     try:
-        if action == staffview.ADD_TO_KB:
+        if action is StaffAction.ADD_TO_KB:
             await query.answer(await _add_to_kb(context, number))
             enquiry = await service.enquiry(number)
         else:
             change = {
-                staffview.CLAIM: service.claim,
-                staffview.RESOLVE: service.resolve,
-                staffview.REOPEN: service.reopen,
+                StaffAction.CLAIM: service.claim,
+                StaffAction.RESOLVE: service.resolve,
+                StaffAction.REOPEN: service.reopen,
             }[action]
             enquiry = await change(number, query.from_user.id, name)
             await query.answer(staffview.BUTTON_ANSWERS[action].format(ref=number))

@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from bot.decision import Action
-from bot.knowledge import Entry, KnowledgeBase
-from bot.storage.records import Enquiry
-from bot.users import Reply
-from handlers.callback_data import (
+from bot.callback_data import (
     AskStaff,
     Choose,
     Feedback,
@@ -28,9 +24,14 @@ from handlers.callback_data import (
     OpenEntry,
     SetLanguage,
     ShowTopics,
+    parse,
 )
+from bot.decision import Action
+from bot.knowledge import Entry, KnowledgeBase
+from bot.markup import shorten, split_html
+from bot.storage.records import Enquiry
+from bot.users import Reply
 
-MAX_MESSAGE = 4096  # Telegram's limit, counted on the text after HTML parsing
 STATUS_TEXT_CHARS = 60
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -43,51 +44,10 @@ class View:
     keyboard: InlineKeyboardMarkup | None = None
 
 
-def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split plain text into pieces of at most `limit` characters, at line breaks if possible.
-
-    A line longer than `limit` is cut at its last space before the limit (or hard at the
-    limit when it has none). Pieces never start or end with a line break.
-    """
-    if limit < 1:
-        raise ValueError("limit must be positive")
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 1, limit + 1)
-            cut = cut if cut > 0 else limit
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            pieces.append(current)
-            current = line
-    if current:
-        pieces.append(current)
-    return [p.strip("\n") for p in pieces if p.strip()]
-
-
 def escaped_parts(text: str, header: str = "") -> tuple[str, ...]:
-    """Plain text split for Telegram and html-escaped; `header` (HTML) goes before part one.
-
-    The header's visible length is reserved from every part, so each stays within the limit.
-    """
-    visible = len(_strip_tags(header))
-    reserve = visible + 1 if header else 0
-    parts = [html.escape(p) for p in split_message(text, MAX_MESSAGE - reserve)]
-    if header:
-        parts = [f"{header}\n{parts[0]}" if parts else header, *parts[1:]]
-    return tuple(parts)
-
-
-def _strip_tags(markup: str) -> str:
-    return html.unescape(re.sub(r"<[^>]*>", "", markup))
+    """Plain text html-escaped and split for Telegram; `header` (HTML) goes before part one."""
+    body = html.escape(text)
+    return tuple(split_html(f"{header}\n{body}" if header else body))
 
 
 def _rows(buttons: Iterable[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
@@ -203,26 +163,10 @@ def status_view(enquiries: Sequence[Enquiry], language: str) -> View:
         return View((words.no_enquiries,))
     lines = [words.enquiries_header]
     for enquiry in enquiries:
-        text = " ".join(enquiry.text.split())
-        if len(text) > STATUS_TEXT_CHARS:
-            text = text[: STATUS_TEXT_CHARS - 1].rstrip() + "…"
+        text = shorten(enquiry.text, STATUS_TEXT_CHARS)
         state = words.states.get(enquiry.state.value, enquiry.state.value)
         lines.append(f"#{enquiry.ref} ({state}): {html.escape(text)}")
-    return View(tuple(_join_html(lines)))
-
-
-def _join_html(lines: Sequence[str]) -> list[str]:
-    """Join short HTML lines into messages that stay under the limit."""
-    parts: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(_strip_tags(candidate)) > MAX_MESSAGE and current:
-            parts.append(current)
-            candidate = line
-        current = candidate
-    parts.append(current)
-    return parts
+    return View(tuple(split_html("\n".join(lines))))
 
 
 def contact_view(kb: KnowledgeBase, entry_ids: Sequence[str], language: str) -> View:
@@ -232,7 +176,7 @@ def contact_view(kb: KnowledgeBase, entry_ids: Sequence[str], language: str) -> 
         if (entry := kb.entries.get(entry_id)) is not None:
             title = html.escape(entry.title_in(language))
             sections.append(f"<b>{title}</b>\n{html.escape(entry.answer_in(language))}")
-    return View(tuple(_join_html(sections)))
+    return View(tuple(split_html("\n".join(sections))))
 
 
 def forget_view(language: str) -> View:
@@ -263,7 +207,7 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     if markup is None:
         return None
     rows = [
-        [b for b in row if not str(b.callback_data or "").startswith("f:")]
+        [b for b in row if not isinstance(parse(str(b.callback_data or "")), Feedback)]
         for row in markup.inline_keyboard
     ]
     rows = [row for row in rows if row]

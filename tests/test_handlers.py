@@ -12,21 +12,21 @@ import pytest
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import MessageHandler
 
+from bot import callback_data as cd
 from bot import texts
 from bot.config import Settings, load_settings
 from bot.decision import Action, Candidate, Decision
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
+from bot.markup import MAX_MESSAGE, shorten, split_html, strip_tags
 from bot.matcher import Matcher
 from bot.storage.records import Enquiry, State
 from bot.users import Reply
-from handlers import callback_data as cd
 from handlers import user
 from handlers.app import PerChatUpdates, build_application, run_telegram
 from handlers.callbacks import is_current
 from handlers.groups import is_addressed, mentions, strip_mention
 from handlers.state import REMEMBERED_QUESTIONS, UserData
 from handlers.views import (
-    MAX_MESSAGE,
     View,
     answer_keyboard,
     category_view,
@@ -35,7 +35,6 @@ from handlers.views import (
     escaped_parts,
     reply_view,
     resolve_deep_link,
-    split_message,
     status_view,
     topics_view,
     without_feedback,
@@ -88,6 +87,10 @@ def enquiry(ref: int, text: str) -> Enquiry:
         cd.Feedback(False, "lgotp-arrival"),
         cd.Forget(True),
         cd.Forget(False),
+        cd.SetLanguage("ja"),
+        cd.StaffButton(cd.StaffAction.CLAIM, 1),
+        cd.StaffButton(cd.StaffAction.QUEUE_PAGE, 0),
+        cd.StaffButton(cd.StaffAction.ADD_TO_KB, 999_999_999_999),
     ],
 )
 def test_callback_data_round_trips(action: cd.ButtonAction) -> None:
@@ -123,6 +126,11 @@ def test_callback_data_round_trips(action: cd.ButtonAction) -> None:
         "e:jet-overview\n",
         "e:" + "a" * 63,
         "e:jét",
+        "st:x:1",
+        "st:c:",
+        "st:c:01",
+        "st:c:1234567890123",
+        "st:p:-1",
     ],
 )
 def test_callback_data_rejects_anything_else(data: str | None) -> None:
@@ -261,13 +269,13 @@ def test_contact_view(kb: KnowledgeBase) -> None:
 
 # ---------------------------------------------------------------------------- splitting
 def test_short_text_is_one_part() -> None:
-    assert split_message("hello\nworld") == ["hello\nworld"]
+    assert split_html("hello\nworld") == ["hello\nworld"]
 
 
 def test_split_at_line_boundaries() -> None:
     lines = [f"line {i:03d} " + "x" * 40 for i in range(300)]
     text = "\n".join(lines)
-    parts = split_message(text)
+    parts = split_html(text)
     assert len(parts) > 1
     assert all(len(p) <= MAX_MESSAGE for p in parts)
     assert "\n".join(parts) == text  # nothing lost, every cut at a line break
@@ -275,13 +283,13 @@ def test_split_at_line_boundaries() -> None:
 
 def test_split_a_single_long_line_at_spaces() -> None:
     text = "word " * 2000
-    parts = split_message(text, 100)
+    parts = split_html(text, 100)
     assert all(len(p) <= 100 for p in parts)
     assert " ".join(parts).split() == text.split()
 
 
 def test_split_without_spaces_cuts_hard() -> None:
-    parts = split_message("x" * 250, 100)
+    parts = split_html("x" * 250, 100)
     assert [len(p) for p in parts] == [100, 100, 50]
 
 
@@ -291,7 +299,7 @@ def test_split_keeps_every_word_within_the_limit(seed: int) -> None:
     words = ["a", "bb", "ccc " * 3, "\n", "\n\n", "x" * 150, "dddd"]
     text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 400)))
     limit = rng.randint(20, 300)
-    parts = split_message(text, limit)
+    parts = split_html(text, limit)
     assert all(0 < len(p) <= limit for p in parts)
     assert "".join("".join(parts).split()) == "".join(text.split())
 
@@ -427,3 +435,19 @@ async def test_updates_of_one_chat_run_in_order_and_chats_in_parallel() -> None:
     first_may_finish.set()
     await asyncio.gather(first, second)
     assert log[3:] == ["a1 end", "a2 start", "a2 end"]  # chat 7's second waited its turn
+
+
+def test_one_shortener_and_one_tag_stripper() -> None:
+    assert shorten("  a\n b  ", 10) == "a b"
+    assert shorten("one two three", 8) == "one two…"
+    assert len(shorten("x" * 500, 128)) == 128
+    assert strip_tags("<b>#1</b> Tom &amp; <i>Jerry</i> &lt;3") == "#1 Tom & Jerry <3"
+
+
+def test_split_never_cuts_an_entity_and_keeps_the_header_on_part_one() -> None:
+    text = "<b>Title</b>\n" + "&amp;" * 150
+    parts = split_html(text, 100)
+    assert parts[0].startswith("<b>Title</b>")
+    assert all(len(strip_tags(p)) <= 100 for p in parts)
+    assert all(p.count("&") == p.count("&amp;") for p in parts)
+    assert "".join(strip_tags(p) for p in parts) == "Title" + "&" * 150

@@ -28,7 +28,7 @@ from conftest import (
 from fakebotapi import FakeBotApi, SentMessage
 
 from bot import staffview
-from handlers import staff
+from bot.markup import split_html
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 QUESTION = "what is the application deadline for lgotp"
@@ -330,7 +330,7 @@ async def test_forum_topics_thread_replies(
 
 def test_split_html_keeps_lines_and_entities_whole() -> None:
     text = "<b>#1</b> head\n" + "x &amp; y " * 30 + "\nlast line"
-    parts = staff.split_html(text, limit=50)
+    parts = split_html(text, limit=50)
     assert parts[0].startswith("<b>#1</b> head\n")
     assert parts[-1].endswith("last line")
     assert all(p.count("&") == p.count("&amp;") for p in parts)  # no entity cut in two

@@ -1,4 +1,4 @@
-"""Callback data of inline buttons: short strings, built and parsed in one place.
+"""Callback data of inline buttons, users' and staff's: short strings, built and parsed here.
 
 Telegram allows 1-64 bytes. Anything a button sends back is untrusted (clients can forge it),
 so :func:`parse` accepts only the exact shapes below and returns None for everything else.
@@ -12,6 +12,8 @@ so :func:`parse` accepts only the exact shapes below and returns None for everyt
     f:<1|0>:<entry_id>  answer feedback (helpful or not)
     fg:yes / fg:no      confirm or cancel /forget
     l:<en|ja>           choose the language (/language)
+    st:<c|r|o|k>:<ref>  staff: claim, resolve, reopen, add to the knowledge base
+    st:p:<page>         staff: a page of the queue
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 MAX_BYTES = 64
 _ID = r"(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)"
@@ -122,8 +125,43 @@ class SetLanguage:
         return _checked(f"l:{self.language}")
 
 
+class StaffAction(StrEnum):
+    """What a staff button does."""
+
+    CLAIM = "c"
+    RESOLVE = "r"
+    REOPEN = "o"
+    ADD_TO_KB = "k"
+    QUEUE_PAGE = "p"
+
+
+@dataclass(frozen=True)
+class StaffButton:
+    """A staff button: an action on enquiry `number`, or queue page `number`."""
+
+    action: StaffAction
+    number: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"{STAFF_PREFIX}{self.action.value}:{self.number}")
+
+
+#: Every staff button's data starts with this (the staff handler takes exactly those).
+STAFF_PREFIX = "st:"
+_STAFF_ACTIONS = "".join(a.value for a in StaffAction)
+
 ButtonAction = (
-    OpenEntry | Choose | OpenCategory | ShowTopics | AskStaff | Feedback | Forget | SetLanguage
+    OpenEntry
+    | Choose
+    | OpenCategory
+    | ShowTopics
+    | AskStaff
+    | Feedback
+    | Forget
+    | SetLanguage
+    | StaffButton
 )
 
 _PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]], ...] = (
@@ -136,6 +174,10 @@ _PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]],
     (re.compile(f"f:(?P<h>[01]):{_ID}"), lambda m: Feedback(m["h"] == "1", m["id"])),
     (re.compile("fg:(?P<c>yes|no)"), lambda m: Forget(m["c"] == "yes")),
     (re.compile("l:(?P<l>en|ja)"), lambda m: SetLanguage(m["l"])),
+    (
+        re.compile(f"{STAFF_PREFIX}(?P<a>[{_STAFF_ACTIONS}]):(?P<n>0|[1-9][0-9]{{0,11}})"),
+        lambda m: StaffButton(StaffAction(m["a"]), int(m["n"])),
+    ),
 )
 
 
