@@ -11,9 +11,9 @@ server, send the next. The latency of a message runs from queueing the update on
 (where the bot's long poll picks it up) to the server storing the bot's sendMessage. Each
 level runs for a fixed time or a fixed number of messages, whichever ends first.
 
-The bot is built as it ships, with python-telegram-bot's AIORateLimiter (30 messages a second
-overall, group chats 20 a minute), and again with the rate limiter left out, to show what the
-bot itself can do. Escalations: distinct users each send one question the knowledge base does
+The bot is built as it ships, with Telegram's limits (telegram.max_messages_per_second 30,
+group_messages_per_minute 20), and again with both set to 0 (off), to show what the bot
+itself can do. Escalations: distinct users each send one question the knowledge base does
 not answer; each is stored and acknowledged, and the stored enquiries are counted afterwards.
 """
 
@@ -30,9 +30,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from unittest.mock import patch
-
-from telegram.ext import ApplicationBuilder
 
 from benchmarks.common import ROOT, Context, SectionResult, ms, percentile, progress
 from bot import texts
@@ -166,7 +163,7 @@ class Run:
         }
 
 
-def _settings(api: FakeBotApi, context: Context, name: str) -> Settings:
+def _settings(api: FakeBotApi, context: Context, name: str, rate_limited: bool) -> Settings:
     environ = {
         "CLAIRBOT_KNOWLEDGE_PATH": str(context.shipped),
         "CLAIRBOT_TELEGRAM_BASE_URL": api.base_url,
@@ -177,11 +174,10 @@ def _settings(api: FakeBotApi, context: Context, name: str) -> Settings:
         "CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "1000000",
         "CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY": "1000000",
     }
+    if not rate_limited:  # Telegram's limits off, as for a self-hosted Bot API server
+        environ["CLAIRBOT_TELEGRAM_MAX_MESSAGES_PER_SECOND"] = "0"
+        environ["CLAIRBOT_TELEGRAM_GROUP_MESSAGES_PER_MINUTE"] = "0"
     return load_settings(environ=environ)
-
-
-def _skip_rate_limiter(builder: Any, limiter: object) -> Any:
-    return builder
 
 
 @contextmanager
@@ -198,18 +194,10 @@ def _token() -> Iterator[None]:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, rate_limited: bool) -> AsyncIterator[ClairApplication]:
-    """`build_application(settings)` long-polling, as tests/conftest.py `running_bot` runs it.
-
-    Without `rate_limited`, the same factory builds it with ApplicationBuilder.rate_limiter
-    made a no-op, so the bot has no rate limiter at all.
-    """
+async def running_bot(settings: Settings) -> AsyncIterator[ClairApplication]:
+    """`build_application(settings)` long-polling, as tests/conftest.py `running_bot` runs it."""
     with _token():
-        if rate_limited:
-            application = build_application(settings)
-        else:
-            with patch.object(ApplicationBuilder, "rate_limiter", _skip_rate_limiter):
-                application = build_application(settings)
+        application = build_application(settings)
     async with polling(application):
         yield application
 
@@ -259,11 +247,11 @@ async def measure_level(context: Context, users: int, build: Build, questions: l
     name = f"{build.key}-{users}"
     try:
         async with TimedBotApi(build.delay_s) as api:
-            settings = _settings(api, context, name)
+            settings = _settings(api, context, name, build.rate_limited)
             ids = [FIRST_USER + n for n in range(users)]
             for user_id in ids:
                 api.user(user_id, f"Bench {user_id}", username=f"bench{user_id}")
-            async with running_bot(settings, build.rate_limited):
+            async with running_bot(settings):
                 # Warm-up: one untimed question per user (first-message costs, lazy imports).
                 async with asyncio.TaskGroup() as group:
                     for n, user_id in enumerate(ids):
@@ -312,7 +300,7 @@ async def measure_escalations(
     name = f"{build.key}-escalations"
     try:
         async with TimedBotApi(build.delay_s) as api:
-            settings = _settings(api, context, name)
+            settings = _settings(api, context, name, build.rate_limited)
             numbers = itertools.count()
             deadline = time.perf_counter() + options.e2e_seconds
 
@@ -331,7 +319,7 @@ async def measure_escalations(
                     latencies.append(latency)
                     acknowledged += text.startswith(acknowledgement)
 
-            async with running_bot(settings, build.rate_limited):
+            async with running_bot(settings):
                 started = time.perf_counter()
                 async with asyncio.TaskGroup() as group:
                     for _ in range(ESCALATION_TASKS):
@@ -442,10 +430,10 @@ def run(context: Context) -> SectionResult:
         "is queued, but one queued while the bot's previous getUpdates is being answered "
         "waits for the next) and the fake server's own work, which runs in the same process "
         "and event loop as the bot.",
-        f"{SHIPPED.name} = build_application(settings) unchanged; its AIORateLimiter holds "
-        "sendMessage to 30/s overall (private chats have no per-chat limit in it; groups "
-        f"20/min), and in a closed loop even 1 user meets that cap. {UNLIMITED.name} = the "
-        "same factory with ApplicationBuilder.rate_limiter made a no-op: the bot's own "
+        f"{SHIPPED.name} = the shipped settings: telegram.max_messages_per_second 30 and "
+        "group_messages_per_minute 20, which AIORateLimiter enforces (private chats have no "
+        f"per-chat limit in it), and in a closed loop even 1 user meets that cap. "
+        f"{UNLIMITED.name} = the same with both settings 0 (off): the bot's own "
         f"capacity. {DELAYED.name} = that, with every Bot API call reaching the fake "
         f"server {NETWORK_DELAY_S * 1000:g} ms after the bot makes it, as over the internet "
         "to api.telegram.org.",

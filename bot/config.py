@@ -1,20 +1,33 @@
 """Settings: `config.yaml` plus `CLAIRBOT_<SECTION>_<KEY>` environment overrides, validated once.
 
-Every problem is reported as one line that names the setting, so a bad deployment stops
-with a message instead of a traceback. The bot token is not a setting: it is read only from
-the `TELEGRAM_BOT_TOKEN` environment variable and never logged.
+pydantic-settings reads both (the environment wins) into frozen, typed models; the ranges
+and rules live on the fields. Every problem is reported as one line that names the setting,
+so a bad deployment stops with a message instead of a traceback; a misspelt key in the file
+or a `CLAIRBOT_` variable that names no setting stops it too, with the closest setting
+suggested. The bot token is not a setting: it is read only from `TELEGRAM_BOT_TOKEN`.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import model_validator as after_fields
+from pydantic_core import ErrorDetails
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from bot.decision import MatcherSettings
 from bot.workhours import OfficeHours
@@ -22,60 +35,134 @@ from bot.workhours import OfficeHours
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 ENV_PREFIX = "CLAIRBOT_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(Exception):
-    """A setting is missing or invalid; the message names it."""
+    """A setting is missing, unknown or invalid; the message names it."""
 
 
-@dataclass(frozen=True)
-class KnowledgeSettings:
+def _comma_list(value: Any) -> Any:
+    """A list from the environment: "11, 22" -> ["11", "22"]; anything else unchanged."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return [] if value is None else value
+
+
+def _path(value: Any) -> Any:
+    """A path must be written out: an empty one would silently mean the config's folder."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("expected a path, got ''")
+    return value
+
+
+CommaList = Annotated[tuple[int, ...], NoDecode]
+WordList = Annotated[tuple[str, ...], NoDecode]
+
+
+class Section(BaseModel):
+    """A section of config.yaml: frozen, and a key it does not have is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KnowledgeSettings(Section):
     """Where the knowledge base lives."""
 
     path: Path = Path("knowledge")
 
+    _path = field_validator("path", mode="before")(_path)
 
-@dataclass(frozen=True)
-class StorageSettings:
+
+class MatcherSection(Section):
+    """Thresholds (scores are 0-100) that separate answering, clarifying and escalating."""
+
+    answer_threshold: float = Field(52.0, ge=0, le=100)
+    clarify_threshold: float = Field(45.0, ge=0, le=100)
+    margin: float = Field(2.0, ge=0, le=100)
+    clarify_band: float = Field(15.0, ge=0, le=100)
+    max_suggestions: int = Field(3, ge=1, le=5)
+    max_question_chars: int = Field(500, ge=20)
+
+    @field_validator("clarify_threshold")
+    @classmethod
+    def _not_above_answering(cls, value: float, info: Any) -> float:
+        answer = info.data.get("answer_threshold")
+        if answer is not None and value > answer:
+            raise ValueError(
+                f"must not be above matcher.answer_threshold ({value:g} > {answer:g})"
+            )
+        return value
+
+
+class StorageSettings(Section):
     """The SQLite database of enquiries and feedback."""
 
     path: Path = Path("data/clair-bot.sqlite3")
-    retention_days: int = 365
+    retention_days: int = Field(365, ge=1)
+
+    _path = field_validator("path", mode="before")(_path)
 
 
-@dataclass(frozen=True)
-class TelegramSettings:
-    """How the bot reaches the Bot API."""
+class TelegramSettings(Section):
+    """How the bot reaches the Bot API, and how fast it may send."""
 
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
-    poll_timeout: int = 30
-    concurrent_updates: int = 64
+    poll_timeout: int = Field(30, ge=0)
+    concurrent_updates: int = Field(64, ge=1)
+    # Telegram's own limits; 0 turns one off (a self-hosted Bot API server, paid broadcasts).
+    max_messages_per_second: float = Field(30.0, ge=0)
+    group_messages_per_minute: float = Field(20.0, ge=0)
+
+    @field_validator("base_url", "base_file_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
 
 
-@dataclass(frozen=True)
-class WebhookSettings:
+class WebhookSettings(Section):
     """python-telegram-bot's own webhook server, for `clair-bot run --webhook`."""
 
     listen: str = "127.0.0.1"
-    port: int = 8443
+    port: int = Field(8443, ge=1, le=65535)
     path: str = "telegram"
     url: str = ""
     secret_token: str = ""
 
 
-@dataclass(frozen=True)
-class StaffSettings:
+class StaffSettings(Section):
     """The staff group that receives escalated enquiries, who may act, and office hours."""
 
     chat_id: int = 0
-    user_ids: tuple[int, ...] = ()
+    user_ids: CommaList = ()
     forum_topics: bool = False
-    remind_after_hours: float = 8.0
+    remind_after_hours: float = Field(8.0, gt=0)
     timezone: str = "Asia/Tokyo"
-    office_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    office_days: WordList = ("mon", "tue", "wed", "thu", "fri")
     office_start: str = "09:00"
     office_end: str = "17:45"
+
+    _lists = field_validator("user_ids", "office_days", mode="before")(_comma_list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (for example Asia/Tokyo)") from None
+        return value
+
+    @after_fields(mode="after")
+    def _valid_hours(self) -> StaffSettings:
+        try:
+            self.office_hours()
+        except ValueError as exc:
+            raise ValueError(f"office_days/office_start/office_end: {exc}") from None
+        return self
 
     def office_hours(self) -> OfficeHours:
         """The office hours as a schedule (validated when the settings are loaded)."""
@@ -84,44 +171,79 @@ class StaffSettings:
         )
 
 
-@dataclass(frozen=True)
-class LimitsSettings:
+class LimitsSettings(Section):
     """Flood protection per user."""
 
-    messages_per_minute: int = 20
-    enquiries_per_day: int = 5
+    messages_per_minute: int = Field(20, ge=1)
+    enquiries_per_day: int = Field(5, ge=1)
 
 
-@dataclass(frozen=True)
-class LoggingSettings:
+class LoggingSettings(Section):
     """How much the bot logs."""
 
     level: str = "INFO"
 
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
 
-@dataclass(frozen=True)
-class Settings:
-    """Every setting of the bot, typed and validated."""
 
+class Settings(BaseSettings):
+    """Every setting of the bot, typed, validated and frozen."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,  # CLAIRBOT_MATCHER_ANSWER_THRESHOLD: matcher.answer_threshold
+    )
     config_path: Path
-    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
-    matcher: MatcherSettings = field(default_factory=MatcherSettings)
-    storage: StorageSettings = field(default_factory=StorageSettings)
-    telegram: TelegramSettings = field(default_factory=TelegramSettings)
-    webhook: WebhookSettings = field(default_factory=WebhookSettings)
-    staff: StaffSettings = field(default_factory=StaffSettings)
-    limits: LimitsSettings = field(default_factory=LimitsSettings)
-    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    matcher: MatcherSettings = MatcherSettings()
+    storage: StorageSettings = StorageSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    staff: StaffSettings = StaffSettings()
+    limits: LimitsSettings = LimitsSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @property
     def token(self) -> str | None:
         """The bot token from the environment, or None when it is not set."""
         return os.environ.get(TOKEN_VARIABLE, "").strip() or None
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what load_settings hands over: the file (init) and the given environment."""
+        return (init_settings,)
 
-_SECTIONS: dict[str, type] = {
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (tests pass their own)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, False, False, None)
+
+
+#: Each section of config.yaml and the model that checks it.
+SECTION_MODELS: dict[str, type[BaseModel]] = {
     "knowledge": KnowledgeSettings,
-    "matcher": MatcherSettings,
+    "matcher": MatcherSection,
     "storage": StorageSettings,
     "telegram": TelegramSettings,
     "webhook": WebhookSettings,
@@ -131,10 +253,54 @@ _SECTIONS: dict[str, type] = {
 }
 
 
+def known_variables() -> dict[str, str]:
+    """Every CLAIRBOT_ variable that names a setting, with the setting it names."""
+    return {
+        f"{ENV_PREFIX}{section}_{key}".upper(): f"{section}.{key}"
+        for section, model in SECTION_MODELS.items()
+        for key in model.model_fields
+    }
+
+
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read `path` (default: the project's config.yaml), apply the environment, validate."""
     path = (path or DEFAULT_CONFIG).resolve()
     env = os.environ if environ is None else environ
+    _check_variables(env)
+    raw = _read_file(path)
+    overrides = _Environment(env)()
+    merged: dict[str, Any] = {}
+    for section in SECTION_MODELS:
+        values = raw.get(section) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{section}: must be a mapping of settings")
+        _check_keys(section, values)
+        merged[section] = {**values, **(overrides.get(section) or {})}
+    try:
+        # The matcher takes its own dataclass (bot.decision); MatcherSection checks it first.
+        matcher = MatcherSection.model_validate(merged.pop("matcher")).model_dump()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], env, "matcher")) from None
+    try:
+        settings = Settings(config_path=path, matcher=MatcherSettings(**matcher), **merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], env)) from None
+    return _relative_to(settings, path.parent)
+
+
+def _check_variables(env: Mapping[str, str]) -> None:
+    known = known_variables()
+    for name in sorted(env):
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known:
+            raise ConfigError(f"{name} names no setting{_closest(name.upper(), known)}")
+
+
+def _closest(name: str, known: Mapping[str, str]) -> str:
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}, the setting {known[match[0]]}?)" if match else ""
+
+
+def _read_file(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
@@ -146,143 +312,98 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     for section in raw:
-        if section not in _SECTIONS:
-            known = ", ".join(_SECTIONS)
-            raise ConfigError(f"{path}: unknown section '{section}' (known: {known})")
-    built: dict[str, Any] = {}
-    for section, cls in _SECTIONS.items():
-        values = raw.get(section) or {}
-        if not isinstance(values, dict):
-            raise ConfigError(f"{section}: must be a mapping of settings")
-        built[section] = _build_section(section, cls, values, env, path.parent)
-    settings = Settings(config_path=path, **built)
-    _validate(settings)
-    return settings
+        if section not in SECTION_MODELS:
+            match = difflib.get_close_matches(str(section), list(SECTION_MODELS), n=1)
+            hint = f"did you mean {match[0]}?" if match else f"known: {', '.join(SECTION_MODELS)}"
+            raise ConfigError(f"{path}: unknown section '{section}' ({hint})")
+    return raw
 
 
-def _build_section(
-    section: str, cls: type, values: dict[str, Any], env: Mapping[str, str], base: Path
-) -> Any:
-    known = {f.name: f for f in fields(cls)}
+def _check_keys(section: str, values: Mapping[str, Any]) -> None:
+    keys = list(SECTION_MODELS[section].model_fields)
     for key in values:
-        if key not in known:
-            raise ConfigError(f"{section}.{key}: unknown setting (known: {', '.join(known)})")
-    kwargs: dict[str, Any] = {}
-    for name, spec in known.items():
-        variable = f"{ENV_PREFIX}{section}_{name}".upper()
-        if variable in env:
-            value: Any = env[variable]
-            origin = f" (from {variable})"
-        elif name in values:
-            value = values[name]
-            origin = ""
-        else:
-            continue
-        kwargs[name] = _coerce(f"{section}.{name}", spec.type, value, origin, base)
-    return cls(**kwargs)
+        if key not in keys:
+            match = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)
+            hint = f"did you mean {section}.{match[0]}?" if match else f"known: {', '.join(keys)}"
+            raise ConfigError(f"{section}.{key}: unknown setting ({hint})")
 
 
-def _coerce(name: str, kind: Any, value: Any, origin: str, base: Path) -> Any:
-    """Turn a YAML value or an environment string into the setting's type."""
-    kind = str(kind)
-    try:
-        if kind == "Path":
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError("a path")
-            path = Path(value).expanduser()
-            return path if path.is_absolute() else (base / path)
-        if kind == "int":
-            if isinstance(value, bool):
-                raise ValueError("a whole number")
-            return int(value)
-        if kind == "float":
-            if isinstance(value, bool):
-                raise ValueError("a number")
-            return float(value)
-        if kind == "str":
-            return "" if value is None else str(value)
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError("true or false")
-        if kind == "tuple[str, ...]":
-            if isinstance(value, str):
-                return tuple(v.strip() for v in value.split(",") if v.strip())
-            if isinstance(value, list):
-                return tuple(str(v) for v in value)
-            raise ValueError("a list of words")
-        if kind == "tuple[int, ...]":
-            if isinstance(value, str):
-                items = [v for v in value.replace(" ", "").split(",") if v]
-            elif isinstance(value, list):
-                items = value
-            elif value is None:
-                items = []
-            else:
-                raise ValueError("a list of numbers")
-            return tuple(int(v) for v in items)
-    except (TypeError, ValueError) as exc:
-        expected = {
-            "int": "a whole number",
-            "float": "a number",
-            "tuple[int, ...]": "a list of numeric ids (comma-separated in the environment)",
-            "Path": "a path",
-            "bool": "true or false",
-            "tuple[str, ...]": "a list of words (comma-separated in the environment)",
-        }.get(kind, str(exc))
-        raise ConfigError(f"{name}: expected {expected}, got {value!r}{origin}") from None
-    raise ConfigError(f"{name}: unsupported setting type {kind}")  # pragma: no cover
+_EXPECTED = {
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "int_type": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "path_type": "a path",
+    "string_type": "text",
+    "tuple_type": "a list",
+}
 
 
-def _validate(settings: Settings) -> None:
-    m = settings.matcher
-    for name in ("answer_threshold", "clarify_threshold", "margin", "clarify_band"):
-        value = getattr(m, name)
-        if not 0 <= value <= 100:
-            raise ConfigError(f"matcher.{name}: must be between 0 and 100, got {value}")
-    if m.clarify_threshold > m.answer_threshold:
-        raise ConfigError(
-            "matcher.clarify_threshold: must not be above matcher.answer_threshold "
-            f"({m.clarify_threshold} > {m.answer_threshold})"
-        )
-    if not 1 <= m.max_suggestions <= 5:
-        raise ConfigError("matcher.max_suggestions: must be between 1 and 5")
-    if m.max_question_chars < 20:
-        raise ConfigError("matcher.max_question_chars: must be at least 20")
-    if settings.storage.retention_days < 1:
-        raise ConfigError("storage.retention_days: must be at least 1")
-    if settings.telegram.concurrent_updates < 1:
-        raise ConfigError("telegram.concurrent_updates: must be at least 1")
-    if settings.telegram.poll_timeout < 0:
-        raise ConfigError("telegram.poll_timeout: must not be negative")
-    for name in ("base_url", "base_file_url"):
-        value = getattr(settings.telegram, name)
-        if not value.startswith(("http://", "https://")):
-            raise ConfigError(f"telegram.{name}: must start with http:// or https://")
-    if not 1 <= settings.webhook.port <= 65535:
-        raise ConfigError("webhook.port: must be between 1 and 65535")
-    staff = settings.staff
-    try:
-        ZoneInfo(staff.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"staff.timezone: unknown time zone {staff.timezone!r} (for example Asia/Tokyo)"
-        ) from None
-    try:
-        staff.office_hours()
-    except ValueError as exc:
-        raise ConfigError(f"staff.office_days/office_start/office_end: {exc}") from None
-    if settings.staff.remind_after_hours <= 0:
-        raise ConfigError("staff.remind_after_hours: must be more than 0")
-    if settings.limits.messages_per_minute < 1:
-        raise ConfigError("limits.messages_per_minute: must be at least 1")
-    if settings.limits.enquiries_per_day < 1:
-        raise ConfigError("limits.enquiries_per_day: must be at least 1")
-    level = settings.logging.level.upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError("logging.level: must be DEBUG, INFO, WARNING or ERROR")
+def _describe(error: ErrorDetails, env: Mapping[str, str], section: str = "") -> str:
+    """One line naming the setting, what it must be, and where the bad value came from."""
+    loc = [section] if section else []
+    loc += [str(part) for part in error["loc"]]
+    setting = ".".join(part for part in loc[:2])
+    variable = f"{ENV_PREFIX}{'_'.join(loc[:2])}".upper()
+    origin = f" (from {variable})" if variable in {k.upper() for k in env} else ""
+    value = error.get("input")
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if len(loc) > 2 and kind in _EXPECTED:  # one item of a list
+        noun = "numeric ids" if "int" in kind else "words"
+        what = f"expected a list of {noun} (comma-separated in the environment)"
+        return f"{setting}: {what}, got {_raw_value(env, variable, value)!r}{origin}"
+    if kind in _EXPECTED:
+        return f"{setting}: expected {_EXPECTED[kind]}, got {value!r}{origin}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{setting}: {_range(loc[0], loc[1], ctx)}, got {value!r}{origin}"
+    if kind == "value_error":
+        message = str(ctx.get("error", error["msg"]))
+        if len(loc) == 1:  # a rule across settings, whose message names them
+            return f"{setting}.{message}"
+        return f"{setting}: {message}{origin}"
+    return f"{setting}: {error['msg']}{origin}"
+
+
+def _raw_value(env: Mapping[str, str], variable: str, value: Any) -> Any:
+    return env.get(variable, value)
+
+
+def _range(section: str, key: str, ctx: Mapping[str, Any]) -> str:
+    """The range a number must lie in, from the field's own constraints."""
+    model = SECTION_MODELS.get(section)
+    low = high = None
+    strict_low = False
+    if model is not None and key in model.model_fields:
+        for rule in model.model_fields[key].metadata:
+            low = getattr(rule, "ge", low)
+            if getattr(rule, "gt", None) is not None:
+                low, strict_low = rule.gt, True
+            high = getattr(rule, "le", high)
+    if low is not None and high is not None:
+        return f"must be between {low:g} and {high:g}"
+    if low is not None:
+        return f"must be more than {low:g}" if strict_low else f"must be at least {low:g}"
+    return f"must be at most {high:g}" if high is not None else str(ctx)
+
+
+def _relative_to(settings: Settings, base: Path) -> Settings:
+    """Relative paths in the settings are relative to the config file's folder."""
+
+    def resolve(path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else base / path
+
+    return settings.model_copy(
+        update={
+            "knowledge": settings.knowledge.model_copy(
+                update={"path": resolve(settings.knowledge.path)}
+            ),
+            "storage": settings.storage.model_copy(
+                update={"path": resolve(settings.storage.path)}
+            ),
+        }
+    )

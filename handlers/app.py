@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.config import TOKEN_VARIABLE, Settings
+from bot.config import TOKEN_VARIABLE, Settings, TelegramSettings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.service import Services
 from handlers import delivery
@@ -86,6 +86,16 @@ class PerChatUpdates(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+def rate_limiter(telegram: TelegramSettings) -> AIORateLimiter:
+    """Telegram's limits from the settings; python-telegram-bot's limiter takes 0 as "off"."""
+    return AIORateLimiter(
+        overall_max_rate=telegram.max_messages_per_second,
+        overall_time_period=1,
+        group_max_rate=telegram.group_messages_per_minute,
+        group_time_period=60,
+    )
+
+
 def build_application(settings: Settings, service: Services | None = None) -> ClairApplication:
     """The bot, ready to run; post_init opens a Service from `settings` unless one is given.
 
@@ -100,7 +110,7 @@ def build_application(settings: Settings, service: Services | None = None) -> Cl
         .token(token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(rate_limiter(settings.telegram))
         .concurrent_updates(PerChatUpdates(settings.telegram.concurrent_updates))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)

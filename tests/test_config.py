@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
@@ -54,7 +55,8 @@ def test_bad_settings_name_themselves(environ: dict[str, str], message: str) -> 
 def test_unknown_key_and_missing_file(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("matcher:\n  answer_treshold: 50\n")
-    with pytest.raises(ConfigError, match=r"matcher.answer_treshold: unknown setting"):
+    closest = r"\(did you mean matcher.answer_threshold\?\)"
+    with pytest.raises(ConfigError, match=rf"matcher.answer_treshold: unknown setting {closest}"):
         load_settings(config, environ={})
     with pytest.raises(ConfigError, match=r"does not exist"):
         load_settings(tmp_path / "nope.yaml", environ={})
@@ -70,3 +72,92 @@ def test_cli_reports_a_bad_setting_in_one_line(
         "clair-bot: configuration error: staff.chat_id: expected a whole number, "
         "got 'not-a-number' (from CLAIRBOT_STAFF_CHAT_ID)"
     )
+
+
+def test_telegram_rate_limits_default_and_turn_off() -> None:
+    shipped = load_settings(ROOT / "config.yaml", environ={})
+    assert shipped.telegram.max_messages_per_second == 30
+    assert shipped.telegram.group_messages_per_minute == 20
+    off = load_settings(
+        ROOT / "config.yaml",
+        environ={
+            "CLAIRBOT_TELEGRAM_MAX_MESSAGES_PER_SECOND": "0",
+            "CLAIRBOT_TELEGRAM_GROUP_MESSAGES_PER_MINUTE": "0",
+        },
+    )
+    assert off.telegram.max_messages_per_second == 0
+    assert off.telegram.group_messages_per_minute == 0
+    with pytest.raises(ConfigError, match=r"telegram.max_messages_per_second: must be at least 0"):
+        load_settings(environ={"CLAIRBOT_TELEGRAM_MAX_MESSAGES_PER_SECOND": "-1"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CLAIRBOT_STAFF_TIMEZONE": "Mars/Base"}, "staff.timezone: unknown time zone"),
+        ({"CLAIRBOT_STAFF_OFFICE_DAYS": "funday"}, "staff.office_days/office_start/office_end"),
+        ({"CLAIRBOT_LOGGING_LEVEL": "loud"}, "logging.level: must be DEBUG, INFO"),
+        ({"CLAIRBOT_WEBHOOK_PORT": "0"}, "webhook.port: must be between 1 and 65535"),
+        ({"CLAIRBOT_STAFF_REMIND_AFTER_HOURS": "0"}, "staff.remind_after_hours: must be more"),
+        ({"CLAIRBOT_STAFF_FORUM_TOPICS": "maybe"}, "staff.forum_topics: expected true or false"),
+        ({"CLAIRBOT_STORAGE_PATH": " "}, "storage.path: expected a path"),
+        ({"CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "0"}, "limits.messages_per_minute: must be at"),
+    ],
+)
+def test_more_bad_settings_name_themselves(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(ROOT / "config.yaml", environ=environ)
+    assert message in str(caught.value)
+
+
+def test_lists_and_switches_from_the_environment() -> None:
+    settings = load_settings(
+        ROOT / "config.yaml",
+        environ={
+            "CLAIRBOT_STAFF_OFFICE_DAYS": "mon, tue",
+            "CLAIRBOT_STAFF_FORUM_TOPICS": "yes",
+            "CLAIRBOT_LOGGING_LEVEL": "debug",
+        },
+    )
+    assert settings.staff.office_days == ("mon", "tue")
+    assert settings.staff.forum_topics is True
+    assert settings.logging.level == "DEBUG"
+    with pytest.raises(ValidationError):  # frozen: nothing changes a setting after loading
+        settings.staff.chat_id = 5  # type: ignore[misc]
+
+
+def test_a_misspelt_variable_stops_with_the_closest_setting() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(ROOT / "config.yaml", environ={"CLAIRBOT_STAF_CHAT_ID": "-100123"})
+    assert str(caught.value) == (
+        "CLAIRBOT_STAF_CHAT_ID names no setting "
+        "(did you mean CLAIRBOT_STAFF_CHAT_ID, the setting staff.chat_id?)"
+    )
+
+
+def test_a_misspelt_section_names_the_closest(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("stafff:\n  chat_id: 1\n")
+    with pytest.raises(ConfigError, match=r"unknown section 'stafff' \(did you mean staff\?\)"):
+        load_settings(config, environ={})
+
+
+@pytest.mark.parametrize("command", [["kb", "check"], ["ask", "hi"], ["queue", "list"]])
+def test_every_command_stops_on_an_unknown_variable(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CLAIRBOT_STAF_CHAT_ID", "-100123")
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        "clair-bot: configuration error: CLAIRBOT_STAF_CHAT_ID names no setting "
+        "(did you mean CLAIRBOT_STAFF_CHAT_ID, the setting staff.chat_id?)"
+    )
+
+
+def test_the_token_is_no_setting_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:SECRET")
+    settings = load_settings(ROOT / "config.yaml", environ={})
+    assert settings.token == "123:SECRET"
+    assert "SECRET" not in repr(settings) and "token" not in settings.model_dump()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from bot.matcher import Matcher
 from bot.storage.records import Enquiry, State
 from bot.users import Reply
 from handlers import user
-from handlers.app import PerChatUpdates, build_application, run_telegram
+from handlers.app import PerChatUpdates, build_application, rate_limiter, run_telegram
 from handlers.callbacks import is_current
 from handlers.groups import is_addressed, mentions, strip_mention
 from handlers.state import REMEMBERED_QUESTIONS, UserData
@@ -451,3 +452,37 @@ def test_split_never_cuts_an_entity_and_keeps_the_header_on_part_one() -> None:
     assert all(len(strip_tags(p)) <= 100 for p in parts)
     assert all(p.count("&") == p.count("&amp;") for p in parts)
     assert "".join(strip_tags(p) for p in parts) == "Title" + "&" * 150
+
+
+@pytest.mark.parametrize(
+    ("per_second", "per_minute", "private", "least_s", "most_s"),
+    [
+        (20, 0, True, 0.4, 5.0),  # 20 at once, then 20 a second: 30 sends take half a second
+        (0, 0, True, 0.0, 0.3),  # off: no waiting
+        (0, 120, False, 0.3, 5.0),  # groups: 120 at once, then two a second
+    ],
+)
+async def test_rate_limiter_follows_the_telegram_settings(
+    per_second: float, per_minute: float, private: bool, least_s: float, most_s: float
+) -> None:
+    settings = load_settings(
+        environ={
+            "CLAIRBOT_TELEGRAM_MAX_MESSAGES_PER_SECOND": str(per_second),
+            "CLAIRBOT_TELEGRAM_GROUP_MESSAGES_PER_MINUTE": str(per_minute),
+        }
+    )
+    limiter = rate_limiter(settings.telegram)
+    sent: list[float] = []
+
+    async def send(*args: object, **kwargs: object) -> bool:
+        sent.append(time.perf_counter())
+        return True
+
+    chat = 7 if private else -1001
+    count = 30 if private else 121
+    started = time.perf_counter()
+    for _ in range(count):
+        await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": chat}, None)
+    elapsed = time.perf_counter() - started
+    assert len(sent) == count
+    assert least_s <= elapsed <= most_s
