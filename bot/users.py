@@ -7,9 +7,6 @@ outbox, before the user is told it was forwarded.
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -17,6 +14,7 @@ from bot import texts
 from bot.config import Settings
 from bot.core import Knowledge, StaffNotices, require
 from bot.decision import Action, Decision
+from bot.flood import FloodGuard, Verdict
 from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language
 from bot.storage import Storage
@@ -55,7 +53,6 @@ class UserService:
         knowledge: Knowledge,
         storage: Storage,
         notices: StaffNotices,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.knowledge = knowledge
@@ -63,24 +60,16 @@ class UserService:
         self._users = storage.users
         self._clock = storage.clock
         self._notices = notices
-        self._monotonic = monotonic
-        self._recent: dict[int, deque[float]] = {}
+        self.flood = FloodGuard(settings.limits.messages_per_minute)
 
     @property
     def kb(self) -> KnowledgeBase:
         """The knowledge base in use."""
         return self.knowledge.kb
 
-    def allow_message(self, user_id: int) -> bool:
-        """Flood limit: False once a user sends more than the limit within a minute."""
-        now = self._monotonic()
-        window = self._recent.setdefault(user_id, deque())
-        while window and now - window[0] > 60:
-            window.popleft()
-        if len(window) >= self.settings.limits.messages_per_minute:
-            return False
-        window.append(now)
-        return True
+    async def admit(self, user_id: int) -> Verdict:
+        """Flood limit (limits.messages_per_minute): whether to handle a user's update."""
+        return await self.flood.check(user_id)
 
     # -- languages ----------------------------------------------------------------------------
     async def language_for(self, user_id: int, client_language: str | None) -> str:

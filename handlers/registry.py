@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.callback_data import STAFF_PREFIX
 from handlers import callbacks, errors, staff, user
@@ -44,6 +52,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler to the application (group 0, so the first match wins)."""
     settings = application.bot_data.settings
     staff_chat = settings.staff.chat_id if settings is not None else 0
+    # First, in a group of its own: the flood limit sees every update from a user (messages,
+    # commands, buttons) and stops the rest of the handlers when the user is over it.
+    application.add_handler(TypeHandler(Update, user.flood_guard), group=-1)
     # Commands first. CommandHandler ignores "/cmd@other_bot" in groups by itself.
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGE))

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Sequence
 
 from telegram import Message, Update
+from telegram.ext import ApplicationHandlerStop
 
 from bot import staffview, texts
+from bot.flood import Verdict
 from bot.knowledge import Entry
 from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
-from handlers.groups import strip_mention
+from handlers.groups import ADDRESSED, strip_mention
 from handlers.replies import send_view
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import (
@@ -31,6 +33,39 @@ from handlers.views import (
 logger = logging.getLogger(__name__)
 
 CONTACT_ENTRIES = ("contact-tokyo-division", "contact-jclair-singapore", "contact-online")
+
+
+async def flood_guard(update: Update, context: Context) -> None:
+    """Before every other handler: over limits.messages_per_minute, say "too fast" once and
+    handle nothing more from that user until their minute has room again. Staff are exempt."""
+    user, message, query = update.effective_user, update.message, update.callback_query
+    services = context.bot_data.core
+    if user is None or services.staff.is_staff(user.id):
+        return
+    if message is not None and not _addressed(message):
+        return  # group talk the bot does not read
+    if message is None and query is None:
+        return  # edits, channel posts and the like: no handler acts on them
+    verdict = await services.users.admit(user.id)
+    if verdict is Verdict.ALLOW:
+        return
+    if verdict is Verdict.WARN:
+        text = message.text if message is not None and message.text else ""
+        language = await services.users.reply_language(asker_for(update), text)
+        too_fast = texts.get(language).too_fast
+        if query is not None:
+            await query.answer(too_fast)
+        else:
+            await send_view(update, context, text_view(too_fast))
+    elif query is not None:
+        await query.answer()  # stop the button's spinner
+    logger.info("flood limit: an update from a user was dropped")
+    raise ApplicationHandlerStop
+
+
+def _addressed(message: Message) -> bool:
+    """A message the handlers below may act on: addressed to the bot, or a command."""
+    return ADDRESSED.filter(message) or (message.text or "").startswith("/")
 
 
 async def start(update: Update, context: Context) -> None:
@@ -85,9 +120,6 @@ async def ask(update: Update, context: Context) -> None:
         return
     users = context.bot_data.core.users
     asker = asker_for(update)
-    if not users.allow_message(asker.user_id):
-        await send_view(update, context, text_view(texts.get(chosen).too_fast))
-        return
     try:
         enquiry = await users.ask_staff(asker, question)
     except DailyLimitReached:
@@ -141,10 +173,6 @@ async def question(update: Update, context: Context) -> None:
     text = strip_mention(message.text, context.bot.username)
     services = context.bot_data.core
     asker = asker_for(update)
-    if not services.users.allow_message(asker.user_id):
-        language = await services.users.reply_language(asker, text)
-        await send_view(update, context, text_view(texts.get(language).too_fast))
-        return
     replied = message.reply_to_message
     reply = await services.users.handle_message(
         asker, text, replied.message_id if replied is not None else None

@@ -157,6 +157,33 @@ async def test_limits(
         assert [e.ref for e in await clair.service.storage.enquiries.for_user(USER_ID)] == [1]
 
 
+async def test_flood_limit_covers_every_update_and_says_so_once(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    caplog.set_level(logging.INFO, logger="handlers.user")
+    async with running_bot(bot_api, tmp_path, CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE="3") as clair:
+        menu = await clair.say("/topics")  # commands count
+        clair.api.press(menu, menu.button("LGOTP"), user=USER_ID)  # and so do buttons
+        await clair.api.wait_for(lambda: menu.text == "LGOTP")
+        assert (await clair.say("/help")).text.startswith("How to use")
+        assert (await clair.say("/ask is there a visa fee")).text == texts.EN.too_fast
+        for text in ("/ask and now?", "what is the deadline", "/status"):
+            clair.api.send_message(text, user=USER_ID)
+        query = clair.api.press(menu, "t", user=USER_ID)
+        await clair.api.wait_for(
+            lambda: caplog.text.count("flood limit: an update from a user was dropped") == 5
+        )
+        await answers(clair, query)  # the button is answered, silently
+        replies = [m.text for m in clair.api.messages(USER_ID)]
+        assert replies.count(texts.EN.too_fast) == 1  # once, not once per message
+        assert menu.text == "LGOTP"  # the pressed button did nothing
+        assert await clair.service.storage.enquiries.for_user(USER_ID) == []  # nothing forwarded
+
+
 async def test_ask_staff_button_and_ask_command(clair: Harness) -> None:
     answer = await clair.say("wen do trainees arive in japan")
     clair.api.press(answer, answer.button("Ask staff"), user=USER_ID)
