@@ -45,6 +45,9 @@ ClairApplication: TypeAlias = Application[
     ExtBot[Any], Context, UserData, dict[Any, Any], BotData, JobQueue[Any]
 ]
 
+# python-telegram-bot's own bound on updates in progress; PerChatUpdates applies the real one.
+_UNBOUNDED = 1_000_000
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -56,23 +59,40 @@ class PerChatUpdates(BaseUpdateProcessor):
     One at a time overall, a bot waits for each reply's round trip to Telegram before it
     reads the next update; in parallel per chat, a user's second message could overtake
     their first (and open a second enquiry instead of joining the first).
+
+    An update waits for its chat's turn before it takes one of the `max_concurrent_updates`
+    slots, so a chat that sends a burst queues behind its own lock holding no slot, and
+    cannot hold up every other chat. python-telegram-bot takes its own semaphore before
+    `do_process_update` (in a final method), so that one is given no real bound and the
+    slots are counted here instead.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        if max_concurrent_updates < 1:
+            raise ValueError("max_concurrent_updates must be at least 1")
+        self._slots_total = _UNBOUNDED  # what the base class checks and sizes its semaphore by
+        super().__init__(_UNBOUNDED)
+        self._slots_total = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
+    @property
+    def max_concurrent_updates(self) -> int:
+        """How many updates run at once (python-telegram-bot reads this)."""
+        return self._slots_total
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers once earlier updates of its chat are done."""
+        """Wait for the chat's earlier updates, then for a slot, then run this one."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(chat.id, asyncio.Lock())
         self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
         try:
-            async with lock:  # asyncio.Lock is first come, first served
+            async with lock, self._slots:  # asyncio.Lock is first come, first served
                 await coroutine
         finally:
             self._waiting[chat.id] -= 1

@@ -11,14 +11,16 @@ import asyncio
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from conftest import USER_ID, Harness, is_escalated, running_bot, settings_for
-from fakebotapi import FakeBotApi, SentMessage
+from aiohttp import web
+from conftest import TOKEN, USER_ID, Harness, is_escalated, running_bot, settings_for
+from fakebotapi import JSON, FakeBotApi, SentMessage
 from telegram import Update
 
 import handlers.app
@@ -435,3 +437,46 @@ def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "mid-May" in result[2]
     [set_webhook] = api.calls_to("setWebhook")
     assert set_webhook.params["url"] == hook and set_webhook.params["secret_token"] == "s3cret"
+
+
+# ---------------------------------------------------------------------------- one busy chat
+BUSY_CHAT, OTHER_CHAT = 4242, 4343
+SLOW_SEND_S = 0.005
+
+
+class SlowToOneChat(FakeBotApi):
+    """The fake server, answering sendMessage to BUSY_CHAT 5 ms late (a slow handler)."""
+
+    @staticmethod
+    async def _parse_params(request: web.Request) -> JSON:
+        params = await FakeBotApi._parse_params(request)
+        sending = request.match_info["method"].lower() == "sendmessage"
+        if sending and int(params.get("chat_id") or 0) == BUSY_CHAT:
+            await asyncio.sleep(SLOW_SEND_S)  # a deliberately slow response, not a poll
+        return params
+
+
+async def test_a_burst_from_one_chat_does_not_hold_up_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy, other = BUSY_CHAT, OTHER_CHAT
+    async with SlowToOneChat(token=TOKEN, max_poll_timeout=0.5) as api:
+        api.user(busy, "Busy")
+        api.user(other, "Other")
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", api.token)
+        overrides = {
+            "CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "1000",
+            "CLAIRBOT_TELEGRAM_MAX_MESSAGES_PER_SECOND": "0",
+        }
+        async with running_bot(api, tmp_path, **overrides):
+            for _ in range(200):  # more than the 64 updates handled at once
+                api.send_message("hello", user=busy)
+            await api.wait_for(lambda: api.messages(busy))  # the burst is being handled
+            started = time.perf_counter()
+            api.send_message("wen do trainees arive in japan", user=other)
+            answer = await api.next_message(other, timeout=5)
+            waited = time.perf_counter() - started
+            assert "mid-May" in answer.text
+            assert waited < 1.0, f"the other chat waited {waited:.2f} s behind the burst"
+            assert len(api.messages(busy)) < 200  # it really was answered during the burst
+            await api.wait_for(lambda: len(api.messages(busy)) == 200, timeout=20)

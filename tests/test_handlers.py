@@ -486,3 +486,32 @@ async def test_rate_limiter_follows_the_telegram_settings(
     elapsed = time.perf_counter() - started
     assert len(sent) == count
     assert least_s <= elapsed <= most_s
+
+
+async def test_a_chat_waiting_for_its_turn_holds_no_slot() -> None:
+    processor = PerChatUpdates(2)
+    assert processor.max_concurrent_updates == 2
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def handle(name: str, wait: asyncio.Event | None = None) -> None:
+        ran.append(name)
+        if wait is not None:
+            await wait.wait()
+
+    def update(update_id: int, chat_id: int) -> Update:
+        message = Message(update_id, datetime.now(UTC), Chat(chat_id, "private"), text="hi")
+        return Update(update_id, message=message)
+
+    burst = [
+        asyncio.create_task(
+            processor.process_update(update(n, 7), handle(f"a{n}", release if n == 1 else None))
+        )
+        for n in range(1, 6)
+    ]
+    other = asyncio.create_task(processor.process_update(update(9, 8), handle("b")))
+    await asyncio.wait_for(other, timeout=1)  # four of chat 7's wait, but hold no slot
+    assert ran == ["a1", "b"]
+    release.set()
+    await asyncio.gather(*burst)
+    assert ran[2:] == ["a2", "a3", "a4", "a5"]
