@@ -1,4 +1,5 @@
-"""The error handler: log the failure with its update id; tell the user politely."""
+"""The error handler: log the failure with its update id; tell the user politely, in the
+language they chose with /language."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot import texts
-from handlers.state import Context
+from bot.language import ENGLISH
+from handlers.state import Context, language_of
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +26,19 @@ async def on_error(update: object, context: Context) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
         if update.effective_chat is not None:
-            user = update.effective_user
-            words = texts.get(user.language_code if user else None)
+            words = texts.get(await _language(update, context))
             await context.bot.send_message(
                 update.effective_chat.id, words.something_wrong, parse_mode=ParseMode.HTML
             )
     except TelegramError as exc:
         logger.warning("could not tell the user about update %s's error: %s", update_id, exc)
+
+
+async def _language(update: Update, context: Context) -> str:
+    """The user's /language choice, else their client's; the client's if the store failed."""
+    user = update.effective_user
+    try:
+        return await language_of(update, context)
+    except Exception:  # the failure may be the store's: apologise all the same
+        logger.warning("could not read the language of update %s's user", update.update_id)
+        return (user.language_code if user else None) or ENGLISH

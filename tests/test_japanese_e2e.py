@@ -92,3 +92,12 @@ async def test_language_choice_survives_a_restart_and_forget_clears_it(
         clair.api.press(confirm, "fg:yes", user=USER_ID)
         await clair.api.wait_for(lambda: confirm.text.startswith("削除しました"))
         assert (await clair.say("/help")).text.startswith("How to use this bot")
+
+
+async def test_an_error_is_apologised_for_in_the_chosen_language(clair: Harness) -> None:
+    prompt = await clair.say("/language")  # the test user's client is set to English
+    clair.api.press(prompt, "l:ja", user=USER_ID)
+    await clair.api.wait_for(lambda: prompt.text == texts.JA.language_set)
+    clair.expected_failures.add("sendMessage")
+    clair.api.fail_next("sendMessage", status=500)
+    assert (await clair.say("/help")).text == texts.JA.something_wrong
