@@ -36,6 +36,8 @@ TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 ENV_PREFIX = "CLAIRBOT_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# libyaml's safe loader where PyYAML has it: every command reads this file first.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConfigError(Exception):
@@ -302,7 +304,7 @@ def _closest(name: str, known: Mapping[str, str]) -> str:
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except yaml.YAMLError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Literal, overload
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted on the text after HTML parsing
 _TAG = re.compile(r"<[^>]*>")
@@ -42,31 +43,37 @@ def split_html(markup: str, limit: int = MAX_MESSAGE) -> list[str]:
     if limit < 1:
         raise ValueError("limit must be positive")
     parts: list[str] = []
-    current = ""
+    current, shown = "", 0  # the message being filled, and its visible length
     for line in markup.split("\n"):
-        if visible_length(line) <= limit:
-            candidate = f"{current}\n{line}" if current else line
-            if current and visible_length(candidate) > limit:
+        length = visible_length(line)
+        if length <= limit:
+            if current and shown + 1 + length > limit:
                 parts.append(current)
-                candidate = line
-            current = candidate
+                current, shown = "", 0
+            current, shown = (
+                (f"{current}\n{line}", shown + 1 + length) if current else (line, length)
+            )
             continue
         # Longer than a message: fill what is left of this one (at a space), then whole ones.
         if current:
-            room = limit - visible_length(current) - 1
+            room = limit - shown - 1
             taken = _take(line, room, hard=False) if room > 0 else None
             if taken is not None:
                 head, line = taken
                 current = f"{current}\n{head}"
             parts.append(current)
         while visible_length(line) > limit:
-            head, line = _take(line, limit, hard=True) or ("", line)
+            head, line = _take(line, limit, hard=True)
             parts.append(head)
-        current = line
+        current, shown = line, visible_length(line)
     parts.append(current)
     return [p.strip("\n") for p in parts if strip_tags(p).strip()]
 
 
+@overload
+def _take(line: str, visible: int, hard: Literal[True]) -> tuple[str, str]: ...
+@overload
+def _take(line: str, visible: int, hard: bool) -> tuple[str, str] | None: ...
 def _take(line: str, visible: int, hard: bool) -> tuple[str, str] | None:
     """(the start of `line` showing at most `visible` characters, the rest): cut after the
     last space, else hard (if `hard`, otherwise None)."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,10 +16,25 @@ from fakebotapi import ApiCall, FakeBotApi, SentMessage
 
 from bot import texts
 from bot.config import Settings, load_settings
+from bot.decision import MatcherSettings
+from bot.knowledge import load_knowledge
+from bot.matcher import Matcher
 from bot.service import Services
+from bot.storage import Storage
+from bot.storage.database import now
 from handlers.app import ClairApplication, build_application, polling
 
+# The tests speak plain HTTP to 127.0.0.1 only. Otherwise every Bot API client httpx
+# builds loads a whole CA bundle (certifi's, or SSL_CERT_FILE's) into a fresh SSL context:
+# 50 ms of CPU each, a sixth of the suite's time. A certificate directory (here an empty
+# one) is read lazily, only when a TLS connection needs it, and none does.
+os.environ.pop("SSL_CERT_FILE", None)
+os.environ["SSL_CERT_DIR"] = tempfile.mkdtemp(prefix="clair-bot-no-certs-")
+
 TOKEN = "123456:TEST-token"
+#: A small copy of some of knowledge/, so that editing the content cannot break these tests
+#: (and a small knowledge base is quick to load for every test).
+FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
 USER_ID = 42
 
 
@@ -27,7 +46,8 @@ def is_escalated(text: str, ref: int, language: str = "en") -> bool:
 
 
 def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
-    """Project settings, with the Bot API and the database pointed at test resources.
+    """Project settings, with the Bot API, the database and the knowledge base pointed at
+    test resources.
 
     `overrides` are more environment overrides, e.g. ``CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY``.
     """
@@ -36,6 +56,7 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         "CLAIRBOT_TELEGRAM_BASE_FILE_URL": api.base_file_url,
         "CLAIRBOT_TELEGRAM_POLL_TIMEOUT": "1",
         "CLAIRBOT_STORAGE_PATH": str(tmp_path / "clair-bot.sqlite3"),
+        "CLAIRBOT_KNOWLEDGE_PATH": str(FIXTURE_KNOWLEDGE),
     }
     return load_settings(environ=environ | overrides)
 
@@ -82,17 +103,38 @@ async def bot_api() -> AsyncIterator[FakeBotApi]:
 async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> AsyncIterator[Harness]:
     """The real Application from build_application, long-polling `api`.
 
-    post_init and post_shutdown are called by hand, as PTB documents for applications that
-    are not started with run_polling. On exit, no Bot API call may have failed unexpectedly
-    (the fake rejects bad HTML and overlong messages, so this checks escaping and splitting).
+    The services are opened here and handed to build_application: on the fixture knowledge
+    base, its matcher is built once per run rather than once per test. post_init and
+    post_shutdown are called by hand, as PTB documents for applications that are not
+    started with run_polling. On exit, no Bot API call may have failed unexpectedly (the
+    fake rejects bad HTML and overlong messages, so this checks escaping and splitting).
     TELEGRAM_BOT_TOKEN must be set to ``api.token``.
     """
     settings = settings_for(api, tmp_path, **overrides)
-    application = build_application(settings)
+    services = await open_services(settings)
+    application = build_application(settings, services)
     harness = Harness(api, application, settings)
-    async with polling(application):
-        yield harness
+    try:
+        async with polling(application):
+            yield harness
+    finally:
+        await services.close()
     assert harness.failed_calls() == []
+
+
+@functools.cache
+def fixture_matcher(settings: MatcherSettings) -> Matcher:
+    """The fixture knowledge base's matcher, built once per test run (it is immutable)."""
+    return Matcher(load_knowledge(FIXTURE_KNOWLEDGE), settings)
+
+
+async def open_services(settings: Settings, clock: Callable[[], datetime] = now) -> Services:
+    """Services on a fresh database; on the fixture knowledge base, with its shared matcher."""
+    if settings.knowledge.path.resolve() != FIXTURE_KNOWLEDGE:
+        return await Services.open(settings, clock)
+    matcher = fixture_matcher(settings.matcher)
+    storage = await Storage.open(settings.storage.path, clock)
+    return Services(settings, matcher.kb, storage, matcher)
 
 
 @pytest.fixture

@@ -10,21 +10,54 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import STAFF_CHAT_ID, STAFF_USER_ID, USER_ID, settings_for, staff_overrides
+from conftest import (
+    STAFF_CHAT_ID,
+    STAFF_USER_ID,
+    USER_ID,
+    open_services,
+    settings_for,
+    staff_overrides,
+)
 from fakebotapi import FakeBotApi
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.outbox import Backoff, OutboxWorker, Sender
 from bot.service import Services
+from bot.storage.outbox import OutboxStore
 from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState
 from handlers.delivery import TelegramSender
 
 TIMEOUT_S = 0.3  # the bot's read/write timeout in these tests
 ANA = Asker(user_id=USER_ID, chat_id=USER_ID, name="Ana <Test>", username="ana")
+
+
+class FastClock:
+    """The store's clock: real time, plus the waits the test skipped (see `skip_waits`)."""
+
+    def __init__(self) -> None:
+        self.skipped = timedelta()
+        self.jumps: list[float] = []  # each skipped wait, in seconds
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
+
+
+async def skip_waits(outbox: OutboxStore, clock: FastClock) -> None:
+    """Whenever the next outbox retry lies in the future, move the clock there and wake the
+    worker: a 429's retry_after of 1 s costs the test no real second."""
+    while True:
+        # A poll: the worker's waits are on the store's clock, which nothing else moves.
+        await asyncio.sleep(0.01)
+        upcoming = await outbox.next_attempt_at()
+        if upcoming is not None and (gap := upcoming - clock()) > timedelta():
+            clock.skipped += gap
+            clock.jumps.append(gap.total_seconds())
+            outbox.changed.set()
 
 
 @dataclass
@@ -33,6 +66,7 @@ class World:
     service: Services
     bot: Bot
     sender: TelegramSender
+    clock: FastClock
 
     def worker(self, sender: Sender | None = None) -> OutboxWorker:
         return OutboxWorker(
@@ -60,14 +94,18 @@ class World:
 @pytest.fixture
 async def world(bot_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[World]:
     bot_api.group(STAFF_CHAT_ID, "CLAIR staff")
-    service = await Services.open(settings_for(bot_api, tmp_path, **staff_overrides()))
+    clock = FastClock()
+    settings = settings_for(bot_api, tmp_path, **staff_overrides())
+    service = await open_services(settings, clock)
     request = HTTPXRequest(read_timeout=TIMEOUT_S, write_timeout=TIMEOUT_S, connect_timeout=1)
     bot = Bot(bot_api.token, base_url=bot_api.base_url, request=request)
+    skipper = asyncio.create_task(skip_waits(service.storage.outbox, clock))
     try:
         async with bot:
             sender = TelegramSender(bot, service.staff, service.settings.staff)
-            yield World(bot_api, service, bot, sender)
+            yield World(bot_api, service, bot, sender, clock)
     finally:
+        skipper.cancel()
         await service.close()
 
 
@@ -125,6 +163,8 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
     failed = [c.status for c in world.api.calls_to("sendMessage") if c.status != 200]
     if fault["status"] is not None:
         assert failed == [fault["status"]]
+    if fault["status"] == 429:  # the retry waited the server's retry_after, on the clock
+        assert max(world.clock.jumps) == pytest.approx(1.0, abs=0.05)
     [*_, item] = await world.service.storage.outbox.items(enquiry.ref)
     assert item.state is OutboxState.SENT and item.attempts == 2
 
@@ -255,12 +295,12 @@ async def test_forum_mode_creates_a_topic_per_enquiry(bot_api: FakeBotApi, tmp_p
     forum = -1005550000
     bot_api.group(forum, "CLAIR staff", is_forum=True)
     overrides = staff_overrides(forum=True) | {"CLAIRBOT_STAFF_CHAT_ID": str(forum)}
-    service = await Services.open(settings_for(bot_api, tmp_path, **overrides))
+    service = await open_services(settings_for(bot_api, tmp_path, **overrides))
     bot = Bot(bot_api.token, base_url=bot_api.base_url)
     try:
         async with bot:
             sender = TelegramSender(bot, service.staff, service.settings.staff)
-            world = World(bot_api, service, bot, sender)
+            world = World(bot_api, service, bot, sender, FastClock())
             enquiry = await world.escalate("A <question>")
             await world.service.users.follow_up(enquiry.ref, ANA, "more detail")
             worker = world.worker()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import (
+    FIXTURE_KNOWLEDGE,
     STAFF_CHAT_ID,
     STAFF_USER_ID,
     USER_ID,
@@ -30,7 +31,6 @@ from fakebotapi import FakeBotApi, SentMessage
 from bot import staffview
 from bot.markup import split_html
 
-KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 QUESTION = "what is the application deadline for lgotp"
 
 
@@ -292,7 +292,7 @@ async def test_reload_keeps_the_old_knowledge_base_on_errors(
     staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     knowledge = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE, knowledge)
+    shutil.copytree(FIXTURE_KNOWLEDGE, knowledge)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
     overrides = staff_overrides() | {"CLAIRBOT_KNOWLEDGE_PATH": str(knowledge)}
     async with running_bot(staff_api, tmp_path, **overrides) as bot:

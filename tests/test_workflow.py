@@ -3,17 +3,19 @@
 import asyncio
 import csv
 import io
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import limits.aio.storage.memory
 import pytest
 import yaml
+from conftest import FIXTURE_KNOWLEDGE, fixture_matcher
 
 from bot.config import Settings, load_settings
 from bot.core import UnknownEnquiry
 from bot.flood import FloodGuard, Verdict
-from bot.knowledge import load_knowledge
 from bot.outbox import Backoff, RetryLater, Undeliverable, deliver_due
 from bot.service import Services
 from bot.storage import Storage
@@ -38,8 +40,8 @@ class Clock:
 
 def settings_for(tmp_path: Path, **env: str) -> Settings:
     knowledge = tmp_path / "knowledge"
-    if not knowledge.exists():
-        knowledge.symlink_to(ROOT / "knowledge")
+    if not knowledge.exists():  # a copy: "Add to knowledge base" writes into it
+        shutil.copytree(FIXTURE_KNOWLEDGE, knowledge)
     config = tmp_path / "config.yaml"
     config.write_text(f"knowledge:\n  path: {knowledge}\n")
     environ = {
@@ -59,10 +61,18 @@ def clock() -> Clock:
 @pytest.fixture
 async def service(tmp_path: Path, clock: Clock) -> AsyncIterator[Services]:
     settings = settings_for(tmp_path)
-    store = await Storage.open(settings.storage.path, clock)
-    service = Services(settings, load_knowledge(settings.knowledge.path), store)
+    service = await services_on_the_fixture(settings, clock)
     yield service
     await service.close()
+
+
+async def services_on_the_fixture(settings: Settings, clock: Clock) -> Services:
+    """Services on a fresh database, with the fixture knowledge base's shared matcher (the
+    folder in the settings is a copy of it)."""
+    matcher = fixture_matcher(settings.matcher)
+    return Services(
+        settings, matcher.kb, await Storage.open(settings.storage.path, clock), matcher
+    )
 
 
 class RecordingSender:
@@ -210,13 +220,32 @@ async def test_expected_reply_follows_office_hours(service: Services, clock: Clo
     assert (expected.weekday(), expected.hour, expected.minute) == (0, 16, 15)
 
 
-async def test_flood_limit_warns_once_then_drops_and_forgets() -> None:
-    guard = FloodGuard(3, window_s=1)
+class LimitsClock:
+    """Stands in for the `time` module inside limits' memory storage: a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+async def test_flood_limit_warns_once_then_drops_and_forgets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = LimitsClock()
+    monkeypatch.setattr(limits.aio.storage.memory, "time", clock)
+    guard = FloodGuard(3)  # a minute's window, on the test's clock
     verdicts = [await guard.check(7) for _ in range(6)]
     assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.WARN] + [Verdict.DROP] * 2
     assert await guard.check(8) is Verdict.ALLOW  # another user has their own window
-    await asyncio.sleep(1.05)  # the window moves on (limits reads the real clock)
-    assert await guard.check(7) is Verdict.ALLOW
+    clock.now += 59
+    assert await guard.check(7) is Verdict.DROP  # still within the minute
+    clock.now += 2
+    assert await guard.check(7) is Verdict.ALLOW  # the window moved on
+    async with asyncio.timeout(2):  # expired windows leave memory: nothing grows per user
+        while guard.tracked() != 1:  # noqa: ASYNC110 - limits expires them on its own task
+            await asyncio.sleep(0.01)
     async with asyncio.timeout(3):  # expired windows leave memory: nothing grows per user
         while guard.tracked() != 1:  # noqa: ASYNC110 - limits expires them on its own task
             await asyncio.sleep(0.05)
@@ -224,8 +253,7 @@ async def test_flood_limit_warns_once_then_drops_and_forgets() -> None:
 
 async def test_daily_cap(tmp_path: Path, clock: Clock) -> None:
     settings = settings_for(tmp_path, CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY="2")
-    store = await Storage.open(settings.storage.path, clock)
-    service = Services(settings, load_knowledge(settings.knowledge.path), store)
+    service = await services_on_the_fixture(settings, clock)
     try:
         for index in range(2):
             await service.users.ask_staff(Asker(7, 7), f"question {index}")
