@@ -29,7 +29,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from benchmarks.common import ROOT, Context, SectionResult, ms, percentile, progress
 from bot import texts
@@ -41,12 +41,11 @@ from bot.matcher import Matcher
 from handlers.app import ClairApplication, build_application, polling
 from handlers.views import escaped_parts
 
-if TYPE_CHECKING:  # mypy finds the fake by its path in the repository
-    from tests.fakebotapi import JSON, FakeBotApi
-else:  # the tests import it as a top-level module, with tests/ on sys.path (conftest.py)
-    if str(ROOT / "tests") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests"))
-    from fakebotapi import JSON, FakeBotApi
+# The tests import the fake as a top-level module (pytest puts tests/ on sys.path, mypy's
+# mypy_path does the same); so does the benchmark.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
+from fakebotapi import JSON, FakeBotApi
 
 TOKEN = "123456:BENCH-token"
 FIRST_USER = 200_000

@@ -310,7 +310,7 @@ async def test_reload_keeps_the_old_knowledge_base_on_errors(
 async def test_jobs_are_scheduled(staff_bot: Harness) -> None:
     job_queue = staff_bot.application.job_queue
     assert job_queue is not None
-    assert sorted(job.name for job in job_queue.jobs()) == ["purge", "send_reminders"]
+    assert sorted(str(job.name) for job in job_queue.jobs()) == ["purge", "send_reminders"]
 
 
 async def test_forum_topics_thread_replies(
