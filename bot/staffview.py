@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.callback_data import StaffAction, StaffButton
+from bot.language import ENGLISH, JAPANESE
 from bot.markup import shorten
 from bot.storage.records import CLAIMABLE_STATES, Author, Buttons, Enquiry, Message, Stats
 from bot.workhours import OfficeHours
@@ -61,7 +62,7 @@ def callback(action: StaffAction, number: int) -> str:
 
 def language_name(code: str | None) -> str:
     """The language an enquiry was written in, for staff: "English", "Japanese"."""
-    names = {"en": "English", "ja": "Japanese"}
+    names = {ENGLISH: "English", JAPANESE: "Japanese"}
     return names.get((code or "")[:2], html.escape(code or "an unknown language"))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.language import ENGLISH, JAPANESE
+from bot.storage.records import State
 from bot.workhours import OfficeHours
 
 LANGUAGE_NAMES = {ENGLISH: "English", JAPANESE: "日本語"}
@@ -52,7 +53,7 @@ class Texts:
     button_back: str
     button_forget_yes: str
     button_forget_no: str
-    states: dict[str, str]
+    states: dict[State, str]
     commands: tuple[tuple[str, str], ...]
     button_helpful: str = "👍"
     button_not_helpful: str = "👎"
@@ -152,10 +153,10 @@ EN = Texts(
     button_forget_yes="Yes, delete",
     button_forget_no="No, keep it",
     states={
-        "new": "new",
-        "claimed": "being handled",
-        "answered": "answered",
-        "resolved": "resolved",
+        State.NEW: "new",
+        State.CLAIMED: "being handled",
+        State.ANSWERED: "answered",
+        State.RESOLVED: "resolved",
     },
     commands=(
         ("start", "Welcome and topics"),
@@ -262,10 +263,10 @@ JA = Texts(
     button_forget_yes="削除する",
     button_forget_no="削除しない",
     states={
-        "new": "受付済み",
-        "claimed": "対応中",
-        "answered": "回答済み",
-        "resolved": "解決済み",
+        State.NEW: "受付済み",
+        State.CLAIMED: "対応中",
+        State.ANSWERED: "回答済み",
+        State.RESOLVED: "解決済み",
     },
     commands=(
         ("start", "ようこそ・トピック一覧"),

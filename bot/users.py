@@ -77,7 +77,7 @@ class UserService:
         chosen = await self._users.language_of(user_id)
         if chosen:
             return chosen
-        return JAPANESE if (client_language or "").lower().startswith("ja") else ENGLISH
+        return JAPANESE if (client_language or "").lower().startswith(JAPANESE) else ENGLISH
 
     async def choose_language(self, user_id: int, language: str) -> None:
         """Remember the language a user chose with /language."""

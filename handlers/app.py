@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import texts
 from bot.config import TOKEN_VARIABLE, Settings, TelegramSettings
 from bot.knowledge import KnowledgeError, check_knowledge
+from bot.language import JAPANESE
 from bot.service import Services
 from handlers import delivery
 from handlers.registry import register
@@ -156,7 +157,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
     logger.info("knowledge base loaded: %d entries", len(kb.entries))
     await delivery.start(application)
     # The menu in English for everyone, in Japanese for clients set to Japanese.
-    for language, menu in ((None, texts.EN.commands), ("ja", texts.JA.commands)):
+    for language, menu in ((None, texts.EN.commands), (JAPANESE, texts.JA.commands)):
         commands = [BotCommand(name, description) for name, description in menu]
         try:
             await application.bot.set_my_commands(commands, language_code=language)

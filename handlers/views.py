@@ -164,7 +164,7 @@ def status_view(enquiries: Sequence[Enquiry], language: str) -> View:
     lines = [words.enquiries_header]
     for enquiry in enquiries:
         text = shorten(enquiry.text, STATUS_TEXT_CHARS)
-        state = words.states.get(enquiry.state.value, enquiry.state.value)
+        state = words.states[enquiry.state]
         lines.append(f"#{enquiry.ref} ({state}): {html.escape(text)}")
     return View(tuple(split_html("\n".join(lines))))
 
