@@ -441,11 +441,11 @@ def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 # ---------------------------------------------------------------------------- one busy chat
 BUSY_CHAT, OTHER_CHAT = 4242, 4343
-SLOW_SEND_S = 0.005
+SLOW_SEND_S = 0.003
 
 
 class SlowToOneChat(FakeBotApi):
-    """The fake server, answering sendMessage to BUSY_CHAT 5 ms late (a slow handler)."""
+    """The fake server, answering sendMessage to BUSY_CHAT 3 ms late (a slow handler)."""
 
     @staticmethod
     async def _parse_params(request: web.Request) -> JSON:
