@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.normalize import Lexicon, basic_normalize
+from bot.wordlists import FACT_KINDS, LIST_NAMES, LanguageLists, Wording
 from bot.yamlfile import LineDict, YamlSyntaxError, line_of, load_yaml
 
 SPECIAL_FILES = (
@@ -23,11 +24,21 @@ SPECIAL_FILES = (
     "guards.yaml",
     "places.yaml",
     "categories.yaml",
+    "language.yaml",
 )
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ENTRY_FIELDS = {"id", "title", "category", "questions", "answer", "source"}
 JAPANESE_FIELDS = ("title_ja", "questions_ja", "answer_ja")
-ENTRY_OPTIONAL = {"related", "table", "years", "covers", "gaps", "gaps_ja", *JAPANESE_FIELDS}
+ENTRY_OPTIONAL = {
+    "related",
+    "table",
+    "years",
+    "covers",
+    "gaps",
+    "gaps_ja",
+    "facets",
+    *JAPANESE_FIELDS,
+}
 LANGUAGES = ("en", "ja")
 TABLE_FIELDS = {"id", "entry", "title", "unit", "columns", "rows"}
 # known_discrepancy: the seed's own totals do not add up; say how, and the check stays quiet.
@@ -62,6 +73,7 @@ class Entry:
     questions_ja: tuple[str, ...] = ()
     answer_ja: str = ""
     gaps_ja: tuple[str, ...] = ()
+    facets: frozenset[str] = frozenset()
     file: str = ""
     line: int = 0
 
@@ -171,6 +183,7 @@ class KnowledgeBase:
     key_terms: tuple[str, ...] = ()
     guards_ja: dict[str, tuple[str, ...]] = field(default_factory=dict)
     categories_ja: dict[str, str] = field(default_factory=dict)
+    language: LanguageLists = field(default_factory=LanguageLists)
 
     def category_in(self, category: str, language: str) -> str:
         """A category's name in a language."""
@@ -289,6 +302,7 @@ class _Checker:
         places = self._load_places()
         lexicon, key_terms = self._load_lexicon()
         smalltalk = self._load_smalltalk()
+        language = self._load_language()
         content_files = sorted(p for p in self.root.glob("*.yaml") if p.name not in SPECIAL_FILES)
         if not content_files:
             self.error(self._rel(self.root), 1, "no knowledge files (*.yaml) found")
@@ -309,6 +323,7 @@ class _Checker:
                 key_terms=key_terms,
                 guards_ja=self.guards_ja,
                 categories_ja=categories_ja,
+                language=language,
             )
         return self.report
 
@@ -475,6 +490,72 @@ class _Checker:
             )
         return tuple(result)
 
+    def _load_language(self) -> LanguageLists:
+        """The word lists of language.yaml: every list a list of text, every kind known."""
+        path = self.root / "language.yaml"
+        rel = self._rel(path)
+        data = self._read(path)
+        if data is None:
+            return LanguageLists()
+        sides: dict[str, Wording] = {}
+        for side in ("english", "japanese"):
+            section = data.get(side)
+            if not isinstance(section, LineDict):
+                self.error(rel, line_of(data, side), f"'{side}' must be a mapping of word lists")
+                continue
+            values: dict[str, Any] = {}
+            for key in sorted(set(section) - {*LIST_NAMES, "replacements", "kinds"}):
+                self.error(rel, line_of(section, key), f"{side}: unknown list '{key}'")
+            for name in LIST_NAMES:
+                words = section.get(name, [])
+                if not _is_str_list(words):
+                    self.error(
+                        rel,
+                        line_of(section, name),
+                        f"{side}.{name}: every item must be text (quote yes, no, on, off)",
+                    )
+                    continue
+                normal = [basic_normalize(w) for w in words]
+                keep = frozenset if name in ("stopwords", "generic", "fillers") else tuple
+                values[name] = keep(dict.fromkeys(w for w in normal if w))
+            replacements = section.get("replacements", {})
+            if not isinstance(replacements, dict) or not all(
+                isinstance(v, str) for v in replacements.values()
+            ):
+                self.error(
+                    rel, line_of(section, "replacements"), f"{side}.replacements: text to text"
+                )
+                replacements = {}
+            values["replacements"] = {str(k): v for k, v in replacements.items()}
+            kinds = section.get("kinds", {})
+            values["kinds"] = {}
+            for kind, cues in kinds.items() if isinstance(kinds, dict) else ():
+                if kind not in FACT_KINDS:
+                    self.error(
+                        rel,
+                        line_of(kinds, kind),
+                        f"{side}.kinds: '{kind}' is not a fact kind ({', '.join(FACT_KINDS)})",
+                    )
+                elif not _is_str_list(cues):
+                    self.error(rel, line_of(kinds, kind), f"{side}.kinds.{kind}: list of text")
+                else:
+                    values["kinds"][kind] = tuple(basic_normalize(c) for c in cues)
+            sides[side] = Wording(**values)
+        eras = data.get("eras", {})
+        if not isinstance(eras, dict) or not all(isinstance(v, int) for v in eras.values()):
+            self.error(rel, line_of(data, "eras"), "'eras' maps era names to a year")
+            eras = {}
+        region = data.get("region_countries", [])
+        if not _is_str_list(region):
+            self.error(rel, line_of(data, "region_countries"), "'region_countries': country names")
+            region = []
+        return LanguageLists(
+            english=sides.get("english", Wording()),
+            japanese=sides.get("japanese", Wording()),
+            eras={str(k): v for k, v in eras.items()},
+            region_countries=tuple(region),
+        )
+
     def _load_content_file(self, path: Path) -> None:
         rel = self._rel(path)
         data = self._read(path)
@@ -585,6 +666,15 @@ class _Checker:
                         f"covers unknown topic '{topic}' (see guards.yaml)",
                         label,
                     )
+        facets = item.get("facets", [])
+        if not _is_str_list(facets) or not set(facets) <= set(FACT_KINDS):
+            self.error(
+                rel,
+                line_of(item, "facets"),
+                f"'facets' must be a list of fact kinds ({', '.join(FACT_KINDS)})",
+                label,
+            )
+            ok = False
         gaps = item.get("gaps", [])
         gaps_ja = item.get("gaps_ja", [])
         if not _is_str_list(gaps) or not _is_str_list(gaps_ja):
@@ -624,6 +714,7 @@ class _Checker:
             questions_ja=japanese[1] if japanese else (),
             answer_ja=japanese[2] if japanese else "",
             gaps_ja=tuple(basic_normalize(g) for g in gaps_ja),
+            facets=frozenset(facets),
             file=rel,
             line=line_of(item, "id"),
         )

@@ -23,17 +23,6 @@ _HIRAGANA = re.compile(r"[\u3040-\u309f]")
 _RUNS = re.compile(r"[a-z0-9]+|[^\sa-z0-9]+")
 SHORT_LATIN_WORDS = 3
 
-# Polite endings and question frames that every Japanese question has: removed before
-# comparing, as English function words are. Longest first.
-_FRAME_TEXT = """
-について教えてください について教えて下さい を教えてください を教えて下さい 教えてください
-教えて下さい 知りたいです 知りたい とは何ですか とはなんですか は何ですか はなんですか
-ありますか でしょうか ですか ますか ください 下さい について とは ですが ですけど
-なのですが お願いします 何ですか どのような事業 どういう事業 どんな事業 どのような どういう どんな
-"""
-_FRAMES = sorted(_FRAME_TEXT.split(), key=len, reverse=True)
-_FRAME_RE = re.compile("|".join(re.escape(f) for f in _FRAMES))
-
 
 def has_japanese(text: str) -> bool:
     """Whether the text contains any kana or kanji (which Chinese shares)."""
@@ -55,16 +44,19 @@ def detect_language(text: str, hint: str | None = None) -> str:
     return ENGLISH
 
 
-def fold_japanese(text: str, phrases: Mapping[str, str]) -> str:
+def fold_japanese(text: str, phrases: Mapping[str, str], frames: Iterable[str] = ()) -> str:
     """Normalised Japanese: names folded to their canonical short forms, frames dropped.
 
     `text` must already be through `basic_normalize` (NFKC, case, punctuation);
-    `phrases` maps Japanese variants to canonical forms ("語学指導等を...事業" -> "jet").
+    `phrases` maps Japanese variants to canonical forms ("語学指導等を...事業" -> "jet");
+    `frames` are the polite endings and question frames (language.yaml) to drop.
     """
     for variant in sorted(phrases, key=len, reverse=True):
         if variant in text:
             text = text.replace(variant, f" {phrases[variant]} ")
-    text = _FRAME_RE.sub(" ", text)
+    for frame in sorted(frames, key=len, reverse=True):
+        if frame in text:
+            text = text.replace(frame, " ")
     return " ".join(text.split())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -111,8 +111,16 @@ class Lexicon:
 class Normalizer:
     """Turns any text into the canonical token string the matcher compares."""
 
-    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        vocabulary: Iterable[str] = (),
+        keep: Callable[[str], bool] | None = None,
+    ) -> None:
         self._lexicon = lexicon
+        # Words never corrected, though unknown to the knowledge base: real words of the
+        # language ("hours" must not become "tours").
+        self._keep = keep or (lambda word: False)
         self._phrases = PhraseFinder(lexicon.phrases)
         self._by_initial: dict[str, tuple[str, ...]] = {}
         self._known: frozenset[str] = frozenset()
@@ -153,7 +161,7 @@ class Normalizer:
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one normaliser lives as long as its index
     def _correct(self, token: str) -> str:
-        if len(token) < 4 or token in self._known or not token.isalpha():
+        if len(token) < 4 or token in self._known or not token.isalpha() or self._keep(token):
             return token
         # Short words tolerate one edit; longer words a little more.
         cutoff = 85.0 if len(token) <= 5 else 80.0
