@@ -21,11 +21,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot import japanese
 from bot.decision import Reason
-from bot.english import is_real_word
+from bot.english import is_real_word, stem
 from bot.entities import find_countries
 from bot.knowledge import Column, Entry, KnowledgeBase
-from bot.language import ENGLISH
+from bot.language import ENGLISH, JAPANESE
 from bot.normalize import basic_normalize
 from bot.phrases import PhraseFinder
 from bot.query import Query
@@ -138,18 +139,20 @@ class Checker:
             w
             for w in scored.unexplained
             if w not in vocabulary
-            and (query.language != ENGLISH or is_real_word(query.surfaces.get(w, w)))
+            and (
+                is_real_word(query.surfaces.get(w, w))
+                if query.language == ENGLISH
+                else japanese.names_a_thing(w)
+            )
         ]
         return elsewhere, foreign
 
     def check(self, query: Query, scored: Scored, language: str) -> Verdict:
-        """Every check but the unexplained words; the answer text when all pass."""
+        """The checks of one entry on its own (the kind of fact asked for, the programmes
+        named and the words left unexplained are the matcher's: two entries may answer them
+        together); the answer text when all pass."""
         entry, view = scored.entry, scored.view
-        for refusal in (
-            self.guard(query, entry),
-            self.gap(query, entry),
-            self.kinds(query, entry.facets, entry.id),
-        ):
+        for refusal in (self.guard(query, entry), self.gap(query, entry)):
             if refusal is not None:
                 return refusal
         if entry.table is not None:
@@ -165,6 +168,12 @@ class Checker:
         if query.most or query.fewest:
             return Verdict(code=Reason.NO_FIGURE, detail=f"'{entry.id}' has no table to rank")
         if query.counting and not _figure_for(entry.answer, query.countries):
+            return Verdict(code=Reason.NO_FIGURE, detail=f"'{entry.id}' gives no figure for this")
+        if (
+            query.counting
+            and query.counted
+            and not _counts(entry.answer_in(query.language), query.counted, query.language)
+        ):
             return Verdict(code=Reason.NO_FIGURE, detail=f"'{entry.id}' gives no figure for this")
         return Verdict(answer=entry.answer_in(language))
 
@@ -208,6 +217,24 @@ class Checker:
     def _names(self, table_id: str, column: Column, query: Query) -> bool:
         names = self._column_names.get((table_id, column.key))
         return bool(names and (names.spans(query.normalized) or names.spans(query.basic)))
+
+
+def _counts(answer: str, counted: str, language: str) -> bool:
+    """Whether the answer gives a number of `counted`: a figure next to the word (within
+    three words in English, in the same sentence in Japanese)."""
+    if language == JAPANESE:
+        sentences = re.split(r"[。\n]", answer)
+        return any(counted in japanese.content_words(s) and re.search(r"\d", s) for s in sentences)
+    tokens = basic_normalize(answer).split()
+    stems = [stem(t) for t in tokens]
+    wanted = set(counted.split())
+    for index, word in enumerate(stems):
+        if word not in wanted:
+            continue
+        near = tokens[max(0, index - 3) : index] + tokens[index + 1 : index + 4]
+        if any(_FIGURE.fullmatch(t) for t in near):
+            return True
+    return False
 
 
 def _figure_for(answer: str, countries: tuple[str, ...]) -> bool:

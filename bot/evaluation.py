@@ -217,9 +217,7 @@ class EvalReport:
     def by_language(self) -> dict[str, Figures]:
         """Figures per language of the message."""
         languages = sorted({o.item.language for o in self.outcomes})
-        return {
-            lang: self.figures(lambda o, lang=lang: o.item.language == lang) for lang in languages
-        }
+        return {lang: self.figures(_in_language(lang)) for lang in languages}
 
     @property
     def accuracy(self) -> float:
@@ -250,13 +248,9 @@ class EvalReport:
         lines = [_header()]
         groups: list[tuple[str, Callable[[Outcome], bool]]] = [("all", lambda o: True)]
         for lang in sorted({o.item.language for o in self.outcomes}):
-            groups.append((lang, lambda o, lang=lang: o.item.language == lang))
-            groups.append(
-                (f"{lang} long", lambda o, lang=lang: o.item.language == lang and o.item.long)
-            )
-            groups.append(
-                (f"{lang} short", lambda o, lang=lang: o.item.language == lang and not o.item.long)
-            )
+            groups.append((lang, _in_language(lang)))
+            groups.append((f"{lang} long", _in_language(lang, long=True)))
+            groups.append((f"{lang} short", _in_language(lang, long=False)))
         for name, keep in groups:
             lines.append(_row(name, self.figures(keep)))
         lines.append("")
@@ -269,6 +263,16 @@ class EvalReport:
             lines.append(f"misses ({len(self.misses)}):")
             lines += [_describe_miss(o) for o in self.misses]
         return "\n".join(lines)
+
+
+def _in_language(language: str, long: bool | None = None) -> Callable[[Outcome], bool]:
+    """Selects the outcomes of one language (and of long or short messages)."""
+
+    def keep(outcome: Outcome) -> bool:
+        item = outcome.item
+        return item.language == language and (long is None or item.long == long)
+
+    return keep
 
 
 def _header() -> str:
@@ -299,8 +303,8 @@ def _describe_miss(o: Outcome) -> str:
     flag = "WRONG " if o.wrong_answer else ""
     facts = f" facts {[list(f) for f in o.item.facts]}" if o.item.facts else ""
     return (
-        f"  {flag}{o.item.file}:{o.item.line}: {o.item.question!r} expected {o.item.expect}{facts}, "
-        f"got {got} [{d.code.value}] ({d.score:.0f}; {d.reason})"
+        f"  {flag}{o.item.file}:{o.item.line}: {o.item.question!r} "
+        f"expected {o.item.expect}{facts}, got {got} [{d.code.value}] ({d.score:.0f}; {d.reason})"
     )
 
 

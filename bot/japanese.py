@@ -75,6 +75,18 @@ def content_words(text: str) -> list[str]:
     return [m.form for m in morphemes(text) if m.content]
 
 
+def names_a_thing(word: str) -> bool:
+    """Whether a content word is a noun written with kanji or katakana: a thing a question
+    may ask about. Verbs and adjectives are how it is asked ("訪れる", "働く"), and words in
+    hiragana alone are as often pieces of a word spelt out in kana ("けんしゅう")."""
+    found = morphemes(word)
+    return (
+        len(found) == 1
+        and found[0].pos == "名詞"
+        and not all("\u3040" <= c <= "\u309f" for c in word)
+    )
+
+
 def warm_up() -> None:
     """Load the dictionary now rather than on the first question."""
     morphemes("研修の期間")

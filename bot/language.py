@@ -8,7 +8,6 @@ compares it by overlapping two-character pieces (bigrams) rather than by words.
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -19,8 +18,6 @@ JAPANESE = "ja"
 _KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\uff66-\uff9f]")
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-_HIRAGANA = re.compile(r"[\u3040-\u309f]")
-_RUNS = re.compile(r"[a-z0-9]+|[^\sa-z0-9]+")
 SHORT_LATIN_WORDS = 3
 
 
@@ -58,22 +55,6 @@ def fold_japanese(text: str, phrases: Mapping[str, str], frames: Iterable[str] =
         if frame in text:
             text = text.replace(frame, " ")
     return " ".join(text.split())
-
-
-def japanese_terms(normalized: str, stopwords: Iterable[str] = ()) -> list[str]:
-    """Latin words whole; runs of Japanese as overlapping two-character pieces."""
-    stop = set(stopwords)
-    terms: list[str] = []
-    for run in _RUNS.findall(normalized):
-        if not _CJK.search(run):
-            if run not in stop:
-                terms.append(run)
-            continue
-        characters = [c for c in run if c.strip()]
-        if len(characters) == 1 and not _HIRAGANA.match(characters[0]):
-            terms.append(characters[0])  # a lone particle ("の") says nothing
-        terms.extend(a + b for a, b in itertools.pairwise(characters))
-    return terms
 
 
 def nfkc(text: str) -> str:

@@ -116,7 +116,8 @@ class Matcher:
                 (countries if kind == "country" else places).add(name)
             if any(basic in cues for cues in region.values()):
                 countries.update(self.kb.language.region_countries)
-            years.update(find_years(text))
+            if not entry.years:  # declared years are the entry's; "Travel Fair 2025" is a name
+                years.update(find_years(text))
         table_countries: set[str] = set()
         if entry.table is not None:
             table = self.kb.tables[entry.table]
@@ -181,6 +182,12 @@ class Matcher:
             )  # fmt: skip
         decisions: list[Decision] = []
         previous: Query | None = None
+        if reading.context:
+            # "We would like to write to the International Cooperation Division. Could you tell
+            # me their e-mail address?": the question's "their" is in the sentence before.
+            first = self.analyser.query(reading.parts[0], language)
+            if first.refers and not (first.named or first.places or first.countries):
+                previous = self.analyser.query(" ".join(reading.context), language)
         for part in reading.parts:
             query = self.analyser.query(part, language)
             if previous is not None:
@@ -208,6 +215,7 @@ class Matcher:
         verdicts = {s.entry.id: self.checker.check(query, s, reply) for s in checked}
         choices: list[_Choice] = []
         first_refusal: Verdict | None = None
+        refusals: dict[str, Verdict] = {}
         for scored in checked:
             verdict = verdicts[scored.entry.id]
             if verdict.ok:
@@ -216,6 +224,7 @@ class Matcher:
                     choices.append(choice)
                     continue
                 verdict = refusal
+            refusals[scored.entry.id] = verdict
             if first_refusal is None:
                 first_refusal = verdict
         choices.sort(key=lambda c: (-c.score, c.scored.entry.id))
@@ -225,7 +234,21 @@ class Matcher:
         sticky = verdicts.get(top.entry.id)
         if sticky is not None and sticky.code in (Reason.ENTRY_GAP, Reason.GUARD_TOPIC):
             return self._escalate(text, sticky, best, considered, reply)
-        if not choices or choices[0].score < top.score - settings.fallback_band:
+        # The same when the best entry is about what the question names ("Where is JIAM?" of
+        # the entry about JIAM) but lacks the kind of fact asked: another entry that mentions
+        # JIAM in passing must not answer in its place.
+        lacks = refusals.get(top.entry.id)
+        if (
+            lacks is not None
+            and lacks.code is Reason.FACT_KIND
+            and top.view.subjects & query.named
+        ):
+            return self._escalate(text, lacks, best, considered, reply)
+        if (
+            not choices
+            or choices[0].score < top.score - settings.fallback_band
+            or choices[0].scored.explained < top.explained - 0.05
+        ):
             refusal = first_refusal or Verdict(code=Reason.NO_MATCH, detail="no entry can answer")
             return self._escalate(text, refusal, best, considered, reply)
         chosen = choices[0]
@@ -333,11 +356,10 @@ class Matcher:
         entry_ids: list[str] = []
         for decision in answered:
             ids = decision.entry_ids or ((decision.entry_id,) if decision.entry_id else ())
-            if all(i in seen for i in ids):
-                continue
-            seen.update(ids)
             entry_ids += [i for i in ids if i not in entry_ids]
-            answers.append(decision.answer)
+            if decision.answer not in seen:  # a table answers each part differently
+                seen.add(decision.answer)
+                answers.append(decision.answer)
         first = answered[0]
         forwarded = tuple(p for p, _ in rest)
         return replace(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from bot import japanese
 from bot.english import is_real_word, stem
@@ -53,6 +53,10 @@ class Query:
     fewest: bool = False
     total: bool = False  # a sum: "in total", "since 1995", 累計
     cumulative: bool = False  # over every year: "so far", "since it started", これまで
+    # What a count question counts, if it names it: "staff" in "how many staff work ..."
+    # (English: the stems of the words after "how many"; Japanese: the word before 何人).
+    counted: str = ""
+    refers: bool = False  # uses a pronoun ("their", "there", その) for something named earlier
     # The words as written, for each stem: whether a word is a real word is read on these.
     surfaces: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -64,6 +68,7 @@ class Query:
             self,
             countries=self.countries or previous.countries,
             years=self.years or previous.years,
+            places=self.places or previous.places,
             named=named,
             terms=self.terms
             + tuple(t for t in previous.named if t not in self.terms and t in named),
@@ -189,6 +194,9 @@ class Analyser:
         def has(name: str) -> bool:
             return look in cues[name]
 
+        # After folding, "telephone number of" is "phone of": not a count.
+        counting_text = normalized if language == ENGLISH else basic
+
         kinds = _kinds(look, wording)
         if kinds & {"who", "name"} and look in cues["people"]:
             kinds |= {"person"}  # "who is the mayor", "name of the governor": a person's name
@@ -208,7 +216,8 @@ class Analyser:
             named=frozenset(w for w in words if w in self.key_terms),
             guards=guards,
             kinds=kinds,
-            counting="count" in kinds or (has("count") and not kinds & {"duration", "date"}),
+            counting="count" in kinds
+            or (counting_text in cues["count"] and not kinds & {"duration", "date"}),
             region=has("region"),
             before=has("before"),
             most=has("most"),
@@ -216,13 +225,43 @@ class Analyser:
             total=has("sum") or has("cumulative"),
             cumulative=has("cumulative"),
             surfaces=surfaces,
+            counted=self._counted(counting_text, language),
+            refers=basic in cues["pronouns"],
         )
+
+    def _counted(self, basic: str, language: str) -> str:
+        """The thing a count question counts, when it names one that is not generic."""
+        wording = self.wording(language)
+        spans = wording.cues["count"].spans(basic)
+        if not spans:
+            return ""
+        generic = self._generic(language)
+        start, end, _ = spans[0]
+        if language == JAPANESE:
+            before = [w for w in japanese.content_words(basic[:start]) if w not in generic]
+            return before[-1] if before else ""
+        words = [
+            stem(token)
+            for token in basic[end:].split()[:3]
+            if token not in wording.stopwords and not token.isdigit()
+        ]
+        if not words or words[0] in generic:
+            return ""
+        return " ".join(w for w in words if w not in generic)
 
     def names_topic(self, text: str, language: str, topics: frozenset[str]) -> bool:
         """Whether a piece of text names a topic word, a guard topic or a known name."""
         normalized = self.fold(text, language, correct=True)
         words = self.words_of(normalized, language)
-        if any(w in topics for w in self.topic_of(words, language)):
+        topic = self.topic_of(words, language)
+        if any(w in topics for w in topic):
+            return True
+        # A real word the knowledge base never uses still names something ("vaccinations").
+        if language == ENGLISH:
+            surfaces = {stem(t): t for t in mask(normalized).split()}
+            if any(is_real_word(surfaces.get(w, w)) and len(w) > 3 for w in topic):
+                return True
+        elif topic:
             return True
         basic = basic_normalize(text)
         return bool(self._guards.find(basic) or self._places.find(basic))

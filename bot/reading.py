@@ -20,7 +20,6 @@ The word lists come from knowledge/language.yaml; nothing here knows the entries
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -55,6 +54,7 @@ class Reading:
     parts: tuple[str, ...]  # what is asked; more than one when the message asks several things
     dropped: tuple[str, ...] = ()  # sentences dropped: greetings, introductions, politeness
     asks: bool = False  # some sentence is phrased as a question
+    context: tuple[str, ...] = ()  # sentences that ask nothing but say what the question is about
 
 
 # Whether a piece of text names something the knowledge base knows: (text, language) -> bool.
@@ -118,15 +118,19 @@ class Reader:
             else:
                 kept.append(sorted_out)
         asking = [s for s, asks in kept if asks]
+        context: list[str] = []
         if asking and any(self._is_topic(s, language) for s in asking):
             chosen = asking
-            dropped += [s for s, asks in kept if not asks]
+            context = [s for s, asks in kept if not asks]
+            dropped += context
         else:
             chosen = [s for s, _ in kept]
         parts = self._parts(chosen, language, words)
         if not parts:
             parts = [cleaned] if not dropped else []
-        return Reading(cleaned, language, tuple(parts), tuple(dropped), bool(asking))
+        return Reading(
+            cleaned, language, tuple(parts), tuple(dropped), bool(asking), tuple(context)
+        )
 
     def plain_english(self, text: str) -> str:
         """Regional and chat phrasings rewritten, particles dropped; punctuation kept."""
@@ -243,7 +247,8 @@ class Reader:
             cues = "|".join(re.escape(c) for c in sorted(words.split, key=len, reverse=True))
             if not cues:
                 return [sentence]
-            pieces = re.split(rf"(?:^|[、,]\s*)(?:{cues})[、,]?", sentence)
+            # 「…と、…」 joins two questions; 「また」「あと」 at the start of a clause starts one.
+            pieces = re.split(rf"(?:^|[、,]\s*)(?:{cues})[、,]?|(?<=.)と[、,]\s*", sentence)
         else:
             source = basic_normalize(sentence)
             cuts = [0]
@@ -251,12 +256,24 @@ class Reader:
                 cuts.append(start)
             # "..., and how much ...", "... also when ...": a conjunction, then a question word.
             tokens = list(re.finditer(r"\S+", source))
-            for here, after in itertools.pairwise(tokens):
-                if here.group() in _JOINERS and after.group() in words.asking:
+            for index, here in enumerate(tokens):
+                following = [t.group() for t in tokens[index + 1 : index + 3]]
+                if here.group() in _JOINERS and any(w in words.asking for w in following):
                     cuts.append(here.start())
             cuts = sorted(set(cuts))
             pieces = [source[a:b] for a, b in zip(cuts, [*cuts[1:], len(source)], strict=True)]
             pieces = [_CONJUNCTION.sub("", p) for p in pieces]
+        if language == JAPANESE and len(pieces) == 1:
+            # 「タイはLGOTPに何人、JETに何人」: a clause that asks, a comma, another that asks.
+            clauses = re.split(r"(?<=[、,])", sentence)
+            pieces, current = [], ""
+            for clause in clauses:
+                current += clause
+                asks = any(basic_normalize(current) in c for c in words.kind_cues.values())
+                if clause.endswith(("、", ",")) and asks:
+                    pieces.append(current.rstrip("、, "))
+                    current = ""
+            pieces.append(current)
         pieces = [p.strip() for p in pieces if p and p.strip()]
         if len(pieces) < 2:
             return [sentence]

@@ -35,7 +35,7 @@ SHORTLIST = 30
 TABLE_BONUS = 8.0
 # Points lost by an entry whose title names a programme or body the question does not, when
 # the question names another.
-SUBJECT_PENALTY = 6.0
+SUBJECT_PENALTY = 10.0
 
 
 @dataclass

@@ -22,6 +22,7 @@ FACT_KINDS = (
     "who",
     "date",
     "duration",
+    "month",
     "count",
     "reason",
     "name",
@@ -52,6 +53,7 @@ LIST_NAMES = (
     "sum",
     "cumulative",
     "people",
+    "pronouns",
 )
 
 
@@ -101,6 +103,7 @@ class Wording:
     sum: tuple[str, ...] = ()
     cumulative: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
+    pronouns: tuple[str, ...] = ()
     kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
