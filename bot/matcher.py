@@ -23,13 +23,14 @@ from dataclasses import dataclass, replace
 from bot import texts
 from bot.answerability import Checker, Verdict
 from bot.decision import Action, Candidate, Decision, MatcherSettings, Reason
+from bot.english import is_real_word
 from bot.entities import country_names, find_countries, find_years, standalone
 from bot.knowledge import Entry, KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language, has_japanese
 from bot.normalize import basic_normalize
 from bot.phrases import PhraseFinder
 from bot.query import PLACEHOLDERS, Analyser, Query
-from bot.reading import Reader, clean
+from bot.reading import Reader, Reading, clean
 from bot.retrieval import EntryView, Retriever, Scored, build_views, merged
 from bot.wordlists import Cues
 
@@ -175,10 +176,12 @@ class Matcher:
                 code=Reason.SMALLTALK, language=reply,
             )  # fmt: skip
         reading = self.reader.read(text, hint)
-        if not reading.parts:
+        if not reading.parts or self._chatting(reading, language):
+            # Nothing is asked ("Thank you for your prompt reply. Have a great day ahead!"):
+            # small talk, never a question for staff.
             return Decision(
-                question, Action.ESCALATE, reason="no question found", code=Reason.NO_MATCH,
-                language=reply,
+                question, Action.SMALLTALK, answer=self._chat_reply(basic, reply),
+                reason="no question found", code=Reason.SMALLTALK, language=reply,
             )  # fmt: skip
         decisions: list[Decision] = []
         previous: Query | None = None
@@ -188,13 +191,24 @@ class Matcher:
             first = self.analyser.query(reading.parts[0], language)
             if first.refers and not (first.named or first.places or first.countries):
                 previous = self.analyser.query(" ".join(reading.context), language)
+        origin = self._origin(reading, language)
         for part in reading.parts:
             query = self.analyser.query(part, language)
+            if origin and query.mine and not query.countries:
+                # "I am from Sri Lanka ... how many of our officers joined?"
+                query = replace(query, countries=origin)
             if previous is not None:
                 query = query.inherit(previous)
             decisions.append(self._decide_part(query, reply))
             previous = query
         return self._combine(question, decisions, reading.parts, reply)
+
+    def _origin(self, reading: Reading, language: str) -> tuple[str, ...]:
+        """The countries the writer's dropped self-introduction names."""
+        if not reading.dropped:
+            return ()
+        folded = self.analyser.fold(" ".join(reading.dropped), language, correct=True)
+        return find_countries(folded)
 
     def _decide_part(self, query: Query, reply: str) -> Decision:
         text = query.text
@@ -260,9 +274,21 @@ class Matcher:
             ),
             default=0.0,
         )
+        # One word ("fax", "seminar") that several entries speak of equally: ask which.
+        broad = (
+            len(set(query.match)) <= 1
+            and not query.kinds
+            and any(
+                c.scored.explained >= chosen.scored.explained - 0.01
+                and c.score >= chosen.score - settings.clarify_band
+                and c.scored.entry.id not in {e.id for e in chosen.entries}
+                for c in choices[1:]
+            )
+        )
         if (
             chosen.score >= settings.answer_threshold
             and chosen.score - runner_up >= settings.margin
+            and not broad
         ):
             entry = chosen.entries[0]
             return Decision(
@@ -414,6 +440,37 @@ class Matcher:
         if rest and not self._only_chat(rest, language):
             return None
         return self._smalltalk[found].reply_in(reply)
+
+    def _chatting(self, reading: Reading, language: str) -> bool:
+        """Whether a message asks nothing at all: no sentence phrased as a question, and no
+        word of a topic, guard topic, kind of fact, country, place or year in it."""
+        if reading.asks:
+            return False
+        for part in reading.parts:
+            query = self.analyser.query(part, language)
+            if any(w in self._topics[language] for w in query.topic):
+                return False
+            if query.guards or query.kinds or query.countries or query.years or query.places:
+                return False
+            if not self._real_words(query):
+                return False  # "asdfgh qwerty": not small talk, not a question either
+        return True
+
+    @staticmethod
+    def _real_words(query: Query) -> bool:
+        if query.language == JAPANESE:
+            return True
+        words = [w for w in query.basic.split() if w.isalpha()]
+        return bool(words) and sum(is_real_word(w) for w in words) * 2 >= len(words)
+
+    def _chat_reply(self, basic: str, reply: str) -> str:
+        """The reply of the small talk a message contains, else the greeting's."""
+        spans = self._smalltalk_cues.spans(basic)
+        if spans:
+            return self._smalltalk[spans[0][2]].reply_in(reply)
+        greeting = next((i for i in self.kb.smalltalk if i.name == "greeting"), None)
+        intent = greeting or (self.kb.smalltalk[0] if self.kb.smalltalk else None)
+        return intent.reply_in(reply) if intent else texts.get(reply).empty_question
 
     def _only_chat(self, rest: str, language: str) -> bool:
         """Whether what is left around small talk asks nothing: no topic, no guard, no kind."""

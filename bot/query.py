@@ -57,6 +57,7 @@ class Query:
     # (English: the stems of the words after "how many"; Japanese: the word before 何人).
     counted: str = ""
     refers: bool = False  # uses a pronoun ("their", "there", その) for something named earlier
+    mine: bool = False  # speaks of the writer's own country or city ("our officers", 当市)
     # The words as written, for each stem: whether a word is a real word is read on these.
     surfaces: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -227,6 +228,7 @@ class Analyser:
             surfaces=surfaces,
             counted=self._counted(counting_text, language),
             refers=basic in cues["pronouns"],
+            mine=basic in cues["own"],
         )
 
     def _counted(self, basic: str, language: str) -> str:

@@ -225,7 +225,13 @@ class Reader:
         parts: list[str] = []
         pending = ""
         for piece in pieces:
-            if self._is_topic(piece, language):
+            # "Is it the full year?" says "it" of what the part before names: one question.
+            refers = (
+                parts
+                and len(piece.split()) <= SHORT_REFERENCE
+                and (basic_normalize(piece) in words.cues["pronouns"])
+            )
+            if self._is_topic(piece, language) and not refers:
                 if pending:
                     piece = f"{pending} {piece}"
                     pending = ""
@@ -287,6 +293,8 @@ class Reader:
         return merged
 
 
+# A part this short (in words) that says "it" or "there" belongs to the part before it.
+SHORT_REFERENCE = 6
 _JOINERS = frozenset({"and", "also", "plus", "then"})
 _CONJUNCTION = re.compile(r"^\s*(?:and also|and|also|plus|as well as)\s+")
 

@@ -176,7 +176,13 @@ def answer_from_table(
     if (question.most or question.fewest) and len(rows) != 1:
         return _extreme(table, rows, columns, question.most, language, words)
     if not rows and not columns:
-        return None
+        if not question.total:
+            return None
+        grand = _grand_total(table)
+        if grand is None:
+            return None
+        line = words.summed.format(value=f"{grand:,}", unit=table.unit_in(language))
+        return TableAnswer(text=_finish(table, [line], language, words))
     lines = _row_lines(table, rows, columns, language, words)
     year_span = [c for c in columns if c.year is not None or c.from_year is not None]
     if not rows and len(year_span) > 1 and question.total:
@@ -230,6 +236,15 @@ def _row_lines(
                 line += words.paren.format(words.sep.join(listed))
             lines.append(line)
     return lines
+
+
+def _grand_total(table: Table) -> int | None:
+    """The table's own grand total (total row, total column), if it prints one."""
+    total_row = next((r for r in table.rows if r.total), None)
+    total_index = next((i for i, c in enumerate(table.columns) if c.total), None)
+    if total_row is None or total_index is None:
+        return None
+    return total_row.values[total_index]
 
 
 def _sum_of_columns(table: Table, columns: list[Column], language: str, words: _Words) -> str:

@@ -54,6 +54,7 @@ LIST_NAMES = (
     "cumulative",
     "people",
     "pronouns",
+    "own",
 )
 
 
@@ -104,6 +105,7 @@ class Wording:
     cumulative: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
     pronouns: tuple[str, ...] = ()
+    own: tuple[str, ...] = ()
     kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
