@@ -1,6 +1,6 @@
 """Japanese as well as English: detecting the language, Japanese words, Japanese questions.
 
-On the fixture knowledge base (tests/fixtures/knowledge), so content edits cannot break it.
+On the fixture knowledge base (tests/fixtures/matcher-knowledge), so content edits cannot break it.
 """
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from bot.knowledge import load_knowledge
 from bot.language import detect_language, fold_japanese
 from bot.matcher import Matcher
 
-KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "matcher-knowledge"
 
 
 @pytest.fixture(scope="module")

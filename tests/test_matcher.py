@@ -1,6 +1,6 @@
 """The matcher's decisions and reason codes, on a small fixture knowledge base.
 
-The fixture (tests/fixtures/knowledge) is built for these tests, so editing the shipped
+The fixture (tests/fixtures/matcher-knowledge) is built for these tests, so editing the shipped
 knowledge base cannot break them; the shipped content is measured by tests/test_eval.py.
 """
 
@@ -15,7 +15,7 @@ from bot.decision import Action, MatcherSettings, Reason
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "matcher-knowledge"
 
 
 @pytest.fixture(scope="module")

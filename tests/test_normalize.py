@@ -10,7 +10,7 @@ from bot.knowledge import load_knowledge
 from bot.matcher import Matcher
 from bot.normalize import Normalizer, basic_normalize
 
-KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "matcher-knowledge"
 
 
 @pytest.fixture(scope="module")

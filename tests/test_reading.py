@@ -10,7 +10,7 @@ from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.reading import Reader, clean, western_years
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "matcher-knowledge"
 
 
 @pytest.fixture(scope="module")
