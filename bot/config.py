@@ -241,7 +241,13 @@ def _coerce(name: str, kind: Any, value: Any, origin: str, base: Path) -> Any:
 
 def _validate(settings: Settings) -> None:
     m = settings.matcher
-    for name in ("answer_threshold", "clarify_threshold", "margin", "clarify_band"):
+    for name in (
+        "answer_threshold",
+        "clarify_threshold",
+        "margin",
+        "clarify_band",
+        "fallback_band",
+    ):
         value = getattr(m, name)
         if not 0 <= value <= 100:
             raise ConfigError(f"matcher.{name}: must be between 0 and 100, got {value}")

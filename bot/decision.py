@@ -55,7 +55,7 @@ class MatcherSettings:
     fallback_band: float = 15.0
     clarify_band: float = 15.0
     max_suggestions: int = 3
-    max_question_chars: int = 500
+    max_question_chars: int = 1500
 
 
 @dataclass(frozen=True)

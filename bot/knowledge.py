@@ -494,6 +494,9 @@ class _Checker:
         """The word lists of language.yaml: every list a list of text, every kind known."""
         path = self.root / "language.yaml"
         rel = self._rel(path)
+        if not path.exists():
+            self.warn(rel, 1, "no word lists: questions are read without stop words or cues")
+            return LanguageLists()
         data = self._read(path)
         if data is None:
             return LanguageLists()

@@ -1,6 +1,6 @@
 """Japanese as well as English: detecting the language, Japanese words, Japanese questions.
 
-On the fixture knowledge base (tests/fixtures/matcher-knowledge), so content edits cannot break it.
+On the fixture knowledge base (tests/fixtures/matcher-knowledge): content edits cannot break it.
 """
 
 from pathlib import Path

@@ -1,7 +1,7 @@
 """The matcher's decisions and reason codes, on a small fixture knowledge base.
 
-The fixture (tests/fixtures/matcher-knowledge) is built for these tests, so editing the shipped
-knowledge base cannot break them; the shipped content is measured by tests/test_eval.py.
+The fixture (tests/fixtures/matcher-knowledge) is built for these tests, so editing the
+shipped knowledge base cannot break them; the shipped content is measured by test_eval.py.
 """
 
 from __future__ import annotations
