@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:  # the reader went away (`clair-bot eval ... | head`): not an error
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _matcher(settings: Settings) -> Matcher:

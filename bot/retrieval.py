@@ -30,7 +30,7 @@ from bot.query import Analyser, Query
 ANSWER_WEIGHT = 0.5
 BM25_K1 = 1.2
 BM25_B = 0.5
-SHORTLIST = 30
+SHORTLIST = 12
 # Points for an entry with a table when the question asks what a table gives.
 TABLE_BONUS = 8.0
 # Points lost by an entry whose title names a programme or body the question does not, when
@@ -53,6 +53,7 @@ class EntryView:
     years: frozenset[int] = frozenset()
     table_countries: frozenset[str] = frozenset()
     subjects: frozenset[str] = frozenset()  # programme and body names its title names
+    masses: list[float] = field(default_factory=list)  # each alternate's summed word rarity
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,11 @@ class Retriever:
         self.analyser = analyser
         self.weights = Weights()
         self._indexes = {language: _build(views[language]) for language in (ENGLISH, JAPANESE)}
+        for language in (ENGLISH, JAPANESE):
+            for view in views[language]:  # each alternate's weight, now that rarity is known
+                view.masses = [
+                    sum(self._weights(tuple(a), language).values()) for a in view.alternates
+                ]
         # Every word any entry knows, per language: an unexplained word the knowledge base
         # knows elsewhere is about another entry; one it never uses is about something else.
         self.vocabulary = {
@@ -122,6 +128,10 @@ class Retriever:
         """How rare a word is among the entries (unknown words are the rarest)."""
         index = self._indexes[language]
         return index.word_idf.get(word, index.unknown_idf)
+
+    def _weights(self, words: tuple[str, ...], language: str) -> dict[str, float]:
+        index = self._indexes[language]
+        return {w: index.word_idf.get(w, index.unknown_idf) for w in words}
 
     def search(self, query: Query, limit: int = SHORTLIST) -> list[Scored]:
         """The entries sharing a term with the question, best first."""
@@ -152,18 +162,20 @@ class Retriever:
     ) -> Scored:
         """The signals and score of one entry for a question."""
         language = query.language
-        weight = {w: self.word_weight(w, language) for w in query.topic}
+        weight = self._weights(query.topic, language)
         total = sum(weight.values())
-        unexplained = tuple(w for w in dict.fromkeys(query.topic) if w not in view.knows)
+        unexplained = tuple(w for w in weight if w not in view.knows)
         explained = 1.0 - sum(weight[w] for w in unexplained) / total if total else 0.0
-        asked = set(query.match)
-        asked_mass = sum(self.word_weight(w, language) for w in asked)
+        asked_weight = self._weights(query.match, language)
+        asked = set(asked_weight)
+        asked_mass = sum(asked_weight.values())
         overlap = 0.0
-        for alternate in view.alternates:
-            mass = sum(self.word_weight(w, language) for w in alternate)
-            if mass and asked_mass:
-                shared = sum(self.word_weight(w, language) for w in alternate & asked)
-                overlap = max(overlap, 2 * shared / (mass + asked_mass))
+        if asked_mass:
+            for alternate, mass in zip(view.alternates, view.masses, strict=True):
+                shared = alternate & asked
+                if mass and shared:
+                    share = sum(asked_weight[w] for w in shared)
+                    overlap = max(overlap, 2 * share / (mass + asked_mass))
         similar = 0.0
         if view.keys and asked:
             key = " ".join(sorted(asked))
@@ -198,6 +210,7 @@ def merged(first: EntryView, second: EntryView) -> EntryView:
         knows=knows,
         alternates=[*first.alternates, *second.alternates],
         keys=[*first.keys, *second.keys],
+        masses=[*first.masses, *second.masses],
         countries=first.countries | second.countries,
         places=first.places | second.places,
         years=first.years | second.years,
