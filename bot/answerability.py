@@ -91,9 +91,9 @@ class Checker:
         self._column_names = names
 
     # -- the checks -----------------------------------------------------------------------
-    def guard(self, query: Query, entry: Entry) -> Verdict | None:
-        """A topic the sources never cover, unless this entry does."""
-        uncovered = [topic for topic in query.guards if topic not in entry.covers]
+    def guard(self, query: Query, covers: frozenset[str] = frozenset()) -> Verdict | None:
+        """A topic the sources never cover, unless the entry answering does (`covers`)."""
+        uncovered = [topic for topic in query.guards if topic not in covers]
         if uncovered:
             return Verdict(
                 code=Reason.GUARD_TOPIC,
@@ -152,7 +152,7 @@ class Checker:
         named and the words left unexplained are the matcher's: two entries may answer them
         together); the answer text when all pass."""
         entry, view = scored.entry, scored.view
-        for refusal in (self.guard(query, entry), self.gap(query, entry)):
+        for refusal in (self.guard(query, entry.covers), self.gap(query, entry)):
             if refusal is not None:
                 return refusal
         if entry.table is not None:

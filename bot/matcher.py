@@ -218,7 +218,9 @@ class Matcher:
         settings = self.settings
         if not ranked or best < settings.clarify_threshold:
             if query.guards:
-                refusal = self.checker.guard(query, ranked[0].entry if ranked else _NO_ENTRY)
+                refusal = self.checker.guard(
+                    query, ranked[0].entry.covers if ranked else frozenset()
+                )
                 if refusal is not None:
                     return self._escalate(text, refusal, best, considered, reply)
             return Decision(
@@ -515,9 +517,6 @@ class Matcher:
     def countries_in(self, text: str) -> tuple[str, ...]:
         """The countries a text names (for tools)."""
         return find_countries(self.analyser.fold(text, detect_language(text), correct=True))
-
-
-_NO_ENTRY = Entry(id="none", title="", category="", questions=(), answer="", source="")
 
 
 def _english_vocabulary(kb: KnowledgeBase) -> set[str]:
