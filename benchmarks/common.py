@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.synthetic import build_knowledge_folder
-from bot.evaluation import EvalItem, load_eval
+from bot.evaluation import EvalItem, eval_files, load_eval
 from bot.knowledge import load_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_KB = ROOT / "knowledge"
-EVAL_SET = ROOT / "tests" / "eval" / "questions.yaml"
-# The Japanese questions, measured beside the English ones when the file exists.
-EVAL_SET_JA = ROOT / "tests" / "eval" / "questions_ja.yaml"
+# The development evaluation sets: only their aggregate figures are ever read.
+EVAL_SETS = ROOT / "tests" / "eval" / "dev"
 # The size the headline figures (and the targets) are quoted at.
 HEADLINE_SIZE = 10_000
 SHIPPED = "shipped"
@@ -63,9 +62,10 @@ class Context:
         shipped = workdir / "kb-shipped"
         shutil.copytree(SHIPPED_KB, shipped)
         load_knowledge(shipped)
-        eval_sets = {"en": load_eval(EVAL_SET)}
-        if EVAL_SET_JA.exists():
-            eval_sets["ja"] = load_eval(EVAL_SET_JA)
+        items = [item for path in eval_files([EVAL_SETS]) for item in load_eval(path)]
+        eval_sets = {
+            language: [i for i in items if i.language == language] for language in ("en", "ja")
+        }
         return cls(options, workdir, shipped, eval_sets)
 
     def knowledge_folder(self, size: int) -> Path:

@@ -35,7 +35,7 @@ from benchmarks.common import (
 )
 from benchmarks.queries import KINDS, Query, build_queries
 from bot.decision import Action, Decision
-from bot.evaluation import ESCALATE, EvalItem, EvalReport, Outcome, evaluate
+from bot.evaluation import ESCALATE, EvalItem, EvalReport, evaluate
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 
@@ -69,7 +69,7 @@ class NaiveMatcher:
             return "", 0.0
         return self.owners[found[2]], float(found[1])
 
-    def decide(self, question: str) -> Decision:
+    def decide(self, question: str, reply_language: str | None = None) -> Decision:
         """Answer with the best entry if it scores at least the cutoff, else escalate."""
         entry_id, score = self.best(question)
         if score < self.cutoff:
@@ -155,28 +155,29 @@ def _latency_figures(queries: list[Query], ours: Timed, theirs: Timed) -> dict[s
 
 
 def _eval_figures(report: EvalReport) -> dict[str, Any]:
+    figures = report.figures()
     return {
-        "accuracy": round(report.accuracy, 3),
-        "wrong_answer_rate": round(report.wrong_answer_rate, 3),
-        "answers": len(report.answers),
-        "escalation_recall": round(report.escalation_recall, 3),
+        "accuracy": round(figures.accuracy, 3),
+        "wrong_answer_rate": round(figures.wrong_rate, 3),
+        "answers": figures.answers,
+        "escalation_recall": round(figures.escalation_recall, 3),
     }
 
 
 def evaluate_both(shipped: Path, eval_items: list[EvalItem]) -> dict[str, Any]:
     """An evaluation set through the matcher and the naive approach (shipped knowledge)."""
     kb = load_knowledge(shipped)
-    ours = evaluate(Matcher(kb), eval_items)
+    ours = evaluate(Matcher(kb).decide, eval_items, set(kb.entries))
     figures: dict[str, Any] = {
         "items": len(eval_items),
-        "answerable": len(ours.answerable),
+        "answerable": ours.figures().answerable,
         "matcher": _eval_figures(ours),
         "naive_cutoff": NAIVE_CUTOFF,
         "naive_by_cutoff": {},
     }
     for cutoff in NAIVE_CUTOFFS:
         naive = NaiveMatcher(kb, cutoff)
-        report = EvalReport([Outcome(item, naive.decide(item.question)) for item in eval_items])
+        report = evaluate(naive.decide, eval_items, set(kb.entries))
         figures["naive_by_cutoff"][f"{cutoff:g}"] = _eval_figures(report)
     figures["naive"] = figures["naive_by_cutoff"][f"{NAIVE_CUTOFF:g}"]
     return figures

@@ -26,7 +26,7 @@ import yaml
 
 from bot.entities import find_countries
 from bot.knowledge import MIN_QUESTIONS
-from bot.normalize import STOPWORDS, basic_normalize
+from bot.normalize import basic_normalize
 
 SEED = 20_251_122
 SOURCE = "our-activities-2025"
@@ -380,8 +380,8 @@ def pseudo_words(rng: random.Random, banned: set[str]) -> Iterator[Word]:
 
 def _banned_words(shipped: Path) -> set[str]:
     """Words a generated name must not be: stop words, guard terms and places."""
-    banned = set(STOPWORDS)
-    for name in ("guards.yaml", "places.yaml", "synonyms.yaml"):
+    banned: set[str] = set()
+    for name in ("guards.yaml", "places.yaml", "synonyms.yaml", "language.yaml"):
         with open(shipped / name, encoding="utf-8") as handle:
             banned.update(basic_normalize(yaml.safe_dump(yaml.safe_load(handle))).split())
     return banned

@@ -17,7 +17,7 @@ from bot import staffview, texts
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import TERMINAL_CHAT_ID, UnknownEnquiry
 from bot.decision import Action, Decision
-from bot.evaluation import EvalFileError, evaluate, load_eval
+from bot.evaluation import EvalFileError, eval_files, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.language import detect_language
 from bot.markup import shorten, strip_tags
@@ -62,9 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("chat", help="talk to the bot in the terminal")
 
-    ev = commands.add_parser("eval", help="run a labelled question set and report accuracy")
-    ev.add_argument("file", type=Path, help="YAML list of {q, expect, contains?}")
-    ev.add_argument("--quiet", action="store_true", help="figures only, without the misses")
+    ev = commands.add_parser(
+        "eval",
+        help="run labelled question sets and report accuracy",
+        description="Run labelled question sets (YAML files, or folders of them) through the "
+        "matcher and print the figures per language, for long and short messages, the reason "
+        "codes, and the misses.",
+    )
+    ev.add_argument(
+        "paths", type=Path, nargs="+", metavar="PATH", help="a question set, or a folder of them"
+    )
+    ev.add_argument(
+        "--quiet", action="store_true", help="figures only, without the misses (held-out sets)"
+    )
 
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
@@ -128,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:  # the reader went away (`clair-bot eval ... | head`): not an error
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _matcher(settings: Settings) -> Matcher:
@@ -186,7 +199,11 @@ def describe(decision: Decision, matcher: Matcher) -> str:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     matcher = _matcher(settings)
     try:
-        report = evaluate(matcher, load_eval(args.file))
+        files = eval_files(args.paths)
+        if not files:
+            raise EvalFileError(f"no question sets (*.yaml) in {', '.join(map(str, args.paths))}")
+        items = [item for path in files for item in load_eval(path)]
+        report = evaluate(matcher.decide, items, set(matcher.kb.entries))
     except EvalFileError as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -76,15 +76,20 @@ class KnowledgeSettings(Section):
     _path = field_validator("path", mode="before")(_path)
 
 
-class MatcherSection(Section):
-    """Thresholds (scores are 0-100) that separate answering, clarifying and escalating."""
+_MATCHER = MatcherSettings()  # the matcher's own defaults (bot.decision)
 
-    answer_threshold: float = Field(52.0, ge=0, le=100)
-    clarify_threshold: float = Field(45.0, ge=0, le=100)
-    margin: float = Field(2.0, ge=0, le=100)
-    clarify_band: float = Field(15.0, ge=0, le=100)
-    max_suggestions: int = Field(3, ge=1, le=5)
-    max_question_chars: int = Field(500, ge=20)
+
+class MatcherSection(Section):
+    """Thresholds (scores are 0-100) that separate answering, clarifying and escalating;
+    checked here, handed to the matcher as its own `MatcherSettings`."""
+
+    answer_threshold: float = Field(_MATCHER.answer_threshold, ge=0, le=100)
+    clarify_threshold: float = Field(_MATCHER.clarify_threshold, ge=0, le=100)
+    margin: float = Field(_MATCHER.margin, ge=0, le=100)
+    fallback_band: float = Field(_MATCHER.fallback_band, ge=0, le=100)
+    clarify_band: float = Field(_MATCHER.clarify_band, ge=0, le=100)
+    max_suggestions: int = Field(_MATCHER.max_suggestions, ge=1, le=5)
+    max_question_chars: int = Field(_MATCHER.max_question_chars, ge=20)
 
     @field_validator("clarify_threshold")
     @classmethod

@@ -18,6 +18,7 @@ class Reason(StrEnum):
     """Why the matcher decided what it did: stable codes, counted by `clair-bot eval`."""
 
     ANSWERED = "answered"  # one entry answers, clearly ahead of the rest
+    ANSWERED_PART = "answered-part"  # some parts answered, the rest forwarded to staff
     SMALLTALK = "smalltalk"  # greetings, thanks, goodbyes, "are you a bot"
     EMPTY = "empty"  # no words at all
     CLARIFY_CLOSE = "clarify-close"  # several entries answer about equally well
@@ -27,6 +28,8 @@ class Reason(StrEnum):
     ENTRY_GAP = "entry-gap"  # what the closest entry says the sources leave out
     NOT_COVERED = "not-covered"  # a country, place, year or programme the entry does not name
     NO_FIGURE = "no-figure"  # "how many" of an entry that gives no number
+    FACT_KIND = "fact-kind"  # asks a kind of fact (place, person, opinion) the entry lacks
+    UNEXPLAINED = "unexplained"  # uses words the entry does not explain
     TABLE_MISSING = "table-missing"  # a row, column or year the table does not list
     ASKED_STAFF = "asked-staff"  # the user sent it to staff themselves
 
@@ -47,9 +50,12 @@ class MatcherSettings:
     answer_threshold: float = 52.0
     clarify_threshold: float = 45.0
     margin: float = 2.0
+    # An entry that may not answer (it lacks what is asked) is passed over for one that may,
+    # if that one scores within this many points of it; otherwise the question goes to staff.
+    fallback_band: float = 15.0
     clarify_band: float = 15.0
     max_suggestions: int = 3
-    max_question_chars: int = 500
+    max_question_chars: int = 1500
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,10 @@ class Decision:
     code: Reason = Reason.NO_MATCH
     language: str = ENGLISH
     considered: tuple[Candidate, ...] = field(default=(), compare=False)
+    # A message that asks several things: every entry that answered a part, and the parts
+    # the knowledge base cannot answer, which go to staff beside the answer.
+    entry_ids: tuple[str, ...] = ()
+    forwarded: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object `clair-bot ask --json` prints."""
@@ -96,4 +106,6 @@ class Decision:
             "related": list(self.related),
             "reason": self.reason,
             "code": self.code.value,
+            "entry_ids": list(self.entry_ids),
+            "forwarded": list(self.forwarded),
         }

@@ -1,19 +1,37 @@
-"""The knowledge base: loading the YAML files, checking them, and the typed entries.
+"""The knowledge base: the YAML files, their schema (pydantic models), and the checks.
 
-`check_knowledge` finds every problem it can and names the file, entry and line of each;
-`load_knowledge` refuses an invalid knowledge base with the same messages. The layout of
-the files is described in ``knowledge/README.md``.
+Each file is validated by a pydantic model: the types, required and unknown fields, text
+that must not be empty, the two languages of an entry and the numbers they must share. What
+needs several files (sources, related ids, tables and their entries, the same question under
+two entries, Japanese category names) is checked afterwards. `check_knowledge` reports every
+problem with its file, entry and line; `load_knowledge` refuses an invalid knowledge base
+with the same messages. The layout of the files is described in ``knowledge/README.md``.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.normalize import Lexicon, basic_normalize
+from bot.wordlists import FACT_KINDS, LIST_NAMES, LanguageLists, Wording
 from bot.yamlfile import LineDict, YamlSyntaxError, line_of, load_yaml
 
 SPECIAL_FILES = (
@@ -23,19 +41,16 @@ SPECIAL_FILES = (
     "guards.yaml",
     "places.yaml",
     "categories.yaml",
+    "language.yaml",
 )
-ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ENTRY_FIELDS = {"id", "title", "category", "questions", "answer", "source"}
-JAPANESE_FIELDS = ("title_ja", "questions_ja", "answer_ja")
-ENTRY_OPTIONAL = {"related", "table", "years", "covers", "gaps", "gaps_ja", *JAPANESE_FIELDS}
-LANGUAGES = ("en", "ja")
-TABLE_FIELDS = {"id", "entry", "title", "unit", "columns", "rows"}
-# known_discrepancy: the seed's own totals do not add up; say how, and the check stays quiet.
-TABLE_OPTIONAL = {"note", "years", "title_ja", "unit_ja", "note_ja", "known_discrepancy"}
+ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 NUMBER = re.compile(r"\d[\d,]*\d|\d")
 MAX_MESSAGE = 4096
 MAX_TITLE = 60
 MIN_QUESTIONS = 5
+JAPANESE_FIELDS = ("title_ja", "questions_ja", "answer_ja")
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def in_language(language: str, english: str, japanese: str) -> str:
@@ -43,27 +58,90 @@ def in_language(language: str, english: str, japanese: str) -> str:
     return japanese if language == "ja" and japanese else english
 
 
-@dataclass(frozen=True)
-class Entry:
+class FieldProblem(ValueError):
+    """A model-level check that belongs to one field: the error points at its line."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _stripped(value: str) -> str:
+    return value.strip()
+
+
+def _filled(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be non-empty text")
+    return value.strip()
+
+
+Text = Annotated[StrictStr, AfterValidator(_stripped)]
+Filled = Annotated[StrictStr, AfterValidator(_filled)]
+Words = tuple[StrictStr, ...]
+FactKind = Literal[
+    "definition", "place", "who", "date", "month", "duration", "count", "reason", "name",
+    "list", "contact", "procedure", "opinion", "advice", "person",
+]  # fmt: skip
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- the typed content ---------------------------------------------------------------------
+class Entry(_Model):
     """One answer, with the different ways people ask for it."""
 
-    id: str
-    title: str
-    category: str
-    questions: tuple[str, ...]
-    answer: str
-    source: str
-    related: tuple[str, ...] = ()
-    table: str | None = None
-    years: frozenset[int] = frozenset()
-    covers: frozenset[str] = frozenset()
-    gaps: tuple[str, ...] = ()
-    title_ja: str = ""
-    questions_ja: tuple[str, ...] = ()
-    answer_ja: str = ""
-    gaps_ja: tuple[str, ...] = ()
+    id: Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+    title: Filled
+    category: Filled
+    questions: Annotated[Words, Field(min_length=1)]
+    answer: Text
+    source: Filled
+    related: Words = ()
+    table: StrictStr | None = None
+    years: frozenset[StrictInt] = frozenset()
+    covers: frozenset[StrictStr] = frozenset()
+    gaps: Words = ()
+    gaps_ja: Words = ()
+    facets: frozenset[FactKind] = frozenset()
+    title_ja: Filled
+    questions_ja: Annotated[Words, Field(min_length=1)]
+    answer_ja: Filled
     file: str = ""
     line: int = 0
+
+    @field_validator("questions", "questions_ja")
+    @classmethod
+    def _questions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(q.strip() for q in value)
+
+    @field_validator("gaps", "gaps_ja")
+    @classmethod
+    def _gaps(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(basic_normalize(g) for g in value)
+
+    @model_validator(mode="after")
+    def _both_languages(self) -> Entry:
+        if not self.answer:
+            raise FieldProblem("answer", "the answer is empty")
+        for name, text in (("answer", self.answer), ("answer_ja", self.answer_ja)):
+            if len(text) > MAX_MESSAGE:
+                raise FieldProblem(
+                    name, f"{name} is {len(text)} characters; Telegram allows {MAX_MESSAGE}"
+                )
+        only_en = sorted(_numbers(self.answer) - _numbers(self.answer_ja))
+        only_ja = sorted(_numbers(self.answer_ja) - _numbers(self.answer))
+        if only_en or only_ja:
+            raise FieldProblem(
+                "answer_ja",
+                "numbers differ between answer and answer_ja"
+                + (f"; only in English: {', '.join(only_en)}" if only_en else "")
+                + (f"; only in Japanese: {', '.join(only_ja)}" if only_ja else ""),
+            )
+        return self
 
     def title_in(self, language: str) -> str:
         """The title in a language ("en" or "ja")."""
@@ -74,59 +152,85 @@ class Entry:
         return in_language(language, self.answer, self.answer_ja)
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(_Model):
     """A column of a seed table: a role, a single year, a span of years, or the total."""
 
-    key: str
-    label: str
-    aliases: tuple[str, ...] = ()
-    year: int | None = None
-    from_year: int | None = None
-    to_year: int | None = None
-    total: bool = False
-    label_ja: str = ""
-    aliases_ja: tuple[str, ...] = ()
+    key: Annotated[str, Field(coerce_numbers_to_str=True)]
+    label: str = ""
+    aliases: Words = ()
+    year: StrictInt | None = None
+    from_year: StrictInt | None = None
+    to_year: StrictInt | None = None
+    total: StrictBool = False
+    label_ja: Text = ""
+    aliases_ja: Words = ()
+
+    @model_validator(mode="after")
+    def _label(self) -> Column:
+        if not self.label:
+            object.__setattr__(self, "label", self.key)
+        return self
 
     def label_in(self, language: str) -> str:
         """The column's label in a language."""
         return in_language(language, self.label, self.label_ja)
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(_Model):
     """A row of a seed table (usually a country); `None` values are the seed's dashes."""
 
-    key: str
-    label: str
-    values: tuple[int | None, ...]
-    aliases: tuple[str, ...] = ()
-    total: bool = False
-    label_ja: str = ""
-    aliases_ja: tuple[str, ...] = ()
+    key: Annotated[str, Field(coerce_numbers_to_str=True)]
+    label: str = ""
+    values: tuple[StrictInt | None, ...]
+    aliases: Words = ()
+    total: StrictBool = False
+    label_ja: Text = ""
+    aliases_ja: Words = ()
+
+    @model_validator(mode="after")
+    def _label(self) -> Row:
+        if not self.label:
+            object.__setattr__(self, "label", self.key)
+        return self
 
     def label_in(self, language: str) -> str:
         """The row's label in a language."""
         return in_language(language, self.label, self.label_ja)
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(_Model):
     """A table copied from a seed document, answered one row, column or total at a time."""
 
-    id: str
-    entry: str
-    title: str
-    unit: str
-    columns: tuple[Column, ...]
-    rows: tuple[Row, ...]
-    note: str = ""
-    years: frozenset[int] = frozenset()
-    title_ja: str = ""
-    unit_ja: str = ""
-    note_ja: str = ""
+    id: StrictStr
+    entry: StrictStr
+    title: Filled
+    unit: Filled
+    columns: Annotated[tuple[Column, ...], Field(min_length=1)]
+    rows: Annotated[tuple[Row, ...], Field(min_length=1)]
+    note: Text = ""
+    years: frozenset[StrictInt] = frozenset()
+    title_ja: Text = ""
+    unit_ja: Text = ""
+    note_ja: Text = ""
+    # The seed's own totals do not add up: say how, and the check stays quiet.
+    known_discrepancy: StrictStr = ""
     file: str = ""
     line: int = 0
+
+    @model_validator(mode="after")
+    def _rows_fit(self) -> Table:
+        seen: set[str] = set()
+        for index, row in enumerate(self.rows):
+            if len(row.values) != len(self.columns):
+                raise FieldProblem(
+                    f"rows.{index}",
+                    f"row '{row.key}' has {len(row.values)} values "
+                    f"for {len(self.columns)} columns",
+                )
+            if row.key in seen:
+                raise FieldProblem(f"rows.{index}", f"duplicate row '{row.key}'")
+            seen.add(row.key)
+        return self
 
     def title_in(self, language: str) -> str:
         """The table's title in a language."""
@@ -141,21 +245,119 @@ class Table:
         return in_language(language, self.note, self.note_ja)
 
 
-@dataclass(frozen=True)
-class SmalltalkIntent:
-    """Greetings, thanks or goodbyes: the phrases and the one reply."""
+class SmalltalkIntent(_Model):
+    """Greetings, thanks, goodbyes or "who are you": the phrases and the one reply."""
 
     name: str
-    phrases: tuple[str, ...]
-    reply: str
-    phrases_ja: tuple[str, ...] = ()
-    reply_ja: str = ""
+    phrases: Annotated[Words, Field(min_length=1)]
+    reply: Filled
+    phrases_ja: Annotated[Words, Field(min_length=1)]
+    reply_ja: Filled
 
     def reply_in(self, language: str) -> str:
         """The reply in a language."""
         return in_language(language, self.reply, self.reply_ja)
 
 
+# -- the shape of each file ------------------------------------------------------------------
+class _ContentFile(_Model):
+    entries: tuple[Any, ...] = ()  # validated one by one, so one mistake is not every entry's
+    tables: tuple[Any, ...] = ()
+
+
+class _Source(_Model):
+    title: Filled
+    file: StrictStr = ""
+
+
+class _SourcesFile(_Model):
+    sources: dict[StrictStr, _Source]
+
+
+class _SynonymsFile(_Model):
+    phrases: dict[StrictStr, Words] = {}
+    phrases_ja: dict[StrictStr, Words] = {}
+    typos: dict[StrictStr, Words] = {}
+    key_terms: Words = ()
+
+
+class _GuardsFile(_Model):
+    topics: dict[StrictStr, Annotated[Words, Field(min_length=1)]]
+    topics_ja: dict[StrictStr, Annotated[Words, Field(min_length=1)]] = {}
+
+    @model_validator(mode="after")
+    def _same_topics(self) -> _GuardsFile:
+        for name in self.topics_ja:
+            if name not in self.topics:
+                raise FieldProblem(f"topics_ja.{name}", f"'{name}' is not one of the topics")
+        return self
+
+
+class _Intent(_Model):
+    phrases: Annotated[Words, Field(min_length=1)]
+    reply: Filled
+    phrases_ja: Annotated[Words, Field(min_length=1)]
+    reply_ja: Filled
+
+
+class _SmalltalkFile(_Model):
+    intents: dict[StrictStr, _Intent]
+
+
+class _PlacesFile(_Model):
+    places: dict[StrictStr, Annotated[Words, Field(min_length=1)]]
+
+
+class _CategoriesFile(_Model):
+    categories: dict[StrictStr, Filled]
+
+
+class _WordingModel(_Model):
+    stopwords: Words = ()
+    generic: Words = ()
+    fillers: Words = ()
+    replacements: dict[StrictStr, StrictStr] = {}
+    asking: Words = ()
+    intro: Words = ()
+    closings: Words = ()
+    frames: Words = ()
+    context: Words = ()
+    split: Words = ()
+    count: Words = ()
+    region: Words = ()
+    before: Words = ()
+    most: Words = ()
+    fewest: Words = ()
+    sum: Words = ()
+    cumulative: Words = ()
+    people: Words = ()
+    pronouns: Words = ()
+    own: Words = ()
+    kinds: dict[FactKind, Words] = {}
+
+    def wording(self) -> Wording:
+        values: dict[str, Any] = {}
+        for name in LIST_NAMES:
+            normal = dict.fromkeys(
+                w for w in (basic_normalize(x) for x in getattr(self, name)) if w
+            )
+            keep = frozenset if name in ("stopwords", "generic", "fillers") else tuple
+            values[name] = keep(normal)
+        return Wording(
+            replacements=dict(self.replacements),
+            kinds={k: tuple(basic_normalize(c) for c in v) for k, v in self.kinds.items()},
+            **values,
+        )
+
+
+class _LanguageFile(_Model):
+    english: _WordingModel
+    japanese: _WordingModel
+    eras: dict[StrictStr, StrictInt] = {}
+    region_countries: Words = ()
+
+
+# -- the whole knowledge base ------------------------------------------------------------------
 @dataclass(frozen=True)
 class KnowledgeBase:
     """Everything loaded from the knowledge folder, validated."""
@@ -171,6 +373,7 @@ class KnowledgeBase:
     key_terms: tuple[str, ...] = ()
     guards_ja: dict[str, tuple[str, ...]] = field(default_factory=dict)
     categories_ja: dict[str, str] = field(default_factory=dict)
+    language: LanguageLists = field(default_factory=LanguageLists)
 
     def category_in(self, category: str, language: str) -> str:
         """A category's name in a language."""
@@ -250,23 +453,20 @@ def check_knowledge(root: Path) -> CheckReport:
 
 
 class _Checker:
-    """Walks the knowledge files once, building typed objects and noting problems."""
+    """Reads the knowledge files once, validating each with its model, then checks across."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.report = CheckReport()
         self.entries: dict[str, Entry] = {}
         self.tables: dict[str, Table] = {}
-        self.sources: dict[str, str] = {}
-        self.guards: dict[str, tuple[str, ...]] = {}
-        self._question_lines: dict[str, list[int]] = {}
-        self.guards_ja: dict[str, tuple[str, ...]] = {}
-        # Ids seen even on broken entries/tables, so one mistake is reported once, not again
-        # by every entry that refers to it.
-        self._declared: set[str] = set()
-        self._declared_tables: set[str] = set()
+        self.question_lines: dict[str, list[int]] = {}
+        # Ids seen even on broken entries and tables, so one mistake is reported once, not
+        # again by every entry that refers to it.
+        self.declared: set[str] = set()
+        self.declared_tables: set[str] = set()
 
-    # -- reporting -------------------------------------------------------------------
+    # -- reporting -------------------------------------------------------------------------
     def _rel(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root.parent))
@@ -278,39 +478,6 @@ class _Checker:
 
     def warn(self, file: str, line: int, message: str, entry: str | None = None) -> None:
         self.report.problems.append(Problem(file, line, message, entry, warning=True))
-
-    # -- the walk ----------------------------------------------------------------------
-    def run(self) -> CheckReport:
-        if not self.root.is_dir():
-            self.error(str(self.root), 1, "the knowledge folder does not exist")
-            return self.report
-        self.sources = self._load_sources()
-        self.guards = self._load_guards()
-        places = self._load_places()
-        lexicon, key_terms = self._load_lexicon()
-        smalltalk = self._load_smalltalk()
-        content_files = sorted(p for p in self.root.glob("*.yaml") if p.name not in SPECIAL_FILES)
-        if not content_files:
-            self.error(self._rel(self.root), 1, "no knowledge files (*.yaml) found")
-        for path in content_files:
-            self._load_content_file(path)
-        self._cross_check()
-        categories_ja = self._load_categories()
-        if not self.report.errors:
-            self.report.kb = KnowledgeBase(
-                root=self.root,
-                entries=self.entries,
-                tables=self.tables,
-                lexicon=lexicon,
-                smalltalk=smalltalk,
-                guards=self.guards,
-                sources=self.sources,
-                places=places,
-                key_terms=key_terms,
-                guards_ja=self.guards_ja,
-                categories_ja=categories_ja,
-            )
-        return self.report
 
     def _read(self, path: Path, required: bool = True) -> LineDict | None:
         rel = self._rel(path)
@@ -328,484 +495,237 @@ class _Checker:
             return None
         return data
 
-    def _load_sources(self) -> dict[str, str]:
-        path = self.root / "sources.yaml"
-        data = self._read(path)
-        sources = data.get("sources") if data else None
-        if data is not None and not isinstance(sources, LineDict):
-            self.error(self._rel(path), line_of(data), "'sources' must be a mapping")
-            return {}
-        result: dict[str, str] = {}
-        for key, value in (sources or {}).items():
-            title = value.get("title") if isinstance(value, dict) else None
-            if not isinstance(title, str) or not title.strip():
-                self.error(self._rel(path), line_of(sources, key), f"source '{key}' needs a title")
-                continue
-            result[key] = title
-        return result
+    def _validate(
+        self,
+        model: type[M],
+        raw: Any,
+        rel: str,
+        label: str | None = None,
+        describe: Callable[[tuple[str | int, ...]], str] = lambda loc: "",
+        extra: Mapping[str, Any] | None = None,
+    ) -> M | None:
+        """`raw` (with `extra` fields) validated by `model`, or None with every problem
+        reported at its line in `raw`."""
+        try:
+            return model.model_validate({**raw, **extra} if extra else raw)
+        except ValidationError as exc:
+            for error in exc.errors():
+                self._report(error, raw, rel, label, describe)
+            return None
 
-    def _load_guards(self) -> dict[str, tuple[str, ...]]:
-        path = self.root / "guards.yaml"
-        data = self._read(path)
-        if data is None:
-            return {}
-        result = self._guard_section(path, data, "topics", required=True)
-        self.guards_ja = self._guard_section(path, data, "topics_ja", required=False)
-        for name in sorted(set(self.guards_ja) - set(result)):
-            self.error(
-                self._rel(path),
-                line_of(data.get("topics_ja"), name),
-                f"topics_ja: '{name}' is not one of the topics",
+    def _report(
+        self,
+        error: Any,
+        raw: Any,
+        rel: str,
+        label: str | None,
+        describe: Callable[[tuple[str | int, ...]], str],
+    ) -> None:
+        loc: tuple[str | int, ...] = tuple(error["loc"])
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):
+            where = tuple(int(p) if p.isdigit() else p for p in cause.field.split("."))
+            self.error(rel, _line(raw, (*loc, *where)), describe(loc) + cause.message, label)
+            return
+        name = str(loc[-1]) if loc else ""
+        kind = error["type"]
+        if kind == "missing":
+            if name in JAPANESE_FIELDS:
+                message = f"missing its Japanese side: {name}"
+            else:
+                message = f"missing field '{name}'"
+            self.error(rel, _line(raw, loc[:-1]), describe(loc[:-1]) + message, label)
+            return
+        if kind == "extra_forbidden":
+            message = f"unknown field '{name}'"
+        elif kind in ("string_type", "int_type", "bool_type", "list_type", "tuple_type"):
+            wanted = {
+                "string_type": "text",
+                "int_type": "a whole number",
+                "bool_type": "true or false",
+            }.get(kind, "a list")
+            message = f"'{_path(loc)}' must be {wanted} (quote yes, no, on, off as text)"
+        elif kind == "literal_error":
+            message = f"'{_path(loc)}' must be one of: {', '.join(FACT_KINDS)}"
+        elif kind == "string_pattern_mismatch":
+            message = f"{name} {error['input']!r} must be lowercase letters, digits and hyphens"
+        elif kind == "too_short":
+            message = f"'{_path(loc)}' must not be empty"
+        else:
+            message = f"'{_path(loc)}': {error['msg'].removeprefix('Value error, ')}"
+        self.error(rel, _line(raw, loc), describe(loc) + message, label)
+
+    # -- the walk ----------------------------------------------------------------------------
+    def run(self) -> CheckReport:
+        if not self.root.is_dir():
+            self.error(str(self.root), 1, "the knowledge folder does not exist")
+            return self.report
+        sources = self._sources()
+        guards = self._special("guards.yaml", _GuardsFile)
+        places = self._special("places.yaml", _PlacesFile)
+        synonyms = self._special("synonyms.yaml", _SynonymsFile)
+        smalltalk = self._special("smalltalk.yaml", _SmalltalkFile)
+        language = self._special("language.yaml", _LanguageFile, required=False)
+        if not (self.root / "language.yaml").exists():
+            self.warn(
+                self._rel(self.root / "language.yaml"),
+                1,
+                "no word lists: questions are read without stop words or cues",
             )
-        return result
+        content = sorted(p for p in self.root.glob("*.yaml") if p.name not in SPECIAL_FILES)
+        if not content:
+            self.error(self._rel(self.root), 1, "no knowledge files (*.yaml) found")
+        for path in content:
+            self._content(path, sources, guards)
+        self._cross_check()
+        categories = self._categories()
+        if self.report.errors:
+            return self.report
+        topics = guards.topics if guards else {}
+        topics_ja = guards.topics_ja if guards else {}
+        self.report.kb = KnowledgeBase(
+            root=self.root,
+            entries=self.entries,
+            tables=self.tables,
+            lexicon=Lexicon.from_groups(
+                synonyms.phrases if synonyms else {},
+                synonyms.typos if synonyms else {},
+                synonyms.phrases_ja if synonyms else {},
+            ),
+            smalltalk=tuple(
+                SmalltalkIntent(name=name, **intent.model_dump())
+                for name, intent in (smalltalk.intents.items() if smalltalk else ())
+            ),
+            guards={k: tuple(basic_normalize(t) for t in v) for k, v in topics.items()},
+            sources=sources,
+            places={
+                basic_normalize(variant): name
+                for name, variants in (places.places.items() if places else ())
+                for variant in variants
+            },
+            key_terms=tuple(basic_normalize(t) for t in (synonyms.key_terms if synonyms else ())),
+            guards_ja={k: tuple(basic_normalize(t) for t in v) for k, v in topics_ja.items()},
+            categories_ja=categories,
+            language=_language_lists(language),
+        )
+        return self.report
 
-    def _guard_section(
-        self, path: Path, data: LineDict, section: str, required: bool
-    ) -> dict[str, tuple[str, ...]]:
-        topics = data.get(section)
-        if topics is None and not required:
-            return {}
-        if not isinstance(topics, LineDict):
-            self.error(self._rel(path), line_of(data), f"'{section}' must be a mapping")
-            return {}
-        result: dict[str, tuple[str, ...]] = {}
-        for name, terms in topics.items():
-            if not _is_str_list(terms) or not terms:
-                self.error(
-                    self._rel(path), line_of(topics, name), f"{section}: '{name}' needs terms"
-                )
-                continue
-            result[name] = tuple(basic_normalize(t) for t in terms)
-        return result
+    def _special(self, name: str, model: type[M], required: bool = True) -> M | None:
+        path = self.root / name
+        data = self._read(path, required)
+        return None if data is None else self._validate(model, data, self._rel(path))
 
-    def _load_places(self) -> dict[str, str]:
-        path = self.root / "places.yaml"
-        data = self._read(path)
-        places = data.get("places") if data else None
-        if data is not None and not isinstance(places, LineDict):
-            self.error(self._rel(path), line_of(data), "'places' must be a mapping")
-            return {}
-        result: dict[str, str] = {}
-        for name, variants in (places or {}).items():
-            if not _is_str_list(variants) or not variants:
-                self.error(self._rel(path), line_of(places, name), f"place '{name}' needs names")
-                continue
-            for variant in variants:
-                result[basic_normalize(variant)] = name
-        return result
+    def _sources(self) -> dict[str, str]:
+        found = self._special("sources.yaml", _SourcesFile)
+        return {key: source.title for key, source in (found.sources.items() if found else ())}
 
-    def _load_categories(self) -> dict[str, str]:
-        """Japanese category names; every category an entry uses needs one."""
-        path = self.root / "categories.yaml"
-        data = self._read(path)
-        names = data.get("categories") if data else None
-        if data is not None and not isinstance(names, LineDict):
-            self.error(self._rel(path), line_of(data), "'categories' must be a mapping")
-            return {}
-        result = {str(k): str(v) for k, v in (names or {}).items() if isinstance(v, str) and v}
-        for entry in self.entries.values():
-            if entry.category not in result and data is not None:
-                result[entry.category] = entry.category  # reported once, below
-                self.error(
-                    entry.file,
-                    line_of(None, default=entry.line),
-                    f"category '{entry.category}' has no Japanese name in categories.yaml",
-                    entry.id,
-                )
-        return result
-
-    def _load_lexicon(self) -> tuple[Lexicon, tuple[str, ...]]:
-        path = self.root / "synonyms.yaml"
-        data = self._read(path)
-        if data is None:
-            return Lexicon(), ()
-        key_terms = data.get("key_terms", [])
-        if not _is_str_list(key_terms):
-            self.error(self._rel(path), line_of(data, "key_terms"), "'key_terms' must be a list")
-            key_terms = []
-        groups: dict[str, dict[str, list[str]]] = {}
-        for section in ("phrases", "typos", "phrases_ja"):
-            value = data.get(section, {})
-            if not isinstance(value, dict):
-                self.error(
-                    self._rel(path), line_of(data, section), f"'{section}' must be a mapping"
-                )
-                value = {}
-            groups[section] = {}
-            for canonical, variants in value.items():
-                if not _is_str_list(variants):
-                    line = line_of(value, canonical)
-                    self.error(self._rel(path), line, f"'{canonical}' needs a list of variants")
-                    continue
-                groups[section][canonical] = variants
-        lexicon = Lexicon.from_groups(groups["phrases"], groups["typos"], groups["phrases_ja"])
-        return lexicon, tuple(basic_normalize(t) for t in key_terms)
-
-    def _load_smalltalk(self) -> tuple[SmalltalkIntent, ...]:
-        path = self.root / "smalltalk.yaml"
-        data = self._read(path)
-        intents = data.get("intents") if data else None
-        if data is not None and not isinstance(intents, dict):
-            self.error(self._rel(path), line_of(data), "'intents' must be a mapping")
-            return ()
-        result: list[SmalltalkIntent] = []
-        for name, body in (intents or {}).items():
-            line = line_of(intents, name)
-            phrases = body.get("phrases") if isinstance(body, dict) else None
-            reply = body.get("reply") if isinstance(body, dict) else None
-            if not isinstance(phrases, list) or not _is_str_list(phrases):
-                phrases = None
-            if phrases is None or not isinstance(reply, str) or not reply.strip():
-                self.error(self._rel(path), line, f"intent '{name}' needs 'phrases' and 'reply'")
-                continue
-            phrases_ja = body.get("phrases_ja", [])
-            reply_ja = body.get("reply_ja", "")
-            if not _is_str_list(phrases_ja) or not isinstance(reply_ja, str):
-                self.error(
-                    self._rel(path), line, f"intent '{name}': 'phrases_ja'/'reply_ja' malformed"
-                )
-                continue
-            if not phrases_ja or not reply_ja.strip():
-                self.error(self._rel(path), line, f"intent '{name}' is missing its Japanese side")
-                continue
-            result.append(
-                SmalltalkIntent(
-                    name, tuple(phrases), reply.strip(), tuple(phrases_ja), reply_ja.strip()
-                )
-            )
-        return tuple(result)
-
-    def _load_content_file(self, path: Path) -> None:
+    def _content(self, path: Path, sources: Mapping[str, str], guards: _GuardsFile | None) -> None:
         rel = self._rel(path)
         data = self._read(path)
-        if data is None:
+        if data is None or self._validate(_ContentFile, data, rel) is None:
             return
-        unknown = set(data) - {"entries", "tables"}
-        for key in sorted(unknown):
-            self.error(rel, line_of(data, key), f"unknown top-level key '{key}'")
-        entries = data.get("entries", [])
-        if not isinstance(entries, list):
-            self.error(rel, line_of(data, "entries"), "'entries' must be a list")
-            entries = []
-        for item in entries:
-            self._load_entry(rel, item)
-        tables = data.get("tables", [])
-        if not isinstance(tables, list):
-            self.error(rel, line_of(data, "tables"), "'tables' must be a list")
-            tables = []
-        for item in tables:
-            self._load_table(rel, item)
+        for raw in data.get("entries") or ():
+            self._entry(rel, raw, sources, guards)
+        for raw in data.get("tables") or ():
+            self._table(rel, raw)
 
-    def _load_entry(self, rel: str, item: Any) -> None:
-        line = line_of(item)
-        if not isinstance(item, dict):
-            self.error(rel, line, "each entry must be a mapping")
-            return
-        entry_id = item.get("id")
-        label = entry_id if isinstance(entry_id, str) else None
+    def _entry(
+        self, rel: str, raw: Any, sources: Mapping[str, str], guards: _GuardsFile | None
+    ) -> None:
+        label = _id_of(raw)
         if label:
-            self._declared.add(label)
-        for key in sorted(set(item) - ENTRY_FIELDS - ENTRY_OPTIONAL):
-            self.error(rel, line_of(item, key), f"unknown field '{key}'", label)
-        missing = sorted(ENTRY_FIELDS - set(item))
-        for key in missing:
-            self.error(rel, line, f"missing field '{key}'", label)
-        if missing:
+            self.declared.add(label)
+        if not isinstance(raw, LineDict):
+            self.error(rel, line_of(raw), "each entry must be a mapping")
             return
-        ok = True
-        if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
+        for reserved in ("file", "line"):
+            if reserved in raw:
+                self.error(rel, line_of(raw, reserved), f"unknown field '{reserved}'", label)
+                return
+        place = {"file": rel, "line": line_of(raw, "id")}
+        entry = self._validate(Entry, raw, rel, label, extra=place)
+        if entry is None:
+            return
+        if entry.source not in sources:
+            known = ", ".join(sorted(sources)) or "none"
             self.error(
                 rel,
-                line_of(item, "id"),
-                f"id {entry_id!r} must be lowercase letters, digits and hyphens",
+                line_of(raw, "source"),
+                f"source '{entry.source}' is not in sources.yaml (known: {known})",
                 label,
             )
-            ok = False
-        for key in ("title", "category", "source"):
-            if not isinstance(item[key], str) or not item[key].strip():
-                self.error(rel, line_of(item, key), f"'{key}' must be non-empty text", label)
-                ok = False
-        answer = item["answer"]
-        if not isinstance(answer, str) or not answer.strip():
-            self.error(rel, line_of(item, "answer"), "the answer is empty", label)
-            ok = False
-        elif len(answer.strip()) > MAX_MESSAGE:
+        topics = guards.topics if guards else {}
+        for topic in sorted(entry.covers - set(topics)):
             self.error(
                 rel,
-                line_of(item, "answer"),
-                f"the answer is {len(answer.strip())} characters; Telegram allows {MAX_MESSAGE}",
+                line_of(raw, "covers"),
+                f"covers unknown topic '{topic}' (see guards.yaml)",
                 label,
             )
-            ok = False
-        questions = item["questions"]
-        if not _is_str_list(questions) or not questions:
-            self.error(
-                rel, line_of(item, "questions"), "'questions' must be a list of text", label
-            )
-            ok = False
-        elif len(questions) < MIN_QUESTIONS:
+        if len(entry.questions) < MIN_QUESTIONS:
             self.warn(
                 rel,
-                line_of(item, "questions"),
-                f"only {len(questions)} alternate question(s); {MIN_QUESTIONS}+ match better",
+                line_of(raw, "questions"),
+                f"only {len(entry.questions)} alternate question(s); "
+                f"{MIN_QUESTIONS}+ match better",
                 label,
             )
-        if isinstance(item["title"], str) and len(item["title"]) > MAX_TITLE:
+        if len(entry.title) > MAX_TITLE:
             self.warn(
-                rel, line_of(item, "title"), f"title longer than {MAX_TITLE} characters", label
+                rel, line_of(raw, "title"), f"title longer than {MAX_TITLE} characters", label
             )
-        if isinstance(item["source"], str) and item["source"] not in self.sources:
-            known = ", ".join(sorted(self.sources)) or "none"
+        if entry.id in self.entries:
+            first = self.entries[entry.id]
             self.error(
                 rel,
-                line_of(item, "source"),
-                f"source '{item['source']}' is not in sources.yaml (known: {known})",
-                label,
-            )
-        related = item.get("related", [])
-        if not _is_str_list(related):
-            self.error(
-                rel, line_of(item, "related"), "'related' must be a list of entry ids", label
-            )
-            ok = False
-        years = item.get("years", [])
-        if not isinstance(years, list) or not all(isinstance(y, int) for y in years):
-            self.error(rel, line_of(item, "years"), "'years' must be a list of years", label)
-            ok = False
-        covers = item.get("covers", [])
-        if not _is_str_list(covers):
-            self.error(rel, line_of(item, "covers"), "'covers' must be a list of topics", label)
-            ok = False
-        else:
-            for topic in covers:
-                if topic not in self.guards:
-                    self.error(
-                        rel,
-                        line_of(item, "covers"),
-                        f"covers unknown topic '{topic}' (see guards.yaml)",
-                        label,
-                    )
-        gaps = item.get("gaps", [])
-        gaps_ja = item.get("gaps_ja", [])
-        if not _is_str_list(gaps) or not _is_str_list(gaps_ja):
-            self.error(rel, line_of(item, "gaps"), "'gaps' must be a list of words", label)
-            ok = False
-        japanese = self._japanese_side(rel, item, label)
-        if japanese is None:
-            ok = False
-        table = item.get("table")
-        if table is not None and not isinstance(table, str):
-            self.error(rel, line_of(item, "table"), "'table' must be a table id", label)
-            ok = False
-        if not ok or not isinstance(entry_id, str):
-            return
-        if entry_id in self.entries:
-            first = self.entries[entry_id]
-            self.error(
-                rel,
-                line_of(item, "id"),
+                line_of(raw, "id"),
                 f"duplicate id (first defined at {first.file}:{first.line})",
-                entry_id,
+                entry.id,
             )
             return
-        self.entries[entry_id] = Entry(
-            id=entry_id,
-            title=item["title"].strip(),
-            category=item["category"].strip(),
-            questions=tuple(q.strip() for q in questions),
-            answer=answer.strip(),
-            source=item["source"],
-            related=tuple(related),
-            table=table,
-            years=frozenset(years),
-            covers=frozenset(covers),
-            gaps=tuple(basic_normalize(g) for g in gaps),
-            title_ja=japanese[0] if japanese else "",
-            questions_ja=japanese[1] if japanese else (),
-            answer_ja=japanese[2] if japanese else "",
-            gaps_ja=tuple(basic_normalize(g) for g in gaps_ja),
-            file=rel,
-            line=line_of(item, "id"),
-        )
-        self._question_lines[entry_id] = list(getattr(questions, "item_lines", []))
-        self._question_lines[f"{entry_id} ja"] = list(
-            getattr(item.get("questions_ja"), "item_lines", [])
+        self.entries[entry.id] = entry
+        self.question_lines[entry.id] = list(getattr(raw.get("questions"), "item_lines", []))
+        self.question_lines[f"{entry.id} ja"] = list(
+            getattr(raw.get("questions_ja"), "item_lines", [])
         )
 
-    def _japanese_side(
-        self, rel: str, item: Any, label: str | None
-    ) -> tuple[str, tuple[str, ...], str] | None:
-        """The entry's Japanese title, questions and answer, checked against the English."""
-        missing = [key for key in JAPANESE_FIELDS if not item.get(key)]
-        if missing:
-            self.error(
-                rel,
-                line_of(item),
-                f"missing its Japanese side: {', '.join(missing)}",
-                label,
-            )
-            return None
-        title, questions, answer = (item[key] for key in JAPANESE_FIELDS)
-        if (
-            not isinstance(title, str)
-            or not isinstance(answer, str)
-            or not _is_str_list(questions)
-        ):
-            self.error(
-                rel,
-                line_of(item, "title_ja"),
-                "title_ja and answer_ja must be text, questions_ja a list of text",
-                label,
-            )
-            return None
-        english = item.get("answer")
-        if isinstance(english, str) and english.strip():
-            only_en = sorted(_numbers(english) - _numbers(answer))
-            only_ja = sorted(_numbers(answer) - _numbers(english))
-            if only_en or only_ja:
-                self.error(
-                    rel,
-                    line_of(item, "answer_ja"),
-                    "numbers differ between answer and answer_ja"
-                    + (f"; only in English: {', '.join(only_en)}" if only_en else "")
-                    + (f"; only in Japanese: {', '.join(only_ja)}" if only_ja else ""),
-                    label,
-                )
-                return None
-        if len(answer.strip()) > MAX_MESSAGE:
-            self.error(
-                rel, line_of(item, "answer_ja"), "answer_ja is too long for Telegram", label
-            )
-            return None
-        return title.strip(), tuple(q.strip() for q in questions), answer.strip()
-
-    def _load_table(self, rel: str, item: Any) -> None:
-        line = line_of(item)
-        if not isinstance(item, dict):
-            self.error(rel, line, "each table must be a mapping")
-            return
-        table_id = item.get("id") if isinstance(item.get("id"), str) else None
+    def _table(self, rel: str, raw: Any) -> None:
+        table_id = (
+            raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        )
         if table_id:
-            self._declared_tables.add(table_id)
-        where = f"table '{table_id}': " if table_id else "table: "
-        for key in sorted(set(item) - TABLE_FIELDS - TABLE_OPTIONAL):
-            self.error(rel, line_of(item, key), f"{where}unknown field '{key}'")
-        missing = sorted(TABLE_FIELDS - set(item))
-        for key in missing:
-            self.error(rel, line, f"{where}missing field '{key}'")
-        if missing or table_id is None:
+            self.declared_tables.add(table_id)
+        if not isinstance(raw, LineDict):
+            self.error(rel, line_of(raw), "each table must be a mapping")
             return
-        columns = self._load_columns(rel, where, item["columns"])
-        if columns is None:
-            return
-        rows = self._load_rows(rel, where, item["rows"], len(columns))
-        if rows is None:
-            return
-        if table_id in self.tables:
-            self.error(rel, line_of(item, "id"), f"{where}duplicate table id")
-            return
-        years = item.get("years", [])
-        self.tables[table_id] = Table(
-            id=table_id,
-            entry=str(item["entry"]),
-            title=str(item["title"]).strip(),
-            unit=str(item["unit"]).strip(),
-            columns=columns,
-            rows=rows,
-            note=str(item.get("note", "") or "").strip(),
-            years=frozenset(y for y in years if isinstance(y, int)),
-            title_ja=str(item.get("title_ja", "") or "").strip(),
-            unit_ja=str(item.get("unit_ja", "") or "").strip(),
-            note_ja=str(item.get("note_ja", "") or "").strip(),
-            file=rel,
-            line=line_of(item, "id"),
-        )
-        if not item.get("known_discrepancy"):
-            self._check_totals(rel, where, item, self.tables[table_id])
 
-    def _load_columns(self, rel: str, where: str, value: Any) -> tuple[Column, ...] | None:
-        if not isinstance(value, list) or not value:
-            self.error(rel, line_of(value), f"{where}'columns' must be a non-empty list")
-            return None
-        columns: list[Column] = []
-        for col in value:
-            if not isinstance(col, dict) or "key" not in col:
-                self.error(rel, line_of(col), f"{where}each column needs a 'key'")
-                return None
-            aliases = col.get("aliases", [])
-            if not _is_str_list(aliases):
-                self.error(rel, line_of(col, "aliases"), f"{where}column aliases must be text")
-                return None
-            columns.append(
-                Column(
-                    key=str(col["key"]),
-                    label=str(col.get("label", col["key"])),
-                    aliases=tuple(aliases),
-                    year=col.get("year"),
-                    from_year=col.get("from_year"),
-                    to_year=col.get("to_year"),
-                    total=bool(col.get("total", False)),
-                    label_ja=str(col.get("label_ja", "") or ""),
-                    aliases_ja=tuple(_strings(col.get("aliases_ja"))),
-                )
-            )
-        return tuple(columns)
+        def where(loc: tuple[str | int, ...]) -> str:
+            return f"table '{table_id}': " if table_id else "table: "
 
-    def _load_rows(self, rel: str, where: str, value: Any, width: int) -> tuple[Row, ...] | None:
-        if not isinstance(value, list) or not value:
-            self.error(rel, line_of(value), f"{where}'rows' must be a non-empty list")
-            return None
-        rows: list[Row] = []
-        seen: set[str] = set()
-        for row in value:
-            line = line_of(row)
-            if not isinstance(row, dict) or "key" not in row or "values" not in row:
-                self.error(rel, line, f"{where}each row needs 'key' and 'values'")
-                return None
-            values = row["values"]
-            if not isinstance(values, list) or not all(
-                v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values
-            ):
-                self.error(rel, line, f"{where}row '{row['key']}': values must be numbers or null")
-                return None
-            if len(values) != width:
-                self.error(
-                    rel,
-                    line,
-                    f"{where}row '{row['key']}' has {len(values)} values for {width} columns",
-                )
-                return None
-            key = str(row["key"])
-            if key in seen:
-                self.error(rel, line, f"{where}duplicate row '{key}'")
-                return None
-            seen.add(key)
-            aliases = row.get("aliases", [])
-            rows.append(
-                Row(
-                    key=key,
-                    label=str(row.get("label", key)),
-                    values=tuple(values),
-                    aliases=tuple(aliases) if _is_str_list(aliases) else (),
-                    total=bool(row.get("total", False)),
-                    label_ja=str(row.get("label_ja", "") or ""),
-                    aliases_ja=tuple(_strings(row.get("aliases_ja"))),
-                )
-            )
-        return tuple(rows)
+        place = {"file": rel, "line": line_of(raw, "id")}
+        table = self._validate(Table, raw, rel, describe=where, extra=place)
+        if table is None:
+            return
+        if table.id in self.tables:
+            self.error(rel, line_of(raw, "id"), f"{where(())}duplicate table id")
+            return
+        self.tables[table.id] = table
+        if not table.known_discrepancy:
+            self._check_totals(rel, raw, table)
 
-    def _check_totals(self, rel: str, where: str, item: Any, table: Table) -> None:
+    def _check_totals(self, rel: str, raw: LineDict, table: Table) -> None:
         """Warn where a table's totals do not add up: a copying slip is easy to make."""
+        where = f"table '{table.id}': "
         total_col = next((i for i, c in enumerate(table.columns) if c.total), None)
-        rows = item["rows"]
+        rows = raw["rows"]
         if total_col is not None:
-            for raw, row in zip(rows, table.rows, strict=True):
+            for raw_row, row in zip(rows, table.rows, strict=True):
                 parts = [v for i, v in enumerate(row.values) if i != total_col and v is not None]
                 stated = row.values[total_col]
                 if stated is not None and parts and sum(parts) != stated:
                     self.warn(
                         rel,
-                        line_of(raw),
+                        line_of(raw_row),
                         f"{where}row '{row.key}' adds up to {sum(parts)}, total says {stated}",
                     )
         total_row = next((r for r in table.rows if r.total), None)
@@ -821,59 +741,87 @@ class _Checker:
                     f"{where}column '{column.key}' adds up to {sum(parts)}, total row: {stated}",
                 )
 
+    def _categories(self) -> dict[str, str]:
+        """Japanese category names; every category an entry uses needs one."""
+        found = self._special("categories.yaml", _CategoriesFile)
+        names = dict(found.categories) if found else {}
+        if found is None:
+            return names
+        for entry in self.entries.values():
+            if entry.category not in names:
+                names[entry.category] = entry.category  # reported once
+                self.error(
+                    entry.file,
+                    entry.line,
+                    f"category '{entry.category}' has no Japanese name in categories.yaml",
+                    entry.id,
+                )
+        return names
+
+    # -- across files ----------------------------------------------------------------------------
     def _cross_check(self) -> None:
-        """Checks that need every file: related ids, tables, questions under two entries."""
-        seen_questions: dict[str, tuple[str, str, int, str]] = {}
+        """Related ids, tables and their entries, and questions under two entries."""
+        seen: dict[str, tuple[str, str, int, str]] = {}
         for entry in self.entries.values():
             for rid in entry.related:
                 if rid == entry.id:
                     self.error(entry.file, entry.line, "lists itself in 'related'", entry.id)
-                elif rid not in self._declared:
+                elif rid not in self.declared:
                     self.error(
                         entry.file, entry.line, f"related id '{rid}' does not exist", entry.id
                     )
             if entry.table is not None:
                 table = self.tables.get(entry.table)
-                if table is None and entry.table in self._declared_tables:
-                    pass  # the table itself is broken and already reported
-                elif table is None:
+                if table is None and entry.table not in self.declared_tables:
                     self.error(
                         entry.file, entry.line, f"table '{entry.table}' does not exist", entry.id
                     )
-                elif table.entry != entry.id:
+                elif table is not None and table.entry != entry.id:
                     self.error(
                         entry.file,
                         entry.line,
                         f"table '{entry.table}' belongs to entry '{table.entry}'",
                         entry.id,
                     )
-            self._check_questions(entry, entry.questions, entry.id, seen_questions)
-            self._check_questions(entry, entry.questions_ja, f"{entry.id} ja", seen_questions)
-        self._check_tables()
+            self._questions(entry, entry.questions, "en", seen)
+            self._questions(entry, entry.questions_ja, "ja", seen)
+        for table in self.tables.values():
+            owner = self.entries.get(table.entry)
+            if owner is None and table.entry not in self.declared:
+                self.error(
+                    table.file,
+                    table.line,
+                    f"table '{table.id}': entry '{table.entry}' does not exist",
+                )
+            elif owner is not None and owner.table != table.id:
+                self.error(
+                    table.file,
+                    table.line,
+                    f"table '{table.id}': entry '{table.entry}' must say 'table: {table.id}'",
+                )
 
-    def _check_questions(
+    def _questions(
         self,
         entry: Entry,
-        questions: tuple[str, ...],
-        lines_key: str,
-        seen_questions: dict[str, tuple[str, str, int, str]],
+        questions: Iterable[str],
+        language: str,
+        seen: dict[str, tuple[str, str, int, str]],
     ) -> None:
         """Empty questions, and the same question under two entries (either language).
 
         One entry may list a question in both languages ("JETAA" is JETAA in both).
         """
-        language = "ja" if lines_key.endswith(" ja") else "en"
-        lines = self._question_lines.get(lines_key, [])
+        lines = self.question_lines.get(entry.id if language == "en" else f"{entry.id} ja", [])
         for index, question in enumerate(questions):
             key = basic_normalize(question)
             line = lines[index] if index < len(lines) else entry.line
             if not key:
                 self.error(entry.file, line, "an alternate question is empty", entry.id)
                 continue
-            if key not in seen_questions:
-                seen_questions[key] = (entry.id, entry.file, line, language)
+            if key not in seen:
+                seen[key] = (entry.id, entry.file, line, language)
                 continue
-            other_id, other_file, other_line, other_language = seen_questions[key]
+            other_id, other_file, other_line, other_language = seen[key]
             if other_id != entry.id:
                 self.error(
                     entry.file,
@@ -885,24 +833,45 @@ class _Checker:
             elif other_language == language:
                 self.warn(entry.file, line, f"question {question!r} is listed twice", entry.id)
 
-    def _check_tables(self) -> None:
-        """Every table belongs to an entry that points back at it."""
-        for table in self.tables.values():
-            owner = self.entries.get(table.entry)
-            if owner is None and table.entry in self._declared:
-                continue
-            if owner is None:
-                self.error(
-                    table.file,
-                    table.line,
-                    f"table '{table.id}': entry '{table.entry}' does not exist",
-                )
-            elif owner.table != table.id:
-                self.error(
-                    table.file,
-                    table.line,
-                    f"table '{table.id}': entry '{table.entry}' must say 'table: {table.id}'",
-                )
+
+def _id_of(raw: Any) -> str | None:
+    """The id of a raw entry or table, if it has a usable one."""
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _language_lists(found: _LanguageFile | None) -> LanguageLists:
+    if found is None:
+        return LanguageLists()
+    return LanguageLists(
+        english=found.english.wording(),
+        japanese=found.japanese.wording(),
+        eras=dict(found.eras),
+        region_countries=tuple(found.region_countries),
+    )
+
+
+def _line(raw: Any, loc: tuple[str | int, ...]) -> int:
+    """The line of the value at `loc` in raw YAML data (the closest enclosing one known)."""
+    line = line_of(raw)
+    node = raw
+    for part in loc:
+        if isinstance(node, LineDict) and isinstance(part, str) and part in node:
+            line = line_of(node, part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            lines = getattr(node, "item_lines", [])
+            line = lines[part] if part < len(lines) else line
+            node = node[part]
+            if isinstance(node, LineDict):
+                line = node.line
+        else:
+            break
+    return line
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in loc)
 
 
 _NUMBER_WORDS = {
@@ -945,14 +914,6 @@ def _numbers(text: str) -> set[str]:
 
 def _word_key(word: str) -> str:
     return word if word[0].isupper() and word in _NUMBER_WORDS else word.lower()
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _is_str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 __all__ = [

@@ -8,7 +8,6 @@ compares it by overlapping two-character pieces (bigrams) rather than by words.
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -19,20 +18,7 @@ JAPANESE = "ja"
 _KANA = re.compile(r"[\u3040-\u309f\u30a0-\u30ff\uff66-\uff9f]")
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-_HIRAGANA = re.compile(r"[\u3040-\u309f]")
-_RUNS = re.compile(r"[a-z0-9]+|[^\sa-z0-9]+")
 SHORT_LATIN_WORDS = 3
-
-# Polite endings and question frames that every Japanese question has: removed before
-# comparing, as English function words are. Longest first.
-_FRAME_TEXT = """
-について教えてください について教えて下さい を教えてください を教えて下さい 教えてください
-教えて下さい 知りたいです 知りたい とは何ですか とはなんですか は何ですか はなんですか
-ありますか でしょうか ですか ますか ください 下さい について とは ですが ですけど
-なのですが お願いします 何ですか どのような事業 どういう事業 どんな事業 どのような どういう どんな
-"""
-_FRAMES = sorted(_FRAME_TEXT.split(), key=len, reverse=True)
-_FRAME_RE = re.compile("|".join(re.escape(f) for f in _FRAMES))
 
 
 def has_japanese(text: str) -> bool:
@@ -55,33 +41,20 @@ def detect_language(text: str, hint: str | None = None) -> str:
     return ENGLISH
 
 
-def fold_japanese(text: str, phrases: Mapping[str, str]) -> str:
+def fold_japanese(text: str, phrases: Mapping[str, str], frames: Iterable[str] = ()) -> str:
     """Normalised Japanese: names folded to their canonical short forms, frames dropped.
 
     `text` must already be through `basic_normalize` (NFKC, case, punctuation);
-    `phrases` maps Japanese variants to canonical forms ("語学指導等を...事業" -> "jet").
+    `phrases` maps Japanese variants to canonical forms ("語学指導等を...事業" -> "jet");
+    `frames` are the polite endings and question frames (language.yaml) to drop.
     """
     for variant in sorted(phrases, key=len, reverse=True):
         if variant in text:
             text = text.replace(variant, f" {phrases[variant]} ")
-    text = _FRAME_RE.sub(" ", text)
+    for frame in sorted(frames, key=len, reverse=True):
+        if frame in text:
+            text = text.replace(frame, " ")
     return " ".join(text.split())
-
-
-def japanese_terms(normalized: str, stopwords: Iterable[str] = ()) -> list[str]:
-    """Latin words whole; runs of Japanese as overlapping two-character pieces."""
-    stop = set(stopwords)
-    terms: list[str] = []
-    for run in _RUNS.findall(normalized):
-        if not _CJK.search(run):
-            if run not in stop:
-                terms.append(run)
-            continue
-        characters = [c for c in run if c.strip()]
-        if len(characters) == 1 and not _HIRAGANA.match(characters[0]):
-            terms.append(characters[0])  # a lone particle ("の") says nothing
-        terms.extend(a + b for a, b in itertools.pairwise(characters))
-    return terms
 
 
 def nfkc(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -27,17 +27,6 @@ _LETTERS_DIGITS = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
 _SCRIPTS = re.compile(
     r"(?<=[a-z0-9])(?=[\u3040-\u30ff\u3400-\u9fff])|(?<=[\u3040-\u30ff\u3400-\u9fff])(?=[a-z0-9])"
 )
-
-# Function words that carry no topic. Question words (when, where, who, how many) are kept:
-# they separate "when do trainees arrive" from "where do trainees train".
-_STOPWORD_TEXT = """
-a an the is are was were be been being do does did of to in on at for from by with and
-or i me my mine we our us you your it its this that these those there here can could
-would should will shall may might must please tell know want wanted like about some any
-get give have has had they them their what whats which so just also im id ive hi hello
-dear sir madam kindly regarding re as if into than then very really more most
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 # Placeholders in alternate questions, and what detected entities are replaced by.
 COUNTRY_TOKEN = "xcountry"
@@ -61,20 +50,6 @@ def basic_normalize(text: str) -> str:
     if not text.isascii():
         text = _SCRIPTS.sub(" ", text)
     return " ".join(text.split())
-
-
-@lru_cache(maxsize=65536)
-def stem(token: str) -> str:
-    """A deliberately light stemmer: plurals only, so 'classes' and 'class' meet."""
-    if len(token) <= 3 or not token.isalpha():
-        return token
-    if token.endswith("ies") and len(token) > 4:
-        return token[:-3] + "y"
-    if token.endswith(("sses", "shes", "ches", "xes")):
-        return token[:-2]
-    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    return token
 
 
 @dataclass(frozen=True)
@@ -111,8 +86,16 @@ class Lexicon:
 class Normalizer:
     """Turns any text into the canonical token string the matcher compares."""
 
-    def __init__(self, lexicon: Lexicon, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        vocabulary: Iterable[str] = (),
+        keep: Callable[[str], bool] | None = None,
+    ) -> None:
         self._lexicon = lexicon
+        # Words never corrected, though unknown to the knowledge base: real words of the
+        # language ("hours" must not become "tours").
+        self._keep = keep or (lambda word: False)
         self._phrases = PhraseFinder(lexicon.phrases)
         self._by_initial: dict[str, tuple[str, ...]] = {}
         self._known: frozenset[str] = frozenset()
@@ -123,7 +106,6 @@ class Normalizer:
         words = {w for w in vocabulary if w.isalpha()}
         words.update(w for phrase in self._lexicon.phrases for w in phrase.split())
         words.update(self._lexicon.phrases.values())
-        words.update(STOPWORDS)
         self._known = frozenset(words)
         # People rarely get the first letter wrong; bucketing by it avoids silly corrections
         # ("name" -> "nam") and keeps the search small.
@@ -153,15 +135,10 @@ class Normalizer:
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one normaliser lives as long as its index
     def _correct(self, token: str) -> str:
-        if len(token) < 4 or token in self._known or not token.isalpha():
+        if len(token) < 4 or token in self._known or not token.isalpha() or self._keep(token):
             return token
         # Short words tolerate one edit; longer words a little more.
         cutoff = 85.0 if len(token) <= 5 else 80.0
         candidates = self._by_initial.get(token[0], ())
         found = process.extractOne(token, candidates, scorer=fuzz.ratio, score_cutoff=cutoff)
         return found[0] if found else token
-
-
-def content_terms(normalized: str) -> list[str]:
-    """The stemmed words of a normalised text that carry meaning (no function words)."""
-    return [stem(t) for t in normalized.split() if t not in STOPWORDS]

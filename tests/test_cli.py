@@ -53,10 +53,12 @@ def test_ask_json_reads_stdin_line_by_line_in_order(
 
 
 def test_eval_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", str(ROOT / "tests" / "eval" / "questions.yaml"), "--quiet"]) == 0
+    assert main(["eval", str(ROOT / "tests" / "eval" / "train"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "accuracy (answerable answered with the right entry)" in out
-    assert "escalation recall" in out
+    assert "answerable right" in out and "wrong of answers" in out
+    assert "en long" in out and "ja short" in out
+    assert "reason codes: " in out and "answered " in out
+    assert "misses" not in out  # --quiet: figures only
 
 
 def test_eval_bad_file_is_a_clear_error(
@@ -70,13 +72,13 @@ def test_eval_bad_file_is_a_clear_error(
 
 async def test_chat_answers_offers_choices_and_escalates_with_a_reference(config: Path) -> None:
     settings = load_settings(config, environ={})
-    stdin = io.StringIO("when do trainees arrive in japan\nfax\n2\nis there a visa fee\n/status\n")
+    stdin = io.StringIO("when do trainees arrive in japan\nfax\n1\nis there a visa fee\n/status\n")
     stdout = io.StringIO()
     assert await chat(settings, stdin, stdout) == 0
     out = stdout.getvalue()
     assert "mid-May" in out
     assert "1. " in out and "None of these - ask staff" in out
-    assert "6224-8376" in out  # choice 2 of "fax" is J.CLAIR Singapore's fax
+    assert "6224-8376" in out  # choice 1 of "fax" is J.CLAIR Singapore's fax
     assert "Your reference is #1" in out
     assert "#1 new: is there a visa fee" in out
 

@@ -206,3 +206,45 @@ def test_numbers_must_match_between_languages(kb_dir: Path) -> None:
         "knowledge/area.yaml:20: error: entry 'beta': numbers differ between answer and "
         "answer_ja; only in English: 2; only in Japanese: 3"
     ]
+
+
+def test_a_second_key_is_an_error_not_a_silent_replacement(kb_dir: Path) -> None:
+    found = problems(kb_dir, GOOD.replace("    title: Beta\n", "    title: Beta\n    title: B\n"))
+    assert found == [
+        "knowledge/area.yaml:14: error: not valid YAML: duplicate key 'title' (first at line 13)"
+    ]
+    (kb_dir / "synonyms.yaml").write_text("phrases: {}\nphrases: {}\n")
+    assert any(
+        "synonyms.yaml:2" in p and "duplicate key 'phrases'" in p for p in problems(kb_dir, GOOD)
+    )
+
+
+def test_yes_and_no_must_be_quoted_where_text_is_expected(kb_dir: Path) -> None:
+    found = problems(kb_dir, GOOD.replace("[what is alpha,", "[yes, what is alpha,"))
+    assert found == [
+        "knowledge/area.yaml:5: error: entry 'alpha': 'questions.0' must be text "
+        "(quote yes, no, on, off as text)"
+    ]
+
+
+def test_facets_are_kinds_of_fact(kb_dir: Path) -> None:
+    found = problems(
+        kb_dir,
+        GOOD.replace(
+            "    category: Contacts\n", "    category: Contacts\n    facets: [date, colour]\n", 1
+        ),
+    )
+    assert len(found) == 1
+    assert found[0].startswith(
+        "knowledge/area.yaml:5: error: entry 'alpha': 'facets.1' must be one of:"
+    )
+
+
+def test_word_lists_are_checked(kb_dir: Path) -> None:
+    language = (kb_dir / "language.yaml").read_text()
+    (kb_dir / "language.yaml").write_text(
+        language.replace("  kinds:\n", "  kinds:\n    colour: [which colour]\n", 1)
+    )
+    found = problems(kb_dir, GOOD)
+    assert len(found) == 1
+    assert "language.yaml" in found[0] and "english.kinds.colour" in found[0]
