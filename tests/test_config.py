@@ -102,6 +102,7 @@ def test_telegram_rate_limits_default_and_turn_off() -> None:
         ({"CLAIRBOT_STAFF_FORUM_TOPICS": "maybe"}, "staff.forum_topics: expected true or false"),
         ({"CLAIRBOT_STORAGE_PATH": " "}, "storage.path: expected a path"),
         ({"CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "0"}, "limits.messages_per_minute: must be at"),
+        ({"CLAIRBOT_MATCHER_FALLBACK_BAND": "150"}, "matcher.fallback_band: must be between 0"),
     ],
 )
 def test_more_bad_settings_name_themselves(environ: dict[str, str], message: str) -> None:
