@@ -19,7 +19,7 @@ run: install
 	$(BIN)/clair-bot run
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -373,9 +373,10 @@ def evaluate(
     outcomes: list[Outcome] = []
     for item in items:
         decision = decide(item.question)
-        other = ""
-        if decision.action is Action.ANSWER and item.facts:
+        outcome = Outcome(item, decision)
+        if decision.action is Action.ANSWER and item.facts and not outcome.correct:
+            # The facts may be stated in the other language's rendering of the same answer.
             flip = ENGLISH if decision.language == JAPANESE else JAPANESE
-            other = decide(item.question, reply_language=flip).answer
-        outcomes.append(Outcome(item, decision, other))
+            outcome = Outcome(item, decision, decide(item.question, reply_language=flip).answer)
+        outcomes.append(outcome)
     return EvalReport(outcomes)

@@ -52,12 +52,25 @@ def test_ask_json_reads_stdin_line_by_line_in_order(
     assert rows[1]["answer"] == ""
 
 
-def test_eval_prints_a_report(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", str(ROOT / "tests" / "eval" / "train"), "--quiet"]) == 0
+def test_eval_prints_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"knowledge:\n  path: {ROOT / 'tests' / 'fixtures' / 'matcher-knowledge'}\n")
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    (questions / "set.yaml").write_text(
+        "- {q: how long is lgotp, expect: answer, facts: [6-12]}\n"
+        "- {q: LGOTPの研修期間を教えてください, expect: answer, facts: [6-12]}\n"
+        "- {q: how much is the fee, expect: escalate}\n"
+        "- {q: thanks, expect: smalltalk}\n"
+        "- {q: 'Good afternoon. I work in Cebu and my director asked me to check how long the"
+        " training lasts. Thank you.', expect: answer, facts: [6-12], tags: [long]}\n"
+    )
+    assert main(["--config", str(config), "eval", str(questions), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "answerable right" in out and "wrong of answers" in out
     assert "en long" in out and "ja short" in out
-    assert "reason codes: " in out and "answered " in out
+    assert "100.0% (  3/3  )" in out  # every answerable question answered right
+    assert "reason codes: answered 3, guard-topic 1, smalltalk 1" in out
     assert "misses" not in out  # --quiet: figures only
 
 
