@@ -294,6 +294,8 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             decision = reply.decision
             last_question = text
             choices = []
+            if decision is not None and decision.action is Action.ANSWER and decision.forwarded:
+                say(f"bot> {decision.answer}")  # answered in part; the rest follows below
             if reply.limited:
                 say(f"bot> {texts.get(reply.answer_language).daily_limit}")
             elif reply.enquiry is not None:

@@ -113,8 +113,9 @@ def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -
         f"<blockquote>{html.escape(shorten(enquiry.text, PREVIEW))}</blockquote>",
         f"Bot considered: {considered}",
     ]
-    if enquiry.reason:
-        lines.append(f"Why it was forwarded: {html.escape(enquiry.reason)}")
+    if enquiry.reason or enquiry.code:
+        code = f"[{html.escape(enquiry.code)}] " if enquiry.code else ""
+        lines.append(f"Why it was forwarded: {code}{html.escape(enquiry.reason)}")
     lines.append(f"Reply to this message to answer the user, or use /reply {enquiry.ref} text.")
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot import texts
 from bot.config import Settings
 from bot.core import Knowledge, StaffNotices, require
-from bot.decision import Action, Decision
+from bot.decision import Action, Decision, Reason
 from bot.flood import FloodGuard, Verdict
 from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language
@@ -116,8 +116,9 @@ class UserService:
         """
         matcher = self.knowledge.matcher
         decision = matcher.decide(text, hint=asker.language, reply_language=language)
-        if decision.action is not Action.ESCALATE:
+        if decision.action is not Action.ESCALATE and not decision.forwarded:
             return Reply(decision)
+        # Escalated, or answered in part: what the knowledge base cannot answer goes to staff.
         asker = replace(asker, language=detect_language(text, asker.language))
         current = await self._enquiries.open_for_user(asker.user_id)
         if current is not None:
@@ -126,8 +127,16 @@ class UserService:
             return Reply(decision, enquiry, follow_up=True, acknowledgement=ack)
         if await self._over_daily_cap(asker.user_id):
             return Reply(decision, limited=True)
+        reason = decision.reason
+        if decision.forwarded:  # staff see the whole message, and which parts are theirs
+            reason = "answered in part; not answered: " + "; ".join(decision.forwarded)
         enquiry = await self._enquiries.create(
-            asker, text, decision.considered, decision.reason, self._notices.announce
+            asker,
+            text,
+            decision.considered,
+            reason,
+            self._notices.announce,
+            code=decision.code.value,
         )
         return Reply(
             decision, enquiry, acknowledgement=self.acknowledgement(enquiry, decision.language)
@@ -145,7 +154,7 @@ class UserService:
         matcher = self.knowledge.matcher
         considered = matcher.decide(text, asker.language).considered if text.strip() else ()
         return await self._enquiries.create(
-            asker, text, considered, reason, self._notices.announce
+            asker, text, considered, reason, self._notices.announce, code=Reason.ASKED_STAFF.value
         )
 
     async def follow_up(self, ref: int, asker: Asker, text: str) -> Enquiry:

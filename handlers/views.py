@@ -127,9 +127,10 @@ def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
     decision = reply.decision
     language = reply.answer_language
     words = texts.get(language)
-    if reply.limited:
+    answered = decision is not None and decision.action is Action.ANSWER
+    if reply.limited and not answered:
         return View((html.escape(words.daily_limit),))
-    if reply.enquiry is not None:
+    if reply.enquiry is not None and not answered:
         return View((html.escape(reply.acknowledgement),))
     if decision is None:  # only a message that joined an enquiry comes without a decision
         return View((words.ask_usage,))
@@ -137,7 +138,13 @@ def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
         keyboard = answer_keyboard(
             kb, decision.entry_id, language, decision.related, question_number
         )
-        return View(escaped_parts(decision.answer), keyboard)
+        parts = escaped_parts(decision.answer)
+        # Answered in part: the rest went to staff (or could not, over the daily cap).
+        if reply.enquiry is not None:
+            parts = (*parts, html.escape(reply.acknowledgement))
+        elif reply.limited:
+            parts = (*parts, html.escape(words.daily_limit))
+        return View(parts, keyboard)
     if decision.action is Action.CLARIFY and decision.suggestions:
         rows = _rows(
             InlineKeyboardButton(s.title, callback_data=Choose(question_number, s.entry_id).data)

@@ -143,6 +143,30 @@ async def test_next_unanswerable_message_joins_the_open_enquiry(clair: Harness) 
     assert enquiry.ref == 1
 
 
+async def test_a_message_answered_in_part_sends_the_answer_and_forwards_the_rest(
+    clair: Harness,
+) -> None:
+    clair.api.send_message(
+        "when do trainees arrive in japan, and how much is the fee?", user=clair.user_id
+    )
+    answer = await clair.api.next_message(clair.user_id)
+    assert "mid-May" in answer.text
+    acknowledgement = await clair.api.next_message(clair.user_id)
+    assert is_escalated(acknowledgement.text, 1)
+    [enquiry] = await clair.service.storage.enquiries.for_user(USER_ID)
+    # Staff get the whole message, the parts left to them, and the reason code.
+    assert enquiry.text == "when do trainees arrive in japan, and how much is the fee?"
+    assert enquiry.code == "answered-part"
+    assert "how much is the fee" in enquiry.reason
+
+
+async def test_enquiries_record_the_reason_code(clair: Harness) -> None:
+    assert is_escalated((await clair.say("what is the application deadline for lgotp")).text, 1)
+    assert is_escalated((await clair.say("/ask who can I talk to")).text, 2)
+    codes = [e.code for e in await clair.service.storage.enquiries.for_user(USER_ID)]
+    assert sorted(codes) == ["asked-staff", "guard-topic"]
+
+
 async def test_limits(
     bot_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

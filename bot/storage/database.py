@@ -97,6 +97,10 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TEXT NOT NULL
     );
     """,
+    # 4: the matcher's stable reason code for why an enquiry went to staff.
+    """
+    ALTER TABLE enquiries ADD COLUMN code TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 

@@ -48,14 +48,17 @@ class EnquiryStore:
         candidates: Sequence[Candidate] = (),
         reason: str = "",
         render: Render | None = None,
+        code: str = "",
     ) -> Enquiry:
-        """Store a new enquiry and its first message, plus what `render` says to send."""
+        """Store a new enquiry and its first message, plus what `render` says to send.
+
+        `reason` says in words why it went to staff, `code` is the matcher's reason code."""
         moment = stamp(self._db.clock())
         data = json.dumps([c.to_json() for c in candidates])
         async with self._db.write() as db:
             cursor = await db.execute(
                 "INSERT INTO enquiries (user_id, chat_id, name, username, language, text,"
-                " candidates, reason, state, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " candidates, reason, code, state, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     asker.user_id,
                     asker.chat_id,
@@ -65,6 +68,7 @@ class EnquiryStore:
                     text,
                     data,
                     reason,
+                    code,
                     State.NEW.value,
                     moment,
                 ),

@@ -131,6 +131,7 @@ class Enquiry:
     staff_thread_id: int | None = None
     reminded_at: datetime | None = None
     kb_suggested: bool = False
+    code: str = ""  # the matcher's reason code (bot.decision.Reason), "" before it existed
 
     @property
     def is_open(self) -> bool:

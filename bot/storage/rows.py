@@ -37,6 +37,7 @@ def enquiry_from_row(row: Any) -> Enquiry:
         staff_thread_id=row["staff_thread_id"],
         reminded_at=parse(row["reminded_at"]),
         kb_suggested=bool(row["kb_suggested"]),
+        code=row["code"],
     )
 
 
