@@ -7,17 +7,18 @@ import asyncio
 import getpass
 import importlib
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bot import staffview, texts
+from bot import logs, staffview, texts
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import TERMINAL_CHAT_ID, UnknownEnquiry
 from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, eval_files, evaluate, load_eval
+from bot.inbound import number as typed_number
+from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.language import detect_language
 from bot.markup import shorten, strip_tags
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook",
         action="store_true",
         help="serve a webhook (settings in the 'webhook' section) instead of long polling",
+    )
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="exit at once if the Bot API cannot be reached at start-up, instead of waiting "
+        "for it (telegram.wait_for_network)",
     )
 
     ask = commands.add_parser("ask", help="answer one question offline and print the decision")
@@ -118,11 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"clair-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.logging.level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Before anything can log: every line of every logger is written with the token redacted.
+    logs.setup(settings.logging.level, [settings.token or ""])
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "run": _cmd_run,
         "ask": _cmd_ask,
@@ -167,13 +171,11 @@ def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     matcher = _matcher(settings)
     questions: Iterable[str]
-    if args.question == "-":
-        questions = (line.rstrip("\n") for line in sys.stdin)
+    if args.question == "-":  # one answer for every line, blank ones too, so they line up
+        questions = (without_surrogates(line.rstrip("\n")) for line in sys.stdin)
     else:
-        questions = [args.question]
+        questions = [without_surrogates(args.question)]
     for question in questions:
-        if args.question == "-" and not question.strip():
-            continue
         decision = matcher.decide(question)
         if args.json:
             print(json.dumps(decision.to_json(), ensure_ascii=False), flush=True)
@@ -223,7 +225,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # The Telegram layer is loaded only here: the core and the offline commands never import
     # it, so `ask`, `eval`, `kb` and `queue` work (and are tested) without python-telegram-bot.
     telegram_side = importlib.import_module(TELEGRAM_APP)
-    result: int = telegram_side.run_telegram(settings, webhook=args.webhook)
+    result: int = telegram_side.run_telegram(settings, webhook=args.webhook, once=args.once)
     return result
 
 
@@ -258,7 +260,7 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             line = stdin.readline()
             if not line:
                 break
-            text = line.strip()
+            text = without_surrogates(line).strip()
             if not text:
                 continue
             if text in ("/quit", "/exit"):
@@ -276,8 +278,8 @@ async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                     continue
                 await to_staff(question, "asked for staff")
                 continue
-            if choices and text.isdigit():
-                index = int(text) - 1
+            if choices and (choice := typed_number(text)) is not None:
+                index = choice - 1
                 if index == len(choices):
                     await to_staff(last_question, "none of the choices")
                 elif 0 <= index < len(choices):

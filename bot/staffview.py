@@ -28,6 +28,10 @@ USAGE = {
     "reply": "Usage: /reply N your answer (sent to the user as CLAIR staff).",
 }
 SENT_TO_USER = "Sent to the user (#{ref})."
+NOT_TIED = (
+    "Not sent: I can't tell which enquiry the message you replied to belongs to. "
+    "To answer a user, send /reply N your answer (N is the enquiry's number)."
+)
 ONLY_TEXT = "Only text replies are relayed to the user (#{ref})."
 RELOADED = "Knowledge base reloaded: {entries} entries."
 NOT_RELOADED = "<b>The knowledge base was not reloaded</b>; the old one stays in use. Problems:"
@@ -45,6 +49,9 @@ STAFF_HELP = (
     "/stats - figures; /export - every enquiry as CSV\n"
     "/reload - load the knowledge base again after a check"
 )
+
+#: How a staff answer starts for the user (it names the enquiry, so a reply to it joins it).
+USER_REPLY_HEADER = "<b>CLAIR staff</b> (about your enquiry #{ref}):"
 
 PREVIEW = 3000  # leaves room for the rest of a message within 4096 characters
 
@@ -128,7 +135,7 @@ def follow_up(enquiry: Enquiry, text: str) -> str:
 
 def staff_reply_to_user(enquiry: Enquiry, text: str) -> str:
     """A staff answer relayed to the user, attributed to CLAIR staff."""
-    return f"<b>CLAIR staff</b> (about your enquiry #{enquiry.ref}):\n{html.escape(text)}"
+    return f"{USER_REPLY_HEADER.format(ref=enquiry.ref)}\n{html.escape(text)}"
 
 
 def delivery_failed(ref: int, reason: str) -> str:

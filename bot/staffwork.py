@@ -11,9 +11,10 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import staffview
+from bot import references, staffview
 from bot.config import Settings
 from bot.core import TERMINAL_CHAT_ID, Knowledge, StaffNotices, require
+from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeBase
 from bot.storage import Storage
 from bot.storage.records import Author, Draft, Enquiry, Event, Kind, Message, State
@@ -68,13 +69,21 @@ class StaffService:
         return await self._enquiries.open_page(page * per_page, per_page)
 
     async def thread_ref(
-        self, chat_id: int, replied_to: int | None, topic_id: int | None
+        self,
+        chat_id: int,
+        replied_to: int | None,
+        topic_id: int | None,
+        quoted: str | None = None,
     ) -> int | None:
-        """The enquiry a message in the staff chat is about: by the message it replies to,
-        else by the forum topic it was written in."""
+        """The enquiry a message in the staff chat is about: by the message it replies to
+        (its recorded id, else the `#N` of the bot's text `quoted`), else by the forum topic
+        it was written in."""
         if replied_to is not None:
             ref = await self._enquiries.ref_for_message(chat_id, replied_to)
             if ref is not None:
+                return ref
+            ref = references.in_staff_message(quoted)
+            if ref is not None and await self._enquiries.get(ref) is not None:
                 return ref
         if topic_id is not None:
             return await self._enquiries.ref_for_thread(topic_id)
@@ -88,6 +97,7 @@ class StaffService:
     async def reply(self, ref: int, staff_id: int, staff_name: str, text: str) -> Enquiry:
         """Record a staff answer and put its relay to the user in the outbox."""
         await require(self._enquiries, ref)
+        text = without_surrogates(text)
 
         def relay(enquiry: Enquiry) -> list[Draft]:
             if enquiry.chat_id == TERMINAL_CHAT_ID:

@@ -284,6 +284,10 @@ JA = Texts(
 _BY_LANGUAGE = {ENGLISH: EN, JAPANESE: JA}
 
 
+#: Every language's texts.
+ALL = (EN, JA)
+
+
 def get(language: str | None) -> Texts:
     """The texts for a language code ("en", "ja"); English for anything else."""
     return _BY_LANGUAGE.get((language or ENGLISH)[:2].lower(), EN)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot import texts
+from bot import references, texts
 from bot.config import Settings
 from bot.core import Knowledge, StaffNotices, require
 from bot.decision import Action, Decision, Reason
 from bot.flood import FloodGuard, Verdict
+from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language
 from bot.storage import Storage
@@ -90,17 +91,24 @@ class UserService:
 
     # -- questions ----------------------------------------------------------------------------
     async def handle_message(
-        self, asker: Asker, text: str, replied_to: int | None = None
+        self, asker: Asker, text: str, replied_to: int | None = None, quoted: str | None = None
     ) -> Reply:
         """A typed message: a follow-up of an enquiry, or a question.
 
         `replied_to` is the id of the message (in the user's chat) this one replies to: a
         reply to one of the bot's messages about an enquiry (its acknowledgement or a staff
-        answer) joins that enquiry, whatever it says.
+        answer) joins that enquiry, whatever it says. `quoted` is the text of that message
+        when it is the bot's: a copy whose id was never recorded is tied by the `#N` it
+        shows, to an enquiry of this user's.
         """
+        text = without_surrogates(text)
         if replied_to is not None:
             ref = await self._enquiries.ref_for_message(asker.chat_id, replied_to)
             current = await self._enquiries.get(ref) if ref is not None else None
+            if current is None and (ref := references.in_user_message(quoted)) is not None:
+                current = await self._enquiries.get(ref)
+                if current is not None and current.user_id != asker.user_id:
+                    current = None
             if current is not None:
                 enquiry = await self.follow_up(current.ref, asker, text)
                 language = await self.reply_language(asker, text)
@@ -150,6 +158,7 @@ class UserService:
         """
         if await self._over_daily_cap(asker.user_id):
             raise DailyLimitReached
+        text = without_surrogates(text)
         asker = replace(asker, language=detect_language(text, asker.language))
         matcher = self.knowledge.matcher
         considered = matcher.decide(text, asker.language).considered if text.strip() else ()

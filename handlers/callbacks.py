@@ -25,7 +25,7 @@ from bot.callback_data import (
 )
 from bot.knowledge import KnowledgeBase
 from bot.users import DailyLimitReached
-from handlers.replies import edit_view, send_view, set_keyboard
+from handlers.replies import MessageGone, edit_view, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.user import send_acknowledgement
 from handlers.views import (
@@ -67,29 +67,45 @@ async def button(update: Update, context: Context) -> None:
     if isinstance(action, Feedback):
         await _feedback(update, context, action, language)
         return
+    if isinstance(action, OpenEntry | Choose):
+        await query.answer()
+        await _open(update, context, action, language)
+        return
+    try:  # the rest edit the button's message, which may be gone: answered afterwards
+        if isinstance(action, OpenCategory):
+            await edit_view(update, context, category_view(kb, action.index, language))
+        elif isinstance(action, ShowTopics):
+            await edit_view(update, context, topics_view(kb, language))
+        elif isinstance(action, Forget):
+            await _forget(update, context, action.confirmed, language)
+        elif isinstance(action, SetLanguage):
+            await context.bot_data.core.users.choose_language(
+                asker_for(update).user_id, action.language
+            )
+            words = texts.get(action.language)
+            await edit_view(update, context, View((words.language_set,)))
+    except MessageGone:
+        logger.info("a button on a message that no longer exists: expired")
+        await query.answer(words.button_expired)
+        return
     await query.answer()
+
+
+async def _open(
+    update: Update, context: Context, action: OpenEntry | Choose, language: str
+) -> None:
+    """An entry from a related-topic button, or a "did you mean" choice, as a new message."""
+    kb = context.bot_data.core.kb
     if isinstance(action, OpenEntry):
         await send_view(update, context, entry_view(kb, kb.entries[action.entry_id], language))
-    elif isinstance(action, Choose):
-        asked = user_state(context).question(action.number)
-        answer, reply_in = await context.bot_data.core.users.answer_choice(
-            asker_for(update).user_id, action.entry_id, asked, language
-        )
-        number = action.number if asked is not None else None
-        entry = kb.entries[action.entry_id]
-        await send_view(update, context, entry_view(kb, entry, reply_in, answer, number))
-    elif isinstance(action, OpenCategory):
-        await edit_view(update, context, category_view(kb, action.index, language))
-    elif isinstance(action, ShowTopics):
-        await edit_view(update, context, topics_view(kb, language))
-    elif isinstance(action, Forget):
-        await _forget(update, context, action.confirmed, language)
-    elif isinstance(action, SetLanguage):
-        await context.bot_data.core.users.choose_language(
-            asker_for(update).user_id, action.language
-        )
-        words = texts.get(action.language)
-        await edit_view(update, context, View((words.language_set,)))
+        return
+    asked = user_state(context).question(action.number)
+    answer, reply_in = await context.bot_data.core.users.answer_choice(
+        asker_for(update).user_id, action.entry_id, asked, language
+    )
+    number = action.number if asked is not None else None
+    entry = kb.entries[action.entry_id]
+    await send_view(update, context, entry_view(kb, entry, reply_in, answer, number))
 
 
 async def _feedback(update: Update, context: Context, action: Feedback, language: str) -> None:

@@ -20,10 +20,18 @@ from telegram.ext import filters
 from bot import staffview
 from bot.callback_data import StaffAction, StaffButton, parse
 from bot.core import UnknownEnquiry
+from bot.inbound import number
 from bot.knowledge import KnowledgeError
 from bot.markup import split_html
 from handlers.delivery import keyboard
-from handlers.replies import edit_view, send_view, set_keyboard
+from handlers.replies import (
+    MessageGone,
+    edit_view,
+    is_from_bot,
+    record_thread,
+    send_view,
+    set_keyboard,
+)
 from handlers.state import Context
 from handlers.views import View, escaped_parts
 
@@ -77,9 +85,7 @@ def staff_only(handler: Handler) -> Handler:
 
 def _number(context: Context) -> int | None:
     args = context.args or []
-    if not args or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
-        return None
-    return int(args[0].lstrip("#"))
+    return number(args[0]) if args else None
 
 
 def _staff(update: Update) -> tuple[int, str]:
@@ -225,12 +231,21 @@ async def staff_chat_message(update: Update, context: Context) -> None:
         return  # not staff: nothing said in the staff chat reaches a user
     replied = message.reply_to_message
     topic = message.message_thread_id if message.is_topic_message else None
+    to_bot = replied is not None and is_from_bot(replied, context.bot.id)
     ref = await context.bot_data.core.staff.thread_ref(
-        message.chat.id, replied.message_id if replied is not None else None, topic
+        message.chat.id,
+        replied.message_id if replied is not None else None,
+        topic,
+        replied.text if replied is not None and to_bot else None,
     )
     if ref is None:
-        return  # staff talking among themselves
-    await context.bot_data.core.record_thread(ref, message.chat.id, [message.message_id])
+        if to_bot:  # they meant to answer someone: say it did not go, and how to send it
+            await _say(update, context, html.escape(staffview.NOT_TIED))
+        return  # otherwise staff talking among themselves
+    ids = [message.message_id]
+    if replied is not None and to_bot:  # a copy tied by its text: replies to it join too
+        ids.append(replied.message_id)
+    await record_thread(context, ref, message.chat.id, ids)
     if message.text is None:
         await _say(update, context, html.escape(staffview.ONLY_TEXT.format(ref=ref)))
         return
@@ -249,7 +264,7 @@ async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
     chat = update.effective_chat
     if confirmation is not None and chat is not None and chat.type != ChatType.PRIVATE:
         # A reply to the confirmation threads too, like a reply to the announcement.
-        await context.bot_data.core.record_thread(ref, chat.id, [confirmation.message_id])
+        await record_thread(context, ref, chat.id, [confirmation.message_id])
 
 
 # ---------------------------------------------------------------------------------- buttons
@@ -315,5 +330,9 @@ async def _queue_page(update: Update, context: Context, page: int) -> None:
         page = 0
         enquiries, total = await service.queue(0, PER_PAGE)
     text, buttons = staffview.queue_page(enquiries, total, page, PER_PAGE, service.now())
+    try:
+        await edit_view(update, context, View((text,), keyboard(buttons)))
+    except MessageGone:
+        await query.answer(staffview.BUTTON_EXPIRED)
+        return
     await query.answer()
-    await edit_view(update, context, View((text,), keyboard(buttons)))

@@ -14,7 +14,7 @@ from bot.knowledge import Entry
 from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
 from handlers.groups import ADDRESSED, strip_mention
-from handlers.replies import send_view
+from handlers.replies import is_from_bot, record_thread, send_view
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import (
     View,
@@ -174,8 +174,9 @@ async def question(update: Update, context: Context) -> None:
     services = context.bot_data.core
     asker = asker_for(update)
     replied = message.reply_to_message
+    quoted = replied.text if replied is not None and is_from_bot(replied, context.bot.id) else None
     reply = await services.users.handle_message(
-        asker, text, replied.message_id if replied is not None else None
+        asker, text, replied.message_id if replied is not None else None, quoted
     )
     state = user_state(context)
     number = state.remember(text)
@@ -200,5 +201,4 @@ async def send_acknowledgement(
 
 async def _thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
     if sent:
-        ids = [message.message_id for message in sent]
-        await context.bot_data.core.record_thread(ref, sent[0].chat_id, ids)
+        await record_thread(context, ref, sent[0].chat_id, [m.message_id for m in sent])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 import threading
 import time
@@ -26,6 +28,8 @@ from telegram import Update
 import handlers.app
 from bot import texts
 from bot.config import Settings
+from bot.service import Services
+from bot.storage.lock import InstanceLock
 from handlers.app import ClairApplication
 
 
@@ -344,8 +348,8 @@ def run_like_the_cli(
     """Run `run_telegram` as `clair-bot run` does: it owns the main thread and its loop.
 
     The fake server runs on a loop in a thread; a driver thread runs `conversation` there,
-    then stops the application like Ctrl-C would. Returns the fake, the application and
-    what the conversation returned.
+    then stops the bot with SIGTERM, as systemd or Docker would. Returns the fake, the
+    application and what the conversation returned.
     """
     server_loop = asyncio.new_event_loop()
     server = threading.Thread(target=server_loop.run_forever, daemon=True)
@@ -357,8 +361,8 @@ def run_like_the_cli(
     ready = threading.Event()
     original = handlers.app.build_application
 
-    def build(settings: Settings) -> ClairApplication:
-        built.append(original(settings))
+    def build(settings: Settings, service: Services | None = None) -> ClairApplication:
+        built.append(original(settings, service))
         ready.set()
         return built[0]
 
@@ -375,7 +379,7 @@ def run_like_the_cli(
             outcome.append(exc)
         finally:
             if ready.wait(5):
-                main_loop.call_soon_threadsafe(built[0].stop_running)
+                os.kill(os.getpid(), signal.SIGTERM)
 
     driver = threading.Thread(target=drive)
     driver.start()
@@ -392,7 +396,10 @@ def run_like_the_cli(
         main_loop.close()  # run_polling closed it already; closing twice is harmless
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    assert built[0].bot_data.service is None  # post_shutdown closed the service it opened
+    assert not built[0].running
+    lock = InstanceLock(settings.storage.path)
+    lock.acquire()  # the bot let its lock go on the way out
+    lock.release()
     assert [c for c in api.calls if c.status != 200] == []
     return api, built[0], outcome[0]
 
@@ -504,3 +511,30 @@ async def test_a_burst_from_one_chat_does_not_hold_up_the_others(
             assert waited < 1.0, f"the other chat waited {waited:.2f} s behind the burst"
             assert len(api.messages(busy)) < 200  # it really was answered during the burst
             await api.wait_for(lambda: len(api.messages(busy)) == 200, timeout=20)
+
+
+# ---------------------------------------------------------------------------- small crashes
+async def test_a_button_on_a_message_that_does_not_exist_has_quietly_expired(
+    clair: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    clair.expected_failures.add("editMessageText")  # Telegram: "message to edit not found"
+    for data, words in (
+        ("c:0", texts.EN),
+        ("t", texts.EN),
+        ("fg:no", texts.EN),
+        ("l:ja", texts.JA),
+    ):
+        query_id = clair.api.press_raw(data, USER_ID, 987654, user=USER_ID)
+        assert await answers(clair, query_id) == words.button_expired
+    assert "Traceback" not in caplog.text and "ERROR" not in caplog.text
+    assert clair.api.messages(USER_ID) == []  # no apology either: nothing went wrong
+
+
+async def test_lone_surrogates_are_dropped_on_the_way_in(clair: Harness) -> None:
+    # The fake sends JSON with \\ud800 escapes, as Telegram may; json.loads keeps them.
+    reply = await clair.say("wen do trainees arive in japan\ud800")
+    assert "mid-May" in reply.text
+    ack = await clair.say("what is the application deadline\udfff for lgotp \ud83d")
+    assert is_escalated(ack.text, 1)
+    enquiry = await clair.service.storage.enquiries.get(1)
+    assert enquiry is not None and enquiry.text == "what is the application deadline for lgotp"

@@ -361,3 +361,10 @@ async def test_state_commands_confirm_once(staff_bot: Harness) -> None:
 async def test_help_lists_staff_commands_for_staff_only(staff_bot: Harness) -> None:
     assert "For CLAIR staff" in (await staff_command(staff_bot, "/help")).text
     assert "For CLAIR staff" not in (await staff_bot.say("/help")).text
+
+
+@pytest.mark.parametrize("command", ["/show ²", "/claim ¹²", "/resolve #１", "/reopen 1x"])
+async def test_numbers_are_ascii_digits_only(staff_bot: Harness, command: str) -> None:
+    reply = await staff_command(staff_bot, command)
+    name = command.split()[0].lstrip("/")
+    assert reply.text == staffview.USAGE[name]
