@@ -564,6 +564,22 @@ class FakeBotApi:
             message = {"message_id": message_id, "date": 0, "chat": self.chats[chat_id]}
         return self._callback(data, message, user)
 
+    def stray_copy(self, message: SentMessage) -> SentMessage:
+        """A second copy of a bot message, as Telegram delivers it when the bot's first
+        sendMessage stalled after delivery and was sent again: in the chat, with its own id,
+        but never in any answer the bot received."""
+        params = {"chat_id": message.chat_id, "text": message.raw_text}
+        params |= {"parse_mode": message.parse_mode, "reply_markup": message.reply_markup}
+        if message.message_thread_id is not None:
+            params["message_thread_id"] = message.message_thread_id
+        content: JSON = {"text": message.text}
+        if message.entities:
+            content["entities"] = message.entities
+        self._send(params, content, message.entities)
+        copy = self._sent.pop()  # delivered, but not among the messages the bot sent
+        self._all_messages[(copy.chat_id, copy.message_id)] = copy.payload
+        return copy
+
     # ------------------------------------------------------------------ test side: inspection
     def messages(self, chat_id: int) -> list[SentMessage]:
         """All bot messages sent to ``chat_id`` in order (including edited/deleted ones)."""
