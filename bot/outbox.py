@@ -6,6 +6,12 @@ or `Undeliverable` (the user blocked the bot, the chat is gone). The id is recor
 moment the call returns, so the only window for a duplicate is a crash between Telegram
 accepting a message and that one write; after such a crash the message is sent again
 rather than never.
+
+When that write fails (a full or read-only disk), the worker keeps the outcome in memory
+and writes it before anything else once the disk takes writes again; until then the row
+stays "sending", so nothing sends it twice, and the worker backs off instead of spinning.
+On stop it finishes the message in hand (within `STOP_GRACE_S`) and leaves the rest
+pending for the next start.
 """
 
 from __future__ import annotations
@@ -13,14 +19,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
+from bot.storage.database import StorageUnavailable
 from bot.storage.outbox import OutboxStore
 from bot.storage.records import Draft, Enquiry, OutboxItem
 
 log = logging.getLogger(__name__)
+
+#: How long a stop waits for the message in hand (it may be waiting on the rate limiter).
+STOP_GRACE_S = 5.0
+#: The longest wait between rounds while the database takes no writes.
+STORAGE_RETRY_CAP_S = 30.0
+
+#: A write of what Telegram answered, not yet taken by the store.
+Outcome = Callable[[], Awaitable[None]]
 
 
 class RetryLater(Exception):
@@ -64,10 +80,18 @@ async def deliver_due(
     backoff: Backoff = Backoff(),
     on_failure: FailureNotice | None = None,
     limit: int = 50,
+    stopping: Callable[[], bool] = lambda: False,
+    unrecorded: list[Outcome] | None = None,
 ) -> int:
-    """Deliver what is due now, one message at a time, in order; returns how many were sent."""
+    """Deliver what is due now, one message at a time, in order; returns how many were sent.
+
+    Stops early once `stopping()` is true. An outcome the store cannot take is appended to
+    `unrecorded` (for the caller to write later) before StorageUnavailable is raised.
+    """
     sent = 0
     for _ in range(limit):
+        if stopping():
+            break
         # One at a time: a message sent now can change how the next one is threaded
         # (the announcement's id is what follow-ups reply to).
         due = await store.due(limit=1)
@@ -75,6 +99,7 @@ async def deliver_due(
             break
         item = due[0]
         await store.mark_sending(item.id)
+        outcome: Outcome
         try:
             message_id = await sender.send(item)
         except RetryLater as exc:
@@ -84,17 +109,27 @@ async def deliver_due(
                 else backoff.delay(item.attempts + 1)
             )
             log.warning("outbox %s (#%s): %s; retrying in %.1fs", item.id, item.ref, exc, delay)
-            await store.mark_retry(item.id, str(exc), delay)
+            outcome = partial(store.mark_retry, item.id, str(exc), delay)
         except Undeliverable as exc:
             log.warning("outbox %s (#%s) undeliverable: %s", item.id, item.ref, exc)
             render = on_failure(item, str(exc)) if on_failure else None
-            await store.mark_failed(item, str(exc), render)
+            outcome = partial(store.mark_failed, item, str(exc), render)
+        except StorageUnavailable:  # the sender's own write (a forum topic): not sent
+            outcome = partial(store.mark_retry, item.id, "the database takes no writes", 0)
         except Exception as exc:  # a sender bug must not strand the message mid-send
             log.exception("outbox %s (#%s): unexpected error", item.id, item.ref)
-            await store.mark_retry(item.id, repr(exc), backoff.delay(item.attempts + 1))
+            outcome = partial(
+                store.mark_retry, item.id, repr(exc), backoff.delay(item.attempts + 1)
+            )
         else:
-            await store.mark_sent(item, message_id)
+            outcome = partial(store.mark_sent, item, message_id)
             sent += 1
+        try:
+            await outcome()
+        except StorageUnavailable:
+            if unrecorded is not None:
+                unrecorded.append(outcome)
+            raise
     return sent
 
 
@@ -116,6 +151,7 @@ class OutboxWorker:
         self.idle_s = idle_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._unrecorded: list[Outcome] = []
 
     async def start(self) -> None:
         """Resume after a restart (messages caught mid-send go again) and start delivering."""
@@ -127,26 +163,65 @@ class OutboxWorker:
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="clair-bot outbox")
 
-    async def stop(self) -> None:
-        """Finish the message in hand, then stop."""
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Finish the message in hand (for at most `grace_s`), then stop; the rest stays
+        pending for the next start."""
         self._stopping.set()
         self.store.changed.set()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+            if not done:  # stuck behind the rate limiter or a slow server
+                log.warning("outbox: the message in hand did not finish; it goes at next start")
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
+        with contextlib.suppress(StorageUnavailable):
+            await self._record_outcomes()
+        if self._unrecorded:
+            log.error(
+                "outbox: %d delivery outcome(s) could not be written; those messages will be "
+                "sent again at the next start",
+                len(self._unrecorded),
+            )
+
+    async def _record_outcomes(self) -> None:
+        """Write what Telegram answered before the store failed, oldest first."""
+        while self._unrecorded:
+            await self._unrecorded[0]()
+            self._unrecorded.pop(0)
+
+    async def deliver(self) -> int:
+        """One round: the outcomes still owed to the store, then what is due."""
+        await self._record_outcomes()
+        return await deliver_due(
+            self.store,
+            self.sender,
+            self.backoff,
+            self.on_failure,
+            stopping=self._stopping.is_set,
+            unrecorded=self._unrecorded,
+        )
 
     async def _run(self) -> None:
+        failures = 0  # rounds in a row that failed (most often on a write)
         while not self._stopping.is_set():
             self.store.changed.clear()
             try:
-                await deliver_due(self.store, self.sender, self.backoff, self.on_failure)
+                await self.deliver()
+                failures = 0
+            except StorageUnavailable:  # the database logged why, once
+                failures += 1
             except Exception:  # keep delivering whatever one bad message did
                 log.exception("outbox: delivery round failed")
+                failures += 1
             wait = self.idle_s
-            upcoming = await self.store.next_attempt_at()
-            if upcoming is not None:
-                wait = min(wait, max(0.0, (upcoming - self.store.clock()).total_seconds()))
+            if failures:
+                wait = min(self.backoff.delay(failures), STORAGE_RETRY_CAP_S)
+            else:
+                upcoming = await self.store.next_attempt_at()
+                if upcoming is not None:
+                    wait = min(wait, max(0.0, (upcoming - self.store.clock()).total_seconds()))
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.store.changed.wait(), timeout=wait)

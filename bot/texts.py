@@ -41,6 +41,7 @@ class Texts:
     button_expired: str
     feedback_thanks: str
     something_wrong: str
+    cannot_forward: str  # the database takes no writes (full or read-only disk)
     forget_confirm: str
     forget_cancelled: str
     forgotten: str  # {enquiries}, {messages}, {feedback}
@@ -146,6 +147,7 @@ EN = Texts(
         "if you still need to."
     ),
     too_fast="You're sending messages faster than I can read them. Please wait a minute.",
+    cannot_forward="I couldn't forward this just now; please try again in a few minutes.",
     language_prompt="Which language would you like me to use?",
     language_set="From now on I'll answer in English. /topics shows the topics.",
     button_ask_staff="Ask staff",
@@ -256,6 +258,7 @@ JA = Texts(
         "ください。"
     ),
     too_fast="メッセージの送信が速すぎます。1分ほどお待ちください。",
+    cannot_forward="ただいまこのメッセージを職員に転送できませんでした。数分後にもう一度お送りください。",
     language_prompt="使用する言語をお選びください。",
     language_set="これから日本語でお答えします。/topics でトピック一覧を表示します。",
     button_ask_staff="職員に問い合わせる",

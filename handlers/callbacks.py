@@ -24,6 +24,7 @@ from bot.callback_data import (
     parse,
 )
 from bot.knowledge import KnowledgeBase
+from bot.storage.database import StorageUnavailable
 from bot.users import DailyLimitReached
 from handlers.replies import MessageGone, edit_view, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
@@ -138,6 +139,9 @@ async def _ask_staff(update: Update, context: Context, action: AskStaff, languag
         enquiry = await context.bot_data.core.users.ask_staff(asker_for(update), asked, reason)
     except DailyLimitReached:
         await send_view(update, context, text_view(words.daily_limit))
+        return
+    except StorageUnavailable:  # the database logged why, once
+        await send_view(update, context, text_view(words.cannot_forward))
         return
     state.forwarded[action.number] = enquiry.ref
     logger.info("enquiry #%d: sent to staff from a button (%s)", enquiry.ref, reason)

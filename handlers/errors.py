@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 
 from bot import texts
 from bot.language import ENGLISH
+from bot.storage.database import StorageUnavailable
 from handlers.state import Context, language_of
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,10 @@ logger = logging.getLogger(__name__)
 async def on_error(update: object, context: Context) -> None:
     """Log an exception raised while handling an update, and apologise to the chat."""
     update_id = update.update_id if isinstance(update, Update) else None
-    logger.error("error while handling update %s", update_id, exc_info=context.error)
+    if isinstance(context.error, StorageUnavailable):  # the database logged it, once
+        logger.info("update %s not handled: %s", update_id, context.error)
+    else:
+        logger.error("error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
         return
     try:  # telling the user must not raise again: that would only be logged once more

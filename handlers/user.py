@@ -11,6 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import staffview, texts
 from bot.flood import Verdict
 from bot.knowledge import Entry
+from bot.storage.database import StorageUnavailable
 from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
 from handlers.groups import ADDRESSED, strip_mention
@@ -125,6 +126,9 @@ async def ask(update: Update, context: Context) -> None:
     except DailyLimitReached:
         await send_view(update, context, text_view(texts.get(chosen).daily_limit))
         return
+    except StorageUnavailable:
+        await _cannot_forward(update, context, chosen)
+        return
     state = user_state(context)
     state.forwarded[state.remember(question)] = enquiry.ref
     logger.info("enquiry #%d: sent to staff with /ask", enquiry.ref)
@@ -175,9 +179,13 @@ async def question(update: Update, context: Context) -> None:
     asker = asker_for(update)
     replied = message.reply_to_message
     quoted = replied.text if replied is not None and is_from_bot(replied, context.bot.id) else None
-    reply = await services.users.handle_message(
-        asker, text, replied.message_id if replied is not None else None, quoted
-    )
+    try:
+        reply = await services.users.handle_message(
+            asker, text, replied.message_id if replied is not None else None, quoted
+        )
+    except StorageUnavailable:  # it had to be stored for staff, and the disk takes no writes
+        await _cannot_forward(update, context, await services.users.reply_language(asker, text))
+        return
     state = user_state(context)
     number = state.remember(text)
     if reply.enquiry is not None:
@@ -188,6 +196,12 @@ async def question(update: Update, context: Context) -> None:
     sent = await send_view(update, context, reply_view(services.kb, reply, number))
     if reply.enquiry is not None:
         await _thread(context, reply.enquiry.ref, sent)
+
+
+async def _cannot_forward(update: Update, context: Context, language: str) -> None:
+    """The message could not be stored for staff (the database logged why, once)."""
+    logger.info("a message for staff was not stored: the database takes no writes")
+    await send_view(update, context, text_view(texts.get(language).cannot_forward))
 
 
 async def send_acknowledgement(

@@ -319,3 +319,79 @@ async def test_forum_mode_creates_a_topic_per_enquiry(bot_api: FakeBotApi, tmp_p
     assert thread is not None and follow_up.message_thread_id == thread
     assert follow_up.reply_to_message_id == announcement.message_id
     assert stored is not None and stored.staff_thread_id == thread
+
+
+# ------------------------------------------------------------------------ a disk that fills
+async def refuse_writes(service: Services, refuse: bool) -> None:
+    """Make the database refuse every write, as a full or read-only disk does (SQLite's
+    query_only: "attempt to write a readonly database"), or take them again."""
+    writer = service.storage.database._writer
+    await writer.execute(f"PRAGMA query_only={'ON' if refuse else 'OFF'}")
+
+
+class DiskFillsDuringSend:
+    """Telegram takes the message; by the time the bot writes down its id, the disk is full."""
+
+    def __init__(self, inner: TelegramSender, service: Services) -> None:
+        self.inner, self.service = inner, service
+        self.filled = asyncio.Event()
+
+    async def send(self, item: OutboxItem) -> int:
+        message_id = await self.inner.send(item)
+        if not self.filled.is_set():
+            await refuse_writes(self.service, True)
+            self.filled.set()
+        return message_id
+
+
+async def test_a_failed_write_after_a_send_neither_sticks_nor_sends_twice(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await world.escalate("first question")
+    for n in (1, 2):
+        await world.reply(first.ref, f"answer {n}")
+    sender = DiskFillsDuringSend(world.sender, world.service)
+    worker = world.worker(sender)
+    await worker.start()
+    try:
+        await sender.filled.wait()  # the announcement went out; its id could not be written
+        [announcement, *_] = await world.service.storage.outbox.items(first.ref)
+        assert announcement.state is OutboxState.SENDING
+        assert world.service.storage.database.failing
+        # The worker tries again and again (backing off 50-200 ms); the disk is still full,
+        # and nothing may go out meanwhile: a wait is what this asserts.
+        await asyncio.sleep(0.3)
+        assert world.texts_to(USER_ID) == [] and len(world.texts_to(STAFF_CHAT_ID)) == 1
+        await refuse_writes(world.service, False)  # space again: no restart needed
+        world.service.storage.outbox.changed.set()
+        await world.wait_texts(USER_ID, 2)
+    finally:
+        await worker.stop()
+    items = await world.service.storage.outbox.items(first.ref)
+    assert [i.state for i in items] == [OutboxState.SENT] * 3
+    staff_chat = world.api.messages(STAFF_CHAT_ID)
+    assert len(staff_chat) == 1  # the announcement once, its id recorded after all
+    assert items[0].telegram_message_id == staff_chat[0].message_id
+    enquiry = await world.service.storage.enquiries.get(first.ref)
+    assert enquiry is not None and enquiry.staff_message_id == staff_chat[0].message_id
+    # The user's replies thread under it as usual, and the log said why once.
+    failures = [r for r in caplog.records if "cannot write to the database" in r.getMessage()]
+    assert len(failures) == 1 and "read-only" in failures[0].getMessage()
+    assert "takes writes again" in caplog.text and "Traceback" not in caplog.text
+
+
+async def test_stop_leaves_the_queue_pending_and_is_quick(world: World) -> None:
+    enquiry = await world.escalate()
+    for n in range(1, 31):
+        await world.reply(enquiry.ref, f"answer {n}")
+    world.api.fail_next("sendMessage", 1000, status=None, delay=0.05)  # every send is slow
+    worker = world.worker()
+    await worker.start()
+    await world.wait_texts(USER_ID, 1)
+    started = asyncio.get_running_loop().time()
+    await worker.stop()
+    assert asyncio.get_running_loop().time() - started < 1.0
+    items = await world.service.storage.outbox.items(enquiry.ref)
+    sent = [i for i in items if i.state is OutboxState.SENT]
+    pending = [i for i in items if i.state is OutboxState.PENDING]
+    assert 2 <= len(sent) < 10 and len(sent) + len(pending) == 31  # none left "sending"

@@ -21,7 +21,15 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import TOKEN, USER_ID, Harness, is_escalated, running_bot, settings_for
+from conftest import (
+    TOKEN,
+    USER_ID,
+    Harness,
+    is_escalated,
+    open_services,
+    running_bot,
+    settings_for,
+)
 from fakebotapi import JSON, FakeBotApi, SentMessage
 from telegram import Update
 
@@ -30,7 +38,7 @@ from bot import texts
 from bot.config import Settings
 from bot.service import Services
 from bot.storage.lock import InstanceLock
-from handlers.app import ClairApplication
+from handlers.app import ClairApplication, serve
 
 
 async def answers(clair: Harness, query_id: str) -> str | None:
@@ -538,3 +546,74 @@ async def test_lone_surrogates_are_dropped_on_the_way_in(clair: Harness) -> None
     assert is_escalated(ack.text, 1)
     enquiry = await clair.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.text == "what is the application deadline for lgotp"
+
+
+# ---------------------------------------------------------------------------- a full disk
+async def test_start_up_on_an_unusable_database_exits_with_one_line(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    garbage = tmp_path / "not-a-database.sqlite3"
+    garbage.write_bytes(b"this is no SQLite file\n" * 100)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for path, problem in (
+        (garbage, "file is not a database"),
+        (blocker / "db.sqlite3", f"{blocker} is not a folder"),
+    ):
+        settings = settings_for(bot_api, tmp_path, CLAIRBOT_STORAGE_PATH=str(path))
+        code = await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=10)
+        assert code == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"clair-bot: cannot use {path}") and problem in line
+    # Nothing is left running: aiosqlite's threads kept a failed start-up alive for ever.
+    assert not [t for t in threading.enumerate() if "aiosqlite" in repr(t.run)]
+    assert bot_api.calls == []  # it never went to the network
+
+
+async def test_a_second_bot_on_the_same_database_refuses_to_start(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    settings = settings_for(bot_api, tmp_path)
+    services = await open_services(settings)
+    stop = asyncio.Event()
+    first = asyncio.create_task(serve(settings, stop, services=services))
+    try:
+        await bot_api.wait_for(lambda: bot_api.calls_to("getUpdates"))
+        code = await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=10)
+        assert code == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith("clair-bot: another clair-bot (pid ")
+        assert str(settings.storage.path) in line
+        bot_api.send_message("/start", user=USER_ID)  # the first one runs on
+        assert (await bot_api.next_message(USER_ID)).text.startswith("Hello")
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(first, timeout=10) == 0
+        await services.close()
+
+
+async def test_while_the_disk_is_full_users_are_told_to_try_again(
+    clair: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = clair.service.storage.database._writer
+    await writer.execute("PRAGMA query_only=ON")  # as a full or read-only disk refuses
+    assert (await clair.say("what is the application deadline for lgotp")).text == (
+        texts.EN.cannot_forward
+    )
+    assert "mid-May" in (await clair.say("wen do trainees arive in japan")).text  # answers work
+    assert (await clair.say("/ask who signs the certificate?")).text == texts.EN.cannot_forward
+    clair.api.user(77, "Kenta", language_code="ja")
+    clair.api.send_message("研修の締め切りはいつですか", user=77)
+    assert (await clair.api.next_message(77)).text == texts.JA.cannot_forward
+    failures = [r for r in caplog.records if "cannot write to the database" in r.getMessage()]
+    assert len(failures) == 1 and "Traceback" not in caplog.text
+    await writer.execute("PRAGMA query_only=OFF")
+    assert is_escalated((await clair.say("what is the application deadline for lgotp")).text, 1)

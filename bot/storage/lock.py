@@ -14,7 +14,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from bot.storage.database import StorageUnavailable
+from bot.storage.database import StorageUnavailable, describe
 
 
 class AlreadyRunning(Exception):
@@ -32,11 +32,19 @@ class InstanceLock:
     def acquire(self) -> None:
         """Take the lock; AlreadyRunning if another process has it, StorageUnavailable if
         the file cannot be created or written (read-only or full disk)."""
+        folder = self.path.parent
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise StorageUnavailable(self.database, f"{folder} is not a folder") from None
+        except OSError as exc:
+            raise StorageUnavailable(
+                self.database, f"cannot create {folder}: {_why(exc)}"
+            ) from exc
+        try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StorageUnavailable(self.path, exc.strerror or str(exc)) from exc
+            raise self._unwritable(exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -53,8 +61,11 @@ class InstanceLock:
             os.fsync(fd)
         except OSError as exc:
             os.close(fd)
-            raise StorageUnavailable(self.path, exc.strerror or str(exc)) from exc
+            raise self._unwritable(exc) from exc
         self._fd = fd
+
+    def _unwritable(self, error: OSError) -> StorageUnavailable:
+        return StorageUnavailable(self.database, f"cannot write {self.path.name}: {_why(error)}")
 
     def release(self) -> None:
         """Let the lock go (idempotent); the file stays, empty."""
@@ -64,6 +75,10 @@ class InstanceLock:
             os.ftruncate(self._fd, 0)
         os.close(self._fd)  # closing the descriptor releases the flock
         self._fd = None
+
+
+def _why(error: OSError) -> str:
+    return describe(OSError(error.strerror or str(error)))
 
 
 def _read_pid(fd: int) -> int | None:
