@@ -381,7 +381,7 @@ async def _connect(
                 print(f"clair-bot: cannot reach the Bot API ({where}): {reason}", file=sys.stderr)
                 return EXIT_FAILED
             logger.warning(
-                "cannot reach the Bot API (attempt %d): %s; trying again in %.0f s",
+                "cannot reach the Bot API (attempt %d): %s; trying again in %g s",
                 attempt,
                 reason,
                 delay,

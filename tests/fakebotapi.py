@@ -343,6 +343,7 @@ class FakeBotApi:
         bot_first_name: str = "Clair Test Bot",
         max_poll_timeout: float = 1.0,
         strict_chats: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.max_poll_timeout = max_poll_timeout
@@ -379,18 +380,18 @@ class FakeBotApi:
         self._closing = False
         self._changed = asyncio.Event()  # set and replaced by a fresh Event on every change
         self._runner: web.AppRunner | None = None
-        self._port = 0
+        self._port = port
         self.default_user = self.user(1001, "Ana", username="ana")
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Start serving on 127.0.0.1 on a free port."""
+        """Start serving on 127.0.0.1, on the port given (a free one by default)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
         self._port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
@@ -407,6 +408,11 @@ class FakeBotApi:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port it serves on (or will, for a fake not started yet)."""
+        return self._port
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,109 @@
+"""Starting and stopping as a service: no network yet, a second poller, SIGTERM (issue 10,
+sections 3 and 5)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import TOKEN, USER_ID, open_services, settings_for
+from fakebotapi import FakeBotApi
+
+import handlers.app
+from bot.cli import main
+from handlers.app import EXIT_FAILED, EXIT_OK, serve
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_without_a_network_the_bot_waits_for_it_one_line_per_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(handlers.app, "CONNECT_FIRST_RETRY_S", 0.05)  # then 0.1, 0.2, ...
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    api = FakeBotApi(token=TOKEN, max_poll_timeout=0.5, port=free_port())  # not started yet
+    api.user(USER_ID)
+    settings = settings_for(api, tmp_path)
+    services = await open_services(settings)
+    stop = asyncio.Event()
+    bot = asyncio.create_task(serve(settings, stop, services=services))
+    try:
+
+        def attempts() -> list[str]:
+            return [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
+
+        async with asyncio.timeout(5):
+            while len(attempts()) < 3:  # noqa: ASYNC110 - a poll with a deadline on the log
+                await asyncio.sleep(0.01)
+        why = "httpx.ConnectError: All connection attempts failed"
+        assert attempts()[:3] == [
+            f"cannot reach the Bot API (attempt {n}): {why}; trying again in {wait} s"
+            for n, wait in ((1, 0.05), (2, 0.1), (3, 0.2))
+        ]
+        async with api:  # the network is back: the bot answers without a restart
+            api.send_message("/start", user=USER_ID)
+            assert (await api.next_message(USER_ID, timeout=5)).text.startswith("Hello")
+            stop.set()
+            assert await asyncio.wait_for(bot, timeout=10) == EXIT_OK
+    finally:
+        stop.set()
+        await services.close()
+    assert "Traceback" not in caplog.text
+
+
+def test_once_fails_fast_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("CLAIRBOT_TELEGRAM_BASE_URL", f"http://127.0.0.1:{port}/bot")
+    monkeypatch.setenv("CLAIRBOT_STORAGE_PATH", str(tmp_path / "db.sqlite3"))
+    monkeypatch.setenv(
+        "CLAIRBOT_KNOWLEDGE_PATH", str(Path(__file__).parent / "fixtures" / "knowledge")
+    )
+    assert main(["run", "--once"]) == EXIT_FAILED
+    out = capsys.readouterr()
+    assert out.err.splitlines() == [
+        f"clair-bot: cannot reach the Bot API (http://127.0.0.1:{port}/bot): "
+        "httpx.ConnectError: All connection attempts failed"
+    ]
+    assert TOKEN not in out.err + out.out
+
+
+async def test_a_409_conflict_is_one_clear_line_and_a_back_off(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    settings = settings_for(bot_api, tmp_path)
+    services = await open_services(settings)
+    stop = asyncio.Event()
+    bot_api.fail_next(
+        "getUpdates", 1, status=409, description="Conflict: terminated by other getUpdates request"
+    )
+    bot = asyncio.create_task(serve(settings, stop, services=services))
+    try:
+        await bot_api.wait_for(lambda: len(bot_api.calls_to("getUpdates")) >= 2, timeout=5)
+        bot_api.send_message("/start", user=USER_ID)
+        assert (await bot_api.next_message(USER_ID)).text.startswith("Hello")
+    finally:
+        stop.set()
+        assert await asyncio.wait_for(bot, timeout=10) == EXIT_OK
+        await services.close()
+    conflicts = [r for r in caplog.records if "409" in r.getMessage()]
+    assert [r.getMessage() for r in conflicts] == [
+        "another bot is polling with this token (409 Conflict); waiting before trying again"
+    ]
+    assert conflicts[0].levelno == logging.WARNING and not conflicts[0].exc_info
+    assert "Traceback" not in caplog.text
+    first, second = bot_api.calls_to("getUpdates")[:2]
+    assert first.status == 409 and second.status == 200
