@@ -147,6 +147,7 @@ class StaffSettings(Section):
     user_ids: CommaList = ()
     forum_topics: bool = False
     remind_after_hours: float = Field(8.0, gt=0)
+    follow_up_window_seconds: float = Field(10.0, ge=0, le=600)
     timezone: str = "Asia/Tokyo"
     office_days: WordList = ("mon", "tue", "wed", "thu", "fri")
     office_start: str = "09:00"

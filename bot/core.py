@@ -59,12 +59,16 @@ class StaffNotices:
 
     chat_id: int
     hours: OfficeHours
+    follow_up_window_s: float = 0.0
 
-    def to_staff(self, kind: Kind, text: str, buttons: Buttons = ()) -> list[Draft]:
+    def to_staff(
+        self, kind: Kind, text: str, buttons: Buttons = (), merge: str = "", delay_s: float = 0
+    ) -> list[Draft]:
         """One message for the staff chat, in the enquiry's thread unless it announces it."""
         if not self.chat_id:
             return []  # no staff chat configured: the enquiry waits in the queue (CLI)
-        return [Draft(kind, self.chat_id, text, buttons, in_thread=kind is not Kind.ANNOUNCE)]
+        in_thread = kind is not Kind.ANNOUNCE
+        return [Draft(kind, self.chat_id, text, buttons, in_thread, merge, delay_s)]
 
     def announce(self, enquiry: Enquiry) -> list[Draft]:
         """A new enquiry, with its buttons."""
@@ -77,8 +81,14 @@ class StaffNotices:
         return self.to_staff(Kind.REMINDER, text, staffview.enquiry_buttons(enquiry))
 
     def follow_up(self, text: str) -> Render:
-        """What the user wrote again, for the enquiry's thread."""
-        return lambda enquiry: self.to_staff(Kind.FOLLOW_UP, staffview.follow_up(enquiry, text))
+        """What the user wrote again, for the enquiry's thread: held for the follow-up window,
+        and added to a follow-up of the same enquiry still queued rather than sent again."""
+        return lambda enquiry: self.to_staff(
+            Kind.FOLLOW_UP,
+            staffview.follow_up(enquiry, text),
+            merge=staffview.follow_up_more(text),
+            delay_s=self.follow_up_window_s,
+        )
 
     def state_changed(self, by: str) -> Render:
         """A short note after claim / resolve / reopen."""

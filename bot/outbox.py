@@ -163,13 +163,14 @@ class OutboxWorker:
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="clair-bot outbox")
 
-    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Finish the message in hand (for at most `grace_s`), then stop; the rest stays
-        pending for the next start."""
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Finish the message in hand (for at most `grace_s`, default STOP_GRACE_S), then
+        stop; the rest stays pending for the next start."""
         self._stopping.set()
         self.store.changed.set()
         if self._task is not None:
-            done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+            grace = STOP_GRACE_S if grace_s is None else grace_s
+            done, _ = await asyncio.wait({self._task}, timeout=grace)
             if not done:  # stuck behind the rate limiter or a slow server
                 log.warning("outbox: the message in hand did not finish; it goes at next start")
                 self._task.cancel()

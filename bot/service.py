@@ -36,7 +36,8 @@ class Services:
         self.knowledge = Knowledge(settings, kb, matcher)
         self.storage = storage
         self.hours = settings.staff.office_hours()
-        self.notices = StaffNotices(settings.staff.chat_id, self.hours)
+        staff = settings.staff
+        self.notices = StaffNotices(staff.chat_id, self.hours, staff.follow_up_window_seconds)
         self.users = UserService(settings, self.knowledge, storage, self.notices)
         self.staff = StaffService(settings, self.knowledge, storage, self.notices)
         self.maintenance = Maintenance(settings, storage, self.notices)

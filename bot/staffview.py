@@ -129,8 +129,12 @@ def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -
 
 def follow_up(enquiry: Enquiry, text: str) -> str:
     """A user's follow-up, for the staff thread."""
-    quoted = html.escape(shorten(text, PREVIEW))
-    return f"<b>#{enquiry.ref}</b> {who(enquiry)} wrote again:\n<blockquote>{quoted}</blockquote>"
+    return f"<b>#{enquiry.ref}</b> {who(enquiry)} wrote again:{follow_up_more(text)}"
+
+
+def follow_up_more(text: str) -> str:
+    """One more follow-up, added to the previous one while it waits to be sent."""
+    return f"\n<blockquote>{html.escape(shorten(text, PREVIEW))}</blockquote>"
 
 
 def staff_reply_to_user(enquiry: Enquiry, text: str) -> str:

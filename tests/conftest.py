@@ -57,6 +57,8 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         "CLAIRBOT_TELEGRAM_POLL_TIMEOUT": "1",
         "CLAIRBOT_STORAGE_PATH": str(tmp_path / "clair-bot.sqlite3"),
         "CLAIRBOT_KNOWLEDGE_PATH": str(FIXTURE_KNOWLEDGE),
+        # Follow-ups go at once unless a test sets a window (they still join queued ones).
+        "CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "0",
     }
     return load_settings(environ=environ | overrides)
 

@@ -181,16 +181,22 @@ async def test_a_failure_with_more_queued_still_delivers_everything_once(
 async def test_order_is_kept_when_the_first_message_must_be_retried(world: World) -> None:
     world.api.fail_next("sendMessage", status=500)  # the announcement
     enquiry = await world.escalate()
+    await world.service.users.follow_up(enquiry.ref, ANA, "one more thing")
     await world.reply(enquiry.ref, "answer 1")
     worker = world.worker()
     await worker.start()
     try:
         await world.wait_texts(USER_ID, 1)
-        await world.wait_texts(STAFF_CHAT_ID, 1)
+        await world.wait_texts(STAFF_CHAT_ID, 2)
     finally:
         await worker.stop()
+    # In the staff chat the follow-up waited for its announcement, and threads under it;
+    # the user's answer did not wait for the staff chat.
+    announcement, follow_up = world.api.messages(STAFF_CHAT_ID)
+    assert announcement.text.startswith("#1 new enquiry") and "one more thing" in follow_up.text
+    assert follow_up.reply_to_message_id == announcement.message_id
     sends = [c for c in world.api.calls_to("sendMessage") if c.status == 200]
-    assert [c.params["chat_id"] for c in sends] == [STAFF_CHAT_ID, USER_ID]
+    assert [c.params["chat_id"] for c in sends] == [USER_ID, STAFF_CHAT_ID, STAFF_CHAT_ID]
 
 
 async def test_blocked_user_fails_the_item_and_tells_the_staff_thread(world: World) -> None:

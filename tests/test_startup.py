@@ -9,11 +9,20 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, USER_ID, open_services, settings_for
+from conftest import (
+    STAFF_CHAT_ID,
+    TOKEN,
+    USER_ID,
+    open_services,
+    settings_for,
+    staff_overrides,
+)
 from fakebotapi import FakeBotApi
 
+import bot.outbox
 import handlers.app
 from bot.cli import main
+from bot.storage.records import Asker, OutboxState
 from handlers.app import EXIT_FAILED, EXIT_OK, serve
 
 
@@ -107,3 +116,35 @@ async def test_a_409_conflict_is_one_clear_line_and_a_back_off(
     assert "Traceback" not in caplog.text
     first, second = bot_api.calls_to("getUpdates")[:2]
     assert first.status == 409 and second.status == 200
+
+
+async def test_sigterm_stops_within_seconds_leaving_the_queue_pending(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    monkeypatch.setattr(bot.outbox, "STOP_GRACE_S", 0.5)
+    # Two messages a minute into the staff group: the third waits 30 s in the rate limiter.
+    overrides = staff_overrides() | {"CLAIRBOT_TELEGRAM_GROUP_MESSAGES_PER_MINUTE": "2"}
+    settings = settings_for(staff_api, tmp_path, **overrides)
+    services = await open_services(settings)
+    for user in range(1, 11):
+        await services.users.ask_staff(Asker(user, user, f"user {user}"), "what is the fee?")
+    stop = asyncio.Event()
+    bot_task = asyncio.create_task(serve(settings, stop, services=services))
+    try:
+        await staff_api.wait_for(lambda: len(staff_api.messages(STAFF_CHAT_ID)) == 2)
+        staff_api.send_message("/start", user=USER_ID)  # a handler in progress finishes
+        await staff_api.next_message(USER_ID)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        stop.set()  # what SIGTERM does (see run_like_the_cli in test_e2e for the signal)
+        assert await asyncio.wait_for(bot_task, timeout=10) == EXIT_OK
+        assert loop.time() - started < 3
+        states = [i.state for i in await services.storage.outbox.items()]
+    finally:
+        stop.set()
+        await services.close()
+    # The one in hand, cut short in the rate limiter, stays "sending" and goes at next start.
+    assert states.count(OutboxState.SENT) == 2 and states.count(OutboxState.SENDING) == 1
+    assert states.count(OutboxState.PENDING) == 7
+    assert len(staff_api.messages(STAFF_CHAT_ID)) == 2

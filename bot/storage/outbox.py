@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.markup import MAX_MESSAGE, visible_length
 from bot.storage.database import Database, parse, placeholders, stamp
 from bot.storage.records import (
     UNDELIVERED,
@@ -27,13 +28,19 @@ from bot.storage.records import (
 )
 from bot.storage.rows import read_enquiry
 
-# An outbox message `o` waits while an older one to the same chat or about the same enquiry
-# is undelivered, so messages arrive in the order they were written.
+# An outbox message `o` waits while an older one to the same chat about the same enquiry is
+# undelivered, so an enquiry's thread arrives in the order it was written; a reply to a
+# user, or a message about no enquiry, waits for every older one to its chat. In the staff
+# chat enquiries do not wait for each other (a new one need not queue behind another's
+# follow-ups), and a user's answer does not wait for the staff chat.
 _NOT_WAITING = (
     "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id < o.id"
-    f" AND p.state IN ({placeholders(UNDELIVERED)})"
-    " AND (p.chat_id = o.chat_id OR (o.ref IS NOT NULL AND p.ref = o.ref)))"
+    f" AND p.state IN ({placeholders(UNDELIVERED)}) AND p.chat_id = o.chat_id"
+    f" AND (p.ref = o.ref OR o.ref IS NULL OR o.kind = '{Kind.REPLY.value}'))"
 )
+# New enquiries for staff and answers for users first; follow-ups, reminders and notes after.
+_FIRST = (Kind.ANNOUNCE.value, Kind.REPLY.value)
+_PRIORITY = f"CASE WHEN o.kind IN ({placeholders(_FIRST)}) THEN 0 ELSE 1 END"
 _ITEMS = (
     "SELECT o.*, e.staff_message_id, e.staff_thread_id FROM outbox o"
     " LEFT JOIN enquiries e ON e.ref = o.ref"
@@ -60,8 +67,11 @@ class OutboxStore:
         if render is None:
             return
         drafts = render(enquiry) if enquiry is not None else ()
-        now = stamp(self._db.clock())
+        moment = self._db.clock()
+        now = stamp(moment)
         for draft in drafts:
+            if enquiry is not None and draft.merge and await self._merge(db, enquiry.ref, draft):
+                continue
             await db.execute(
                 "INSERT INTO outbox (ref, kind, chat_id, in_thread, text, markup,"
                 " next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -74,12 +84,26 @@ class OutboxStore:
                     json.dumps([list(map(list, row)) for row in draft.markup])
                     if draft.markup
                     else None,
-                    now,
+                    stamp(moment + timedelta(seconds=draft.delay_s)),
                     now,
                 ),
             )
         if drafts:  # the worker reads through the read connection: wake it after the commit
             self._db.after_commit(self.changed.set)
+
+    async def _merge(self, db: aiosqlite.Connection, ref: int, draft: Draft) -> bool:
+        """Append `draft.merge` to a queued message of its kind about `ref`, if one is
+        waiting (not being sent) and the result still fits in one message."""
+        cursor = await db.execute(
+            "SELECT id, text FROM outbox WHERE ref = ? AND kind = ? AND state = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (ref, draft.kind.value, OutboxState.PENDING.value),
+        )
+        row = await cursor.fetchone()
+        if row is None or visible_length(row[1] + draft.merge) > MAX_MESSAGE:
+            return False
+        await db.execute("UPDATE outbox SET text = ? WHERE id = ?", (row[1] + draft.merge, row[0]))
+        return True
 
     async def enqueue(self, drafts: Sequence[Draft]) -> None:
         """Put messages about no enquiry in the outbox, outside any other change."""
@@ -104,16 +128,17 @@ class OutboxStore:
             return cursor.rowcount
 
     async def due(self, limit: int = 20) -> list[OutboxItem]:
-        """Messages whose time to (re)try has come, oldest first, with their threading.
+        """Messages whose time to (re)try has come, with their threading: announcements and
+        answers to users first, then the rest, oldest first within each.
 
-        A message waits while an older one to the same chat, or about the same enquiry, is
-        still undelivered: a retried announcement must not be overtaken by the reply that
-        threads under it, nor a user's first answer by their second.
+        A message waits while an older one about the same enquiry (or, for a user, to the
+        same chat) is still undelivered: a retried announcement must not be overtaken by the
+        follow-up that threads under it, nor a user's first answer by their second.
         """
         rows = await self._db.all(
             f"{_ITEMS} WHERE o.state = ? AND o.next_attempt_at <= ? AND {_NOT_WAITING}"
-            " ORDER BY o.id LIMIT ?",
-            (OutboxState.PENDING.value, stamp(self._db.clock()), *UNDELIVERED, limit),
+            f" ORDER BY {_PRIORITY}, o.id LIMIT ?",
+            (OutboxState.PENDING.value, stamp(self._db.clock()), *UNDELIVERED, *_FIRST, limit),
         )
         return [_outbox(r) for r in rows]
 

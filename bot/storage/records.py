@@ -151,13 +151,20 @@ class Message:
 
 @dataclass(frozen=True)
 class Draft:
-    """A message to put in the outbox: to `chat_id`, or into the enquiry's staff thread."""
+    """A message to put in the outbox: to `chat_id`, or into the enquiry's staff thread.
+
+    A draft with `merge` text joins a message of the same kind about the same enquiry that
+    is still queued (its text is appended there) instead of becoming one more message;
+    `delay_s` holds it that long first, so that what follows soon can join it.
+    """
 
     kind: Kind
     chat_id: int
     text: str
     markup: Sequence[Sequence[tuple[str, str]]] = ()
     in_thread: bool = False
+    merge: str = ""
+    delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
