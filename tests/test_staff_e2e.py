@@ -463,11 +463,14 @@ async def test_follow_ups_within_the_window_reach_staff_as_one_message(
     staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
-    overrides = staff_overrides() | {"CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "0.5"}
+    overrides = staff_overrides() | {"CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "1.5"}
     async with running_bot(staff_api, tmp_path, **overrides) as bot:
         announcement = await escalate(bot)
         for text in ("the fee?", "and the insurance?", "and the visa?"):
-            assert (await bot.say(text)).text.startswith("I've added this to your open")
+            bot.api.send_message(text, user=USER_ID)
+        for _ in range(3):
+            reply = await bot.api.next_message(USER_ID)
+            assert reply.text.startswith("I've added this to your open")
         follow_up = await bot.api.next_message(STAFF_CHAT_ID)
         assert follow_up.reply_to_message_id == announcement.message_id
         assert follow_up.text.startswith("#1 Ana <Test>, @ana, id 42 wrote again:")
