@@ -26,9 +26,7 @@ def test_the_unit_runs_the_bot_unprivileged_and_stops_it_with_sigterm() -> None:
     service = service_section()
     assert service["DynamicUser"] == "yes"
     assert service["StateDirectory"] == "clair-bot"
-    assert service["Environment"] == (
-        "CLAIRBOT_STORAGE_PATH=/var/lib/clair-bot/clair-bot.sqlite3"
-    )
+    assert service["Environment"] == ("CLAIRBOT_STORAGE_PATH=/var/lib/clair-bot/clair-bot.sqlite3")
     assert service["EnvironmentFile"] == "/etc/clair-bot/env"
     assert service["Restart"] == "on-failure" and service["RestartPreventExitStatus"] == "2"
     assert service["KillSignal"] == "SIGTERM"
