@@ -2,7 +2,8 @@
 
 Telegram's JSON can carry lone UTF-16 surrogates (``"\\ud800"``), and a terminal can hand
 over bytes that are not UTF-8 (Python keeps them as surrogates); neither can be stored,
-encoded or sent back, so they are dropped on the way in. A number a person types is
+encoded or sent back, so on the way in each becomes U+FFFD, the replacement character (a
+message of nothing else still is a message, and gets an answer). A number a person types is
 ASCII digits only: ``'²'.isdigit()`` is true, and ``int('²')`` raises.
 """
 
@@ -15,13 +16,16 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 _NUMBER = re.compile(r"#?([0-9]{1,12})")
 
 
+REPLACEMENT = "\ufffd"
+
+
 def without_surrogates(text: str) -> str:
-    """`text` without lone surrogates (paired ones were already joined by the decoder)."""
-    return _SURROGATES.sub("", text)
+    """`text` with each lone surrogate replaced by U+FFFD (pairs were joined when decoded)."""
+    return _SURROGATES.sub(REPLACEMENT, text)
 
 
 def clean(value: Any) -> Any:
-    """A decoded JSON value with every string (and key) freed of lone surrogates."""
+    """A decoded JSON value with every lone surrogate in its strings (and keys) replaced."""
     if isinstance(value, str):
         return without_surrogates(value)
     if isinstance(value, dict):
@@ -29,11 +33,6 @@ def clean(value: Any) -> Any:
     if isinstance(value, list):
         return [clean(item) for item in value]
     return value
-
-
-def has_surrogates(text: str) -> bool:
-    """Whether `text` holds a lone surrogate."""
-    return _SURROGATES.search(text) is not None
 
 
 def number(text: str) -> int | None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot import texts
 from bot.config import Settings, load_settings
@@ -30,6 +32,18 @@ from handlers.app import ClairApplication, build_application, polling
 # one) is read lazily, only when a TLS connection needs it, and none does.
 os.environ.pop("SSL_CERT_FILE", None)
 os.environ["SSL_CERT_DIR"] = tempfile.mkdtemp(prefix="clair-bot-no-certs-")
+
+# Property tests (test_properties.py): a hundred examples each in `make test`, 10,000 in
+# `make chaos` (HYPOTHESIS_PROFILE=chaos). One bot serves every example of a test, and an
+# example may wait on the network: neither is a health problem here.
+_PROPERTY_CHECKS = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=False,
+)
+hypothesis_settings.register_profile("ci", max_examples=100, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
+hypothesis_settings.register_profile("chaos", max_examples=10_000, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TOKEN = "123456:TEST-token"
 #: A small copy of some of knowledge/, so that editing the content cannot break these tests

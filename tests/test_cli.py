@@ -61,7 +61,7 @@ def test_ask_json_reads_stdin_line_by_line_in_order(
     assert rows[1]["answer"] == ""
 
 
-def test_ask_json_drops_lone_surrogates_from_stdin(
+def test_ask_json_replaces_lone_surrogates_from_stdin(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
@@ -70,7 +70,7 @@ def test_ask_json_drops_lone_surrogates_from_stdin(
     monkeypatch.setattr(sys, "stdin", stdin)
     assert main(["ask", "--json", "-"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["question"] for r in rows] == ["what is jet", ""]
+    assert [r["question"] for r in rows] == ["what is jet\ufffd\ufffd", "\ufffd" * 3]
 
 
 def test_eval_prints_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -538,14 +538,17 @@ async def test_a_button_on_a_message_that_does_not_exist_has_quietly_expired(
     assert clair.api.messages(USER_ID) == []  # no apology either: nothing went wrong
 
 
-async def test_lone_surrogates_are_dropped_on_the_way_in(clair: Harness) -> None:
+async def test_lone_surrogates_are_replaced_on_the_way_in(clair: Harness) -> None:
     # The fake sends JSON with \\ud800 escapes, as Telegram may; json.loads keeps them.
     reply = await clair.say("wen do trainees arive in japan\ud800")
     assert "mid-May" in reply.text
     ack = await clair.say("what is the application deadline\udfff for lgotp \ud83d")
     assert is_escalated(ack.text, 1)
     enquiry = await clair.service.storage.enquiries.get(1)
-    assert enquiry is not None and enquiry.text == "what is the application deadline for lgotp"
+    assert enquiry is not None
+    assert enquiry.text == "what is the application deadline\ufffd for lgotp \ufffd"
+    # A message of nothing else is still a message, and is answered.
+    assert (await clair.say("\ud800")).text == texts.EN.empty_question
 
 
 # ---------------------------------------------------------------------------- a full disk
