@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +26,7 @@ from bot.matcher import Matcher
 from bot.service import Services
 from bot.storage import Storage
 from bot.storage.database import now
-from handlers.app import ClairApplication, build_application, polling
+from handlers.app import ClairApplication, build_application, polling, serve
 
 # The tests speak plain HTTP to 127.0.0.1 only. Otherwise every Bot API client httpx
 # builds loads a whole CA bundle (certifi's, or SSL_CERT_FILE's) into a fresh SSL context:
@@ -136,6 +138,45 @@ async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Asyn
     finally:
         await services.close()
     assert harness.failed_calls() == []
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server started later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Serving:
+    """`handlers.app.serve` running in the background, as `clair-bot run` runs it."""
+
+    services: Services
+    stop: asyncio.Event
+    task: asyncio.Task[int]
+
+    async def stopped(self, timeout: float = 10) -> int:  # noqa: ASYNC109
+        """Set the stop event (what SIGTERM does) and return serve's exit code."""
+        self.stop.set()
+        return await asyncio.wait_for(self.task, timeout)
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Serving]:
+    """Run serve on fresh services; on the way out stop it (it must exit 0) and close them."""
+    services = await open_services(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, services=services))
+    running = Serving(services, stop, task)
+    try:
+        yield running
+        if not task.done():
+            assert await running.stopped() == 0
+    finally:
+        stop.set()
+        if not task.done():
+            await asyncio.wait_for(task, 10)
+        await services.close()
 
 
 @functools.cache

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -25,9 +24,10 @@ from conftest import (
     TOKEN,
     USER_ID,
     Harness,
+    free_port,
     is_escalated,
-    open_services,
     running_bot,
+    serving,
     settings_for,
 )
 from fakebotapi import JSON, FakeBotApi, SentMessage
@@ -426,12 +426,6 @@ def test_run_telegram_long_polling(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert api.calls_to("getUpdates")[0].params["allowed_updates"] == list(Update.ALL_TYPES)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
     hook = f"http://127.0.0.1:{port}/hook-path"
@@ -585,10 +579,7 @@ async def test_a_second_bot_on_the_same_database_refuses_to_start(
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
     settings = settings_for(bot_api, tmp_path)
-    services = await open_services(settings)
-    stop = asyncio.Event()
-    first = asyncio.create_task(serve(settings, stop, services=services))
-    try:
+    async with serving(settings):
         await bot_api.wait_for(lambda: bot_api.calls_to("getUpdates"))
         code = await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=10)
         assert code == 1
@@ -597,10 +588,6 @@ async def test_a_second_bot_on_the_same_database_refuses_to_start(
         assert str(settings.storage.path) in line
         bot_api.send_message("/start", user=USER_ID)  # the first one runs on
         assert (await bot_api.next_message(USER_ID)).text.startswith("Hello")
-    finally:
-        stop.set()
-        assert await asyncio.wait_for(first, timeout=10) == 0
-        await services.close()
 
 
 async def test_while_the_disk_is_full_users_are_told_to_try_again(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from conftest import (
     STAFF_CHAT_ID,
     TOKEN,
     USER_ID,
-    open_services,
+    free_port,
+    serving,
     settings_for,
     staff_overrides,
 )
@@ -23,13 +23,7 @@ import bot.outbox
 import handlers.app
 from bot.cli import main
 from bot.storage.records import Asker, OutboxState
-from handlers.app import EXIT_FAILED, EXIT_OK, serve
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from handlers.app import EXIT_FAILED, EXIT_OK
 
 
 async def test_without_a_network_the_bot_waits_for_it_one_line_per_attempt(
@@ -39,11 +33,7 @@ async def test_without_a_network_the_bot_waits_for_it_one_line_per_attempt(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     api = FakeBotApi(token=TOKEN, max_poll_timeout=0.5, port=free_port())  # not started yet
     api.user(USER_ID)
-    settings = settings_for(api, tmp_path)
-    services = await open_services(settings)
-    stop = asyncio.Event()
-    bot = asyncio.create_task(serve(settings, stop, services=services))
-    try:
+    async with serving(settings_for(api, tmp_path)) as running:
 
         def attempts() -> list[str]:
             return [r.getMessage() for r in caplog.records if "cannot reach" in r.getMessage()]
@@ -59,11 +49,7 @@ async def test_without_a_network_the_bot_waits_for_it_one_line_per_attempt(
         async with api:  # the network is back: the bot answers without a restart
             api.send_message("/start", user=USER_ID)
             assert (await api.next_message(USER_ID, timeout=5)).text.startswith("Hello")
-            stop.set()
-            assert await asyncio.wait_for(bot, timeout=10) == EXIT_OK
-    finally:
-        stop.set()
-        await services.close()
+            assert await running.stopped() == EXIT_OK  # while the server is still there
     assert "Traceback" not in caplog.text
 
 
@@ -93,21 +79,13 @@ async def test_a_409_conflict_is_one_clear_line_and_a_back_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
-    settings = settings_for(bot_api, tmp_path)
-    services = await open_services(settings)
-    stop = asyncio.Event()
     bot_api.fail_next(
         "getUpdates", 1, status=409, description="Conflict: terminated by other getUpdates request"
     )
-    bot = asyncio.create_task(serve(settings, stop, services=services))
-    try:
+    async with serving(settings_for(bot_api, tmp_path)):
         await bot_api.wait_for(lambda: len(bot_api.calls_to("getUpdates")) >= 2, timeout=5)
         bot_api.send_message("/start", user=USER_ID)
         assert (await bot_api.next_message(USER_ID)).text.startswith("Hello")
-    finally:
-        stop.set()
-        assert await asyncio.wait_for(bot, timeout=10) == EXIT_OK
-        await services.close()
     conflicts = [r for r in caplog.records if "409" in r.getMessage()]
     assert [r.getMessage() for r in conflicts] == [
         "another bot is polling with this token (409 Conflict); waiting before trying again"
@@ -125,25 +103,19 @@ async def test_sigterm_stops_within_seconds_leaving_the_queue_pending(
     monkeypatch.setattr(bot.outbox, "STOP_GRACE_S", 0.5)
     # Two messages a minute into the staff group: the third waits 30 s in the rate limiter.
     overrides = staff_overrides() | {"CLAIRBOT_TELEGRAM_GROUP_MESSAGES_PER_MINUTE": "2"}
-    settings = settings_for(staff_api, tmp_path, **overrides)
-    services = await open_services(settings)
-    for user in range(1, 11):
-        await services.users.ask_staff(Asker(user, user, f"user {user}"), "what is the fee?")
-    stop = asyncio.Event()
-    bot_task = asyncio.create_task(serve(settings, stop, services=services))
-    try:
+    async with serving(settings_for(staff_api, tmp_path, **overrides)) as running:
+        for user in range(1, 11):  # ten announcements to send, two a minute
+            asker = Asker(user, user, f"user {user}")
+            await running.services.users.ask_staff(asker, "what is the fee?")
         await staff_api.wait_for(lambda: len(staff_api.messages(STAFF_CHAT_ID)) == 2)
         staff_api.send_message("/start", user=USER_ID)  # a handler in progress finishes
         await staff_api.next_message(USER_ID)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        stop.set()  # what SIGTERM does (see run_like_the_cli in test_e2e for the signal)
-        assert await asyncio.wait_for(bot_task, timeout=10) == EXIT_OK
+        # What SIGTERM does (run_like_the_cli in test_e2e sends the signal itself).
+        assert await running.stopped() == EXIT_OK
         assert loop.time() - started < 3
-        states = [i.state for i in await services.storage.outbox.items()]
-    finally:
-        stop.set()
-        await services.close()
+        states = [i.state for i in await running.services.storage.outbox.items()]
     # The one in hand, cut short in the rate limiter, stays "sending" and goes at next start.
     assert states.count(OutboxState.SENT) == 2 and states.count(OutboxState.SENDING) == 1
     assert states.count(OutboxState.PENDING) == 7
