@@ -26,7 +26,7 @@ from conftest import (
     staff_overrides,
 )
 from fakebotapi import FakeBotApi
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.config import load_settings
@@ -52,8 +52,9 @@ NUMBERS = st.one_of(
 def commands(draw: st.DrawFn) -> str:
     name = draw(st.sampled_from(COMMAND_NAMES))
     mention = draw(st.sampled_from(["", "@clair_test_bot", "@other_bot"]))
-    args = draw(st.lists(st.one_of(NUMBERS, SHORT), max_size=3))
-    return " ".join([f"/{name}{mention}", *args])
+    first = draw(st.one_of(NUMBERS, NUMBERS, SHORT))  # most staff commands take a number
+    rest = draw(st.lists(st.one_of(NUMBERS, SHORT), max_size=2))
+    return " ".join([f"/{name}{mention}", first, *rest])
 
 
 def callback_data() -> st.SearchStrategy[str]:
@@ -107,9 +108,11 @@ async def answered_in(bot: Harness, chat: int, before: int) -> None:
     await bot.api.wait_for(lambda: len(bot.api.messages(chat)) > before, timeout=10)
 
 
+@example(sender=STAFF_USER_ID, text="/show ²", surrogate=None)  # found by fuzzing (issue 10)
+@example(sender=USER_ID, text="", surrogate="\ud800")  # nothing but a lone surrogate
 @given(
     sender=st.sampled_from([USER_ID, STAFF_USER_ID]),
-    text=st.one_of(TEXT.filter(lambda t: not t.startswith("/")), commands()),
+    text=st.one_of(TEXT.filter(lambda t: not t.startswith("/")), commands(), commands()),
     surrogate=st.one_of(st.none(), st.characters(categories=["Cs"])),
 )
 async def test_every_message_or_command_gets_an_answer(
@@ -122,6 +125,7 @@ async def test_every_message_or_command_gets_an_answer(
     assert errors(caplog) == []
 
 
+@example(presser=USER_ID, data="c:0", on_a_real_message=False)  # "message to edit not found"
 @given(
     presser=st.sampled_from([USER_ID, STAFF_USER_ID]),
     data=callback_data(),
