@@ -3,7 +3,8 @@
 `build_application` wires settings, the typed shared state and the handlers; start-up
 (open the service, start the outbox worker and the periodic jobs, register the command
 menu) and shutdown (in reverse) hang off post_init and post_shutdown. `run_telegram` is
-what `clair-bot run` calls.
+what `clair-bot run` calls; `serve` is its runner: the database's lock, start-up that
+waits for the network, a stop on SIGTERM that takes seconds.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class PerChatUpdates(BaseUpdateProcessor):
 
 
 class InboundRequest(HTTPXRequest):
-    """python-telegram-bot's HTTP client, with lone surrogates dropped from every response.
+    """python-telegram-bot's HTTP client, with lone surrogates replaced in every response.
 
     JSON may carry a lone UTF-16 surrogate (``"\\ud800"``); in a message text it would
     raise UnicodeEncodeError wherever the text is stored, encoded or sent back. Only a

@@ -7,7 +7,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import texts
 from bot.language import ENGLISH
@@ -22,6 +22,8 @@ async def on_error(update: object, context: Context) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, StorageUnavailable):  # the database logged it, once
         logger.info("update %s not handled: %s", update_id, context.error)
+    elif isinstance(context.error, NetworkError | RetryAfter):  # Telegram's side: one line
+        logger.warning("error while handling update %s: %s", update_id, context.error)
     else:
         logger.error("error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
