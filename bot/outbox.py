@@ -25,8 +25,8 @@ from functools import partial
 from typing import Protocol
 
 from bot.storage.database import StorageUnavailable
-from bot.storage.outbox import OutboxStore
-from bot.storage.records import Draft, Enquiry, OutboxItem
+from bot.storage.outbox import STAFF_KINDS, USER_KINDS, OutboxStore
+from bot.storage.records import Draft, Enquiry, Kind, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,10 @@ async def deliver_due(
     limit: int = 50,
     stopping: Callable[[], bool] = lambda: False,
     unrecorded: list[Outcome] | None = None,
+    kinds: Sequence[Kind] = tuple(Kind),
 ) -> int:
-    """Deliver what is due now, one message at a time, in order; returns how many were sent.
+    """Deliver what is due now (of `kinds`), one message at a time, in order; returns how
+    many were sent.
 
     Stops early once `stopping()` is true. An outcome the store cannot take is appended to
     `unrecorded` (for the caller to write later) before StorageUnavailable is raised.
@@ -94,7 +96,7 @@ async def deliver_due(
             break
         # One at a time: a message sent now can change how the next one is threaded
         # (the announcement's id is what follow-ups reply to).
-        due = await store.due(limit=1)
+        due = await store.due(limit=1, kinds=kinds)
         if not due:
             break
         item = due[0]
@@ -134,7 +136,9 @@ async def deliver_due(
 
 
 class OutboxWorker:
-    """A background task that delivers the outbox as soon as something is due."""
+    """Background tasks that deliver the outbox as soon as something is due: one lane for
+    answers to users, one for the staff chat, so that a user's answer never waits behind
+    the staff group's rate limit."""
 
     def __init__(
         self,
@@ -149,9 +153,10 @@ class OutboxWorker:
         self.backoff = backoff
         self.on_failure = on_failure
         self.idle_s = idle_s
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._unrecorded: list[Outcome] = []
+        self._recording = asyncio.Lock()  # both lanes write owed outcomes: one at a time
 
     async def start(self) -> None:
         """Resume after a restart (messages caught mid-send go again) and start delivering."""
@@ -161,22 +166,26 @@ class OutboxWorker:
                 "outbox: %d message(s) were mid-send at shutdown; sending again", recovered
             )
         self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name="clair-bot outbox")
+        self._tasks = [
+            asyncio.create_task(self._run(kinds), name=f"clair-bot outbox ({name})")
+            for name, kinds in (("users", USER_KINDS), ("staff", STAFF_KINDS))
+        ]
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Finish the message in hand (for at most `grace_s`, default STOP_GRACE_S), then
         stop; the rest stays pending for the next start."""
         self._stopping.set()
         self.store.changed.set()
-        if self._task is not None:
+        if self._tasks:
             grace = STOP_GRACE_S if grace_s is None else grace_s
-            done, _ = await asyncio.wait({self._task}, timeout=grace)
-            if not done:  # stuck behind the rate limiter or a slow server
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            if pending:  # stuck behind the rate limiter or a slow server
                 log.warning("outbox: the message in hand did not finish; it goes at next start")
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-            self._task = None
+                for task in pending:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            self._tasks = []
         with contextlib.suppress(StorageUnavailable):
             await self._record_outcomes()
         if self._unrecorded:
@@ -188,12 +197,13 @@ class OutboxWorker:
 
     async def _record_outcomes(self) -> None:
         """Write what Telegram answered before the store failed, oldest first."""
-        while self._unrecorded:
-            await self._unrecorded[0]()
-            self._unrecorded.pop(0)
+        async with self._recording:
+            while self._unrecorded:
+                await self._unrecorded[0]()
+                self._unrecorded.pop(0)
 
-    async def deliver(self) -> int:
-        """One round: the outcomes still owed to the store, then what is due."""
+    async def deliver(self, kinds: Sequence[Kind] = tuple(Kind)) -> int:
+        """One round: the outcomes still owed to the store, then what is due (of `kinds`)."""
         await self._record_outcomes()
         return await deliver_due(
             self.store,
@@ -202,14 +212,23 @@ class OutboxWorker:
             self.on_failure,
             stopping=self._stopping.is_set,
             unrecorded=self._unrecorded,
+            kinds=kinds,
         )
 
-    async def _run(self) -> None:
+    async def _run(self, kinds: Sequence[Kind]) -> None:
+        """One lane: deliver `kinds` until stopped."""
+        changed = self.store.changed.subscribe()
+        try:
+            await self._lane(kinds, changed)
+        finally:
+            self.store.changed.unsubscribe(changed)
+
+    async def _lane(self, kinds: Sequence[Kind], changed: asyncio.Event) -> None:
         failures = 0  # rounds in a row that failed (most often on a write)
         while not self._stopping.is_set():
-            self.store.changed.clear()
+            changed.clear()
             try:
-                await self.deliver()
+                await self.deliver(kinds)
                 failures = 0
             except StorageUnavailable:  # the database logged why, once
                 failures += 1
@@ -220,9 +239,9 @@ class OutboxWorker:
             if failures:
                 wait = min(self.backoff.delay(failures), STORAGE_RETRY_CAP_S)
             else:
-                upcoming = await self.store.next_attempt_at()
+                upcoming = await self.store.next_attempt_at(kinds)
                 if upcoming is not None:
                     wait = min(wait, max(0.0, (upcoming - self.store.clock()).total_seconds()))
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.store.changed.wait(), timeout=wait)
+                    await asyncio.wait_for(changed.wait(), timeout=wait)

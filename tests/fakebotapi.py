@@ -24,7 +24,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -323,6 +323,20 @@ def _check_markup(markup: Any) -> JSON | None:
     return markup
 
 
+@dataclass(frozen=True)
+class _Fault:
+    """One injected failure (see FakeBotApi.fail_next)."""
+
+    status: int | None
+    retry_after: float | None
+    delay: float
+    description: str | None
+    chat_id: int | None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.status, self.retry_after, self.delay, self.description, self.chat_id))
+
+
 def _update_kind(update: JSON) -> str:
     return next(key for key in update if key != "update_id")
 
@@ -375,7 +389,7 @@ class FakeBotApi:
         self._open_callbacks: set[str] = set()
         self._allowed_updates: list[str] = []
         self._files: dict[str, tuple[str, bytes]] = {}
-        self._faults: dict[str, list[tuple[int | None, float | None, float, str | None]]] = {}
+        self._faults: dict[str, list[_Fault]] = {}
         self._poll_generation = 0
         self._closing = False
         self._changed = asyncio.Event()  # set and replaced by a fresh Event on every change
@@ -467,15 +481,17 @@ class FakeBotApi:
         retry_after: float | None = None,
         delay: float = 0.0,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``method`` fail with HTTP ``status``.
 
         429 carries ``parameters.retry_after`` (default 1). ``delay`` postpones the response;
-        with ``status=None`` the delayed call then succeeds (for client timeout tests).
+        with ``status=None`` the delayed call then succeeds (for client timeout tests). With
+        ``chat_id`` only calls to that chat count (the bot may send to several at once).
         """
         if status == 429 and retry_after is None:
             retry_after = 1
-        fault = (status, retry_after, delay, description)
+        fault = _Fault(status, retry_after, delay, description, chat_id)
         self._faults.setdefault(method.lower(), []).extend([fault] * count)
 
     # ------------------------------------------------------------------ test side: updates
@@ -765,7 +781,7 @@ class FakeBotApi:
             call.params = await self._parse_params(request)
             if method is None:
                 raise ApiError(404, "Not Found")
-            await self._apply_fault(call.method)
+            await self._apply_fault(call.method, call.params)
             # Through the instance, so that a subclass may override a method (benchmarks.chaos).
             body: JSON = {"ok": True, "result": await getattr(self, method.__name__)(call.params)}
         except ApiError as error:
@@ -782,10 +798,14 @@ class FakeBotApi:
                 return web.Response(body=content)
         return web.json_response(ApiError(404, "Not Found").to_json(), status=404)
 
-    async def _apply_fault(self, method: str) -> None:
-        if not (faults := self._faults.get(method.lower())):
+    async def _apply_fault(self, method: str, params: JSON) -> None:
+        faults = self._faults.get(method.lower(), [])
+        chat = params.get("chat_id")
+        chosen = next((f for f in faults if f.chat_id is None or f.chat_id == chat), None)
+        if chosen is None:
             return
-        status, retry_after, delay, description = faults.pop(0)
+        faults.remove(chosen)
+        status, retry_after, delay, description, _ = chosen
         if delay:
             await asyncio.sleep(delay)  # a deliberately slow response, not a polling loop
         if status is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,7 +154,7 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
     await worker.start()
     try:
         await world.wait_texts(USER_ID, 1)
-        world.api.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
+        world.api.fail_next("sendMessage", **fault, chat_id=USER_ID)  # type: ignore[arg-type]
         await world.reply(enquiry.ref, "answer 2")
         got = await world.wait_texts(USER_ID, 2, timeout=5)
     finally:
@@ -173,13 +173,14 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
 async def test_a_failure_with_more_queued_still_delivers_everything_once(
     world: World, status: int
 ) -> None:
-    world.api.fail_next("sendMessage", status=status, retry_after=1 if status == 429 else None)
+    retry_after = 1 if status == 429 else None
+    world.api.fail_next("sendMessage", status=status, retry_after=retry_after, chat_id=USER_ID)
     got = await replies_arrive_once(world)
     assert sorted(got) == expected_replies()
 
 
 async def test_order_is_kept_when_the_first_message_must_be_retried(world: World) -> None:
-    world.api.fail_next("sendMessage", status=500)  # the announcement
+    world.api.fail_next("sendMessage", status=500, chat_id=STAFF_CHAT_ID)  # the announcement
     enquiry = await world.escalate()
     await world.service.users.follow_up(enquiry.ref, ANA, "one more thing")
     await world.reply(enquiry.ref, "answer 1")
@@ -344,7 +345,7 @@ class DiskFillsDuringSend:
 
     async def send(self, item: OutboxItem) -> int:
         message_id = await self.inner.send(item)
-        if not self.filled.is_set():
+        if item.kind is Kind.ANNOUNCE and not self.filled.is_set():
             await refuse_writes(self.service, True)
             self.filled.set()
         return message_id
@@ -364,10 +365,12 @@ async def test_a_failed_write_after_a_send_neither_sticks_nor_sends_twice(
         [announcement, *_] = await world.service.storage.outbox.items(first.ref)
         assert announcement.state is OutboxState.SENDING
         assert world.service.storage.database.failing
+        answers_so_far = world.texts_to(USER_ID)  # the users' lane may have sent one first
         # The worker tries again and again (backing off 50-200 ms); the disk is still full,
         # and nothing may go out meanwhile: a wait is what this asserts.
         await asyncio.sleep(0.3)
-        assert world.texts_to(USER_ID) == [] and len(world.texts_to(STAFF_CHAT_ID)) == 1
+        assert world.texts_to(USER_ID) == answers_so_far
+        assert len(world.texts_to(STAFF_CHAT_ID)) == 1
         await refuse_writes(world.service, False)  # space again: no restart needed
         world.service.storage.outbox.changed.set()
         await world.wait_texts(USER_ID, 2)
@@ -401,3 +404,20 @@ async def test_stop_leaves_the_queue_pending_and_is_quick(world: World) -> None:
     sent = [i for i in items if i.state is OutboxState.SENT]
     pending = [i for i in items if i.state is OutboxState.PENDING]
     assert 2 <= len(sent) < 10 and len(sent) + len(pending) == 31  # none left "sending"
+
+
+async def test_an_answer_to_a_user_does_not_wait_behind_the_staff_chat(world: World) -> None:
+    for n in range(5):  # five announcements, each held up (as by the 20-a-minute limit)
+        world.api.user(100 + n)
+        await world.service.users.ask_staff(replace(ANA, user_id=100 + n, chat_id=100 + n), "?")
+    await world.reply(1, "answer 1")
+    world.api.fail_next("sendMessage", 5, status=None, delay=0.2, chat_id=STAFF_CHAT_ID)
+    worker = world.worker()
+    await worker.start()
+    try:
+        await world.api.wait_for(lambda: world.api.messages(100))
+        # The answer arrived while the staff chat was still working through its queue.
+        assert len(world.texts_to(STAFF_CHAT_ID)) < 5
+        await world.wait_texts(STAFF_CHAT_ID, 5)
+    finally:
+        await worker.stop()

@@ -47,13 +47,47 @@ _ITEMS = (
 )
 
 
+#: The two delivery lanes: answers to users, and everything for the staff chat. They do not
+#: wait for each other: the staff group takes 20 messages a minute, a user's chat does not.
+USER_KINDS = (Kind.REPLY,)
+STAFF_KINDS = tuple(kind for kind in Kind if kind not in USER_KINDS)
+
+
+class Wakeup:
+    """Set whenever the outbox gains a message; each delivery lane waits on its own event."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+        self._ever = False
+
+    def subscribe(self) -> asyncio.Event:
+        """A new event that every `set` sets."""
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        """Forget an event (its lane stopped)."""
+        self._events.remove(event)
+
+    def set(self) -> None:
+        """Wake every lane."""
+        self._ever = True
+        for event in self._events:
+            event.set()
+
+    def is_set(self) -> bool:
+        """Whether anything woke the lanes since the store was opened."""
+        return self._ever
+
+
 class OutboxStore:
     """Messages waiting to be delivered, and what became of each."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
         # Set whenever the outbox gains a message, so the delivery worker wakes at once.
-        self.changed = asyncio.Event()
+        self.changed = Wakeup()
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -127,9 +161,9 @@ class OutboxStore:
             )
             return cursor.rowcount
 
-    async def due(self, limit: int = 20) -> list[OutboxItem]:
-        """Messages whose time to (re)try has come, with their threading: announcements and
-        answers to users first, then the rest, oldest first within each.
+    async def due(self, limit: int = 20, kinds: Sequence[Kind] = tuple(Kind)) -> list[OutboxItem]:
+        """Messages (of `kinds`) whose time to (re)try has come, with their threading:
+        announcements and answers to users first, then the rest, oldest first within each.
 
         A message waits while an older one about the same enquiry (or, for a user, to the
         same chat) is still undelivered: a retried announcement must not be overtaken by the
@@ -137,16 +171,24 @@ class OutboxStore:
         """
         rows = await self._db.all(
             f"{_ITEMS} WHERE o.state = ? AND o.next_attempt_at <= ? AND {_NOT_WAITING}"
-            f" ORDER BY {_PRIORITY}, o.id LIMIT ?",
-            (OutboxState.PENDING.value, stamp(self._db.clock()), *UNDELIVERED, *_FIRST, limit),
+            f" AND o.kind IN ({placeholders(kinds)}) ORDER BY {_PRIORITY}, o.id LIMIT ?",
+            (
+                OutboxState.PENDING.value,
+                stamp(self._db.clock()),
+                *UNDELIVERED,
+                *kinds,
+                *_FIRST,
+                limit,
+            ),
         )
         return [_outbox(r) for r in rows]
 
-    async def next_attempt_at(self) -> datetime | None:
-        """When the next message that is not waiting behind another is due, if any."""
+    async def next_attempt_at(self, kinds: Sequence[Kind] = tuple(Kind)) -> datetime | None:
+        """When the next message (of `kinds`) that is not waiting behind another is due."""
         row = await self._db.one(
-            f"SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = ? AND {_NOT_WAITING}",
-            (OutboxState.PENDING.value, *UNDELIVERED),
+            f"SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = ? AND {_NOT_WAITING}"
+            f" AND o.kind IN ({placeholders(kinds)})",
+            (OutboxState.PENDING.value, *UNDELIVERED, *kinds),
         )
         return parse(row[0]) if row and row[0] else None
 
