@@ -7,6 +7,7 @@ same transaction; a reply to a user asked in the terminal chat is shown by its /
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,16 +95,25 @@ class StaffService:
         await self._enquiries.set_staff_thread(ref, thread_id)
 
     # -- acting on them ------------------------------------------------------------------------
-    async def reply(self, ref: int, staff_id: int, staff_name: str, text: str) -> Enquiry:
-        """Record a staff answer and put its relay to the user in the outbox."""
+    async def reply(
+        self, ref: int, staff_id: int, staff_name: str, text: str, confirm: bool = False
+    ) -> Enquiry:
+        """Record a staff answer and put its relay to the user in the outbox; with `confirm`,
+        also "Sent to the user" for the enquiry's thread in the staff chat (through the
+        outbox too: a handler waiting on the group's 20-a-minute limit would hold up every
+        later message of the staff chat, and a stop)."""
         await require(self._enquiries, ref)
         text = without_surrogates(text)
 
         def relay(enquiry: Enquiry) -> list[Draft]:
-            if enquiry.chat_id == TERMINAL_CHAT_ID:
-                return []  # asked in the terminal chat: the reply shows in its /status
-            text_for_user = staffview.staff_reply_to_user(enquiry, text)
-            return [Draft(Kind.REPLY, enquiry.chat_id, text_for_user)]
+            drafts = []
+            if enquiry.chat_id != TERMINAL_CHAT_ID:  # the terminal chat shows it in /status
+                text_for_user = staffview.staff_reply_to_user(enquiry, text)
+                drafts.append(Draft(Kind.REPLY, enquiry.chat_id, text_for_user))
+            if confirm:
+                sent = html.escape(staffview.SENT_TO_USER.format(ref=enquiry.ref))
+                drafts += self._notices.to_staff(Kind.NOTICE, sent)
+            return drafts
 
         return await self._enquiries.add_staff_reply(ref, staff_id, staff_name, text, relay)
 

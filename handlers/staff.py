@@ -254,17 +254,17 @@ async def staff_chat_message(update: Update, context: Context) -> None:
 
 async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
     staff_id, name = _staff(update)
+    chat = update.effective_chat
+    in_staff_chat = chat is not None and context.bot_data.core.staff.is_staff_chat(chat.id)
     try:
-        await context.bot_data.core.staff.reply(ref, staff_id, name, text)
+        # In the staff chat the confirmation goes through the outbox, into the thread.
+        await context.bot_data.core.staff.reply(ref, staff_id, name, text, in_staff_chat)
     except UnknownEnquiry:
         await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
     logger.info("enquiry #%d: staff %d replied", ref, staff_id)
-    confirmation = await _say(update, context, html.escape(staffview.SENT_TO_USER.format(ref=ref)))
-    chat = update.effective_chat
-    if confirmation is not None and chat is not None and chat.type != ChatType.PRIVATE:
-        # A reply to the confirmation threads too, like a reply to the announcement.
-        await record_thread(context, ref, chat.id, [confirmation.message_id])
+    if not in_staff_chat:
+        await _say(update, context, html.escape(staffview.SENT_TO_USER.format(ref=ref)))
 
 
 # ---------------------------------------------------------------------------------- buttons
