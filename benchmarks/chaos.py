@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -498,6 +499,16 @@ def report(run: Run, complete: bool, exit_code: int | None) -> dict[str, Any]:
     return result
 
 
+async def interruptible(run: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """`run`, cancelled (so that it stops the bot and unmounts its disk) on SIGTERM or
+    SIGINT, even where a shell started it in the background with SIGINT ignored."""
+    task = asyncio.ensure_future(run)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    return await task
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__)
     parser.add_argument("--escalations", type=int, default=300, help="distinct users (300)")
@@ -509,7 +520,11 @@ def main() -> int:
         "--deadline", type=float, default=3 * 3600, help="seconds to wait for the end (3 h)"
     )
     args = parser.parse_args()
-    result = asyncio.run(chaos(args))
+    try:
+        result = asyncio.run(interruptible(chaos(args)))
+    except asyncio.CancelledError:
+        print("interrupted: the bot was stopped and the disk unmounted", file=sys.stderr)
+        return 1
     print(json.dumps(result), flush=True)
     return 0 if result["passed"] else 1
 
