@@ -289,6 +289,7 @@ async def serve(
     Services passed in belong to the caller (tests share a matcher); otherwise they are
     opened here and closed on the way out. Returns an exit code.
     """
+    quiet_library_logs()
     lock = InstanceLock(settings.storage.path)
     try:
         lock.acquire()
@@ -310,6 +311,13 @@ async def serve(
                 await services.close()
     finally:
         lock.release()
+
+
+def quiet_library_logs() -> None:
+    """python-telegram-bot's rate limiter logs every 429 with a traceback (the outbox and the
+    error handler report it in one line each), and APScheduler its every job at INFO."""
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 async def _run(

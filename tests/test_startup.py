@@ -21,6 +21,7 @@ from fakebotapi import FakeBotApi
 
 import bot.outbox
 import handlers.app
+from bot import texts
 from bot.cli import main
 from bot.storage.records import Asker, OutboxState
 from handlers.app import EXIT_FAILED, EXIT_OK
@@ -120,3 +121,22 @@ async def test_sigterm_stops_within_seconds_leaving_the_queue_pending(
     assert states.count(OutboxState.SENT) == 2 and states.count(OutboxState.SENDING) == 1
     assert states.count(OutboxState.PENDING) == 7
     assert len(staff_api.messages(STAFF_CHAT_ID)) == 2
+
+
+async def test_a_429_is_one_line_not_a_traceback(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    monkeypatch.setattr(logging.getLogger("telegram.ext.AIORateLimiter"), "level", 0)
+    monkeypatch.setattr(logging.getLogger("apscheduler"), "level", 0)
+    async with serving(settings_for(bot_api, tmp_path)):
+        await bot_api.wait_for(lambda: bot_api.calls_to("getUpdates"))
+        bot_api.fail_next("sendMessage", status=429, chat_id=USER_ID)  # the welcome
+        bot_api.send_message("/start", user=USER_ID)
+        assert (await bot_api.next_message(USER_ID)).text == texts.EN.something_wrong
+    lines = [r for r in caplog.records if "update" in r.getMessage() and "Flood" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    assert "Traceback" not in caplog.text and "Adding job" not in caplog.text
