@@ -361,10 +361,12 @@ async def test_a_failed_write_after_a_send_neither_sticks_nor_sends_twice(
     worker = world.worker(sender)
     await worker.start()
     try:
-        await sender.filled.wait()  # the announcement went out; its id could not be written
+        await sender.filled.wait()  # the announcement went out; its id cannot be written
+        async with asyncio.timeout(5):  # a poll with a deadline: the write is the worker's
+            while not world.service.storage.database.failing:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
         [announcement, *_] = await world.service.storage.outbox.items(first.ref)
         assert announcement.state is OutboxState.SENDING
-        assert world.service.storage.database.failing
         answers_so_far = world.texts_to(USER_ID)  # the users' lane may have sent one first
         # The worker tries again and again (backing off 50-200 ms); the disk is still full,
         # and nothing may go out meanwhile: a wait is what this asserts.
