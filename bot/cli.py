@@ -15,7 +15,7 @@ from typing import TextIO
 
 from bot import staffview, texts
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import TERMINAL_CHAT_ID, UnknownEnquiry
+from bot.core import TERMINAL_CHAT_ID, EnquiryResolved, UnknownEnquiry
 from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, eval_files, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
@@ -344,11 +344,15 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
         if command == "list":
             page = max(args.page, 1) - 1
             enquiries, total = await service.queue(page, QUEUE_PAGE_SIZE)
-            text, _ = staffview.queue_page(enquiries, total, page, QUEUE_PAGE_SIZE, service.now())
+            text, _ = staffview.queue_page(
+                enquiries, total, page, QUEUE_PAGE_SIZE, service.now(), service.words
+            )
             print(strip_tags(text))
         elif command == "show":
-            enquiry, messages = await service.show(args.ref)
-            print(strip_tags(staffview.show(enquiry, messages, service.hours)))
+            enquiry, messages, rating = await service.show(args.ref)
+            print(
+                strip_tags(staffview.show(enquiry, messages, service.hours, service.words, rating))
+            )
         elif command == "reply":
             enquiry = await service.reply(args.ref, 0, staff, " ".join(args.text))
             print(f"#{enquiry.ref}: reply queued; the running bot will deliver it.")
@@ -363,6 +367,9 @@ async def _queue(args: argparse.Namespace, settings: Settings) -> int:
             print(f"wrote {args.file}")
     except UnknownEnquiry as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except EnquiryResolved as exc:
+        print(f"clair-bot: #{exc.ref} is resolved: reopen it first", file=sys.stderr)
         return EXIT_FAILED
     finally:
         await services.close()

@@ -151,8 +151,19 @@ class StaffSettings(Section):
     office_days: WordList = ("mon", "tue", "wed", "thu", "fri")
     office_start: str = "09:00"
     office_end: str = "17:45"
+    language: str = "ja"
+    autoclose_days: int = Field(7, ge=0)
+    saved_replies: Path = Path("saved-replies.yaml")
 
     _lists = field_validator("user_ids", "office_days", mode="before")(_comma_list)
+    _replies = field_validator("saved_replies", mode="before")(_path)
+
+    @field_validator("language")
+    @classmethod
+    def _staff_language(cls, value: str) -> str:
+        if value not in ("ja", "en"):
+            raise ValueError("must be ja or en")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -411,6 +422,9 @@ def _relative_to(settings: Settings, base: Path) -> Settings:
             ),
             "storage": settings.storage.model_copy(
                 update={"path": resolve(settings.storage.path)}
+            ),
+            "staff": settings.staff.model_copy(
+                update={"saved_replies": resolve(settings.staff.saved_replies)}
             ),
         }
     )

@@ -55,6 +55,17 @@ class Texts:
     button_forget_no: str
     states: dict[State, str]
     commands: tuple[tuple[str, str], ...]
+    staff_reply: str  # {ref}: the first line of what staff send
+    attachment_added: str  # {ref}
+    file_too_big: str  # {limit}
+    caption_too_long: str  # {limit}
+    rating_question: str  # {ref}
+    rating_thanks: str  # {score}
+    rating_already: str
+    comment_prompt: str  # {ref}
+    comment_thanks: str
+    autoclosed: str  # {ref}, {days}
+    merged: str  # {merged}, {into}
     button_helpful: str = "👍"
     button_not_helpful: str = "👎"
 
@@ -110,8 +121,8 @@ EN = Texts(
     no_enquiries="You have no questions with CLAIR staff.",
     enquiries_header="<b>Your questions to staff</b> (newest first):",
     not_text=(
-        "Sorry, I can only read text messages. Please type your question in words. "
-        "To send a question straight to CLAIR staff, type /ask followed by your question."
+        "Sorry, I can't read or forward stickers and messages of this kind. Please type your "
+        "question in words; photos, files, voice notes, videos and locations go to CLAIR staff."
     ),
     unknown_command="I don't know that command. /help lists the commands I understand.",
     button_expired="This button has expired - please type your question again.",
@@ -155,7 +166,7 @@ EN = Texts(
     states={
         State.NEW: "new",
         State.CLAIMED: "being handled",
-        State.ANSWERED: "answered",
+        State.PENDING: "answered, waiting for you",
         State.RESOLVED: "resolved",
     },
     commands=(
@@ -168,6 +179,37 @@ EN = Texts(
         ("privacy", "What is stored about you"),
         ("forget", "Delete what is stored about you"),
         ("help", "How to use this bot"),
+    ),
+    staff_reply="<b>CLAIR staff</b> (about your enquiry #{ref}):",
+    attachment_added=(
+        "I've forwarded this to CLAIR staff with your question #{ref}. You don't need to send "
+        "it again."
+    ),
+    file_too_big=(
+        "Sorry, this file is larger than {limit} MB, the most Telegram lets me pass on, so it "
+        "was not forwarded. Please send a smaller file or a link."
+    ),
+    caption_too_long=(
+        "Sorry, the caption is longer than {limit} characters, so nothing was forwarded. "
+        "Please send the file with a shorter caption and the text as a separate message."
+    ),
+    rating_question=(
+        "Your enquiry #{ref} is resolved. Did this answer your question? "
+        "Please rate it from 1 (not at all) to 5 (completely)."
+    ),
+    rating_thanks="Thank you! You rated the answer {score} of 5.",
+    rating_already="You have already rated this answer. Thank you!",
+    comment_prompt=(
+        "If you like, reply to this message with a comment on the answer to #{ref} (optional)."
+    ),
+    comment_thanks="Thank you for your comment; CLAIR staff will read it.",
+    autoclosed=(
+        "Your enquiry #{ref} was closed because we have not heard from you for {days} days. "
+        "If you still need help, reply to this message and it will be opened again."
+    ),
+    merged=(
+        "Your enquiries #{merged} and #{into} are about the same thing, so staff joined them: "
+        "#{into} is the one to refer to from now on."
     ),
 )
 
@@ -221,8 +263,9 @@ JA = Texts(
     no_enquiries="職員へのお問い合わせはありません。",
     enquiries_header="<b>職員へのお問い合わせ</b>（新しい順）:",
     not_text=(
-        "申し訳ありませんが、文字のメッセージのみ読み取れます。ご質問を文章で入力してください。"
-        "職員に直接質問する場合は、/ask に続けてご質問を入力してください。"
+        "申し訳ありませんが、スタンプやこの種類のメッセージは読み取り・転送ができません。"
+        "ご質問を文章で入力してください。写真、ファイル、音声メッセージ、動画、位置情報は"
+        "クレア職員にお送りします。"
     ),
     unknown_command="そのコマンドはありません。使えるコマンドは /help でご確認ください。",
     button_expired="このボタンは有効期限が切れました。もう一度ご質問を入力してください。",
@@ -265,7 +308,7 @@ JA = Texts(
     states={
         State.NEW: "受付済み",
         State.CLAIMED: "対応中",
-        State.ANSWERED: "回答済み",
+        State.PENDING: "回答済み（ご返信待ち）",
         State.RESOLVED: "解決済み",
     },
     commands=(
@@ -278,6 +321,37 @@ JA = Texts(
         ("privacy", "保存される情報"),
         ("forget", "保存された情報の削除"),
         ("help", "このボットの使い方"),
+    ),
+    staff_reply="<b>クレア職員より</b>（お問い合わせ #{ref} について）:",
+    attachment_added=(
+        "お問い合わせ #{ref} とともにクレア職員にお送りしました。改めて送っていただく必要は"
+        "ありません。"
+    ),
+    file_too_big=(
+        "申し訳ありませんが、このファイルはTelegramでボットが扱える上限の {limit} MB を"
+        "超えているため、お送りしていません。小さいファイルかリンクをお送りください。"
+    ),
+    caption_too_long=(
+        "申し訳ありませんが、キャプションが {limit} 文字を超えているため、お送りしていません。"
+        "キャプションを短くし、本文は別のメッセージでお送りください。"
+    ),
+    rating_question=(
+        "お問い合わせ #{ref} は解決済みになりました。ご質問への回答になりましたか。"
+        "1（まったくならなかった）から 5（十分になった）でお答えください。"
+    ),
+    rating_thanks="ありがとうございます。評価は 5 段階中 {score} です。",
+    rating_already="この回答はすでに評価いただいています。ありがとうございます。",
+    comment_prompt=(
+        "よろしければ、#{ref} の回答へのコメントをこのメッセージへの返信でお送りください（任意）。"
+    ),
+    comment_thanks="コメントをありがとうございます。クレア職員が確認します。",
+    autoclosed=(
+        "{days} 日間ご返信がなかったため、お問い合わせ #{ref} を終了しました。まだお困りの"
+        "場合は、このメッセージに返信していただければ再開します。"
+    ),
+    merged=(
+        "お問い合わせ #{merged} と #{into} は同じ内容のため、職員が1つにまとめました。"
+        "今後は #{into} をご参照ください。"
     ),
 )
 

@@ -117,6 +117,8 @@ class UserService:
         matcher = self.knowledge.matcher
         decision = matcher.decide(text, hint=asker.language, reply_language=language)
         if decision.action is not Action.ESCALATE and not decision.forwarded:
+            if decision.action is Action.ANSWER:
+                await self._count_answer()
             return Reply(decision)
         # Escalated, or answered in part: what the knowledge base cannot answer goes to staff.
         asker = replace(asker, language=detect_language(text, asker.language))
@@ -176,7 +178,15 @@ class UserService:
         if reply_in is None and question:
             reply_in = detect_language(question, language)
         reply_in = reply_in or language
-        return self.knowledge.matcher.answer_for(entry_id, question or "", reply_in), reply_in
+        answer = self.knowledge.matcher.answer_for(entry_id, question or "", reply_in)
+        await self._count_answer()
+        return answer, reply_in
+
+    async def _count_answer(self) -> None:
+        """One more question the bot answered itself (for /stats: a count a day, no more)."""
+        await self._users.count_answer(
+            self._clock().astimezone(self._notices.hours.timezone).date()
+        )
 
     def expected_reply(self, now: datetime | None = None) -> datetime:
         """When a reply can be expected for an enquiry sent now (office hours)."""

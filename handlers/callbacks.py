@@ -19,12 +19,14 @@ from bot.callback_data import (
     Forget,
     OpenCategory,
     OpenEntry,
+    Rate,
     SetLanguage,
     ShowTopics,
     parse,
 )
 from bot.knowledge import KnowledgeBase
 from bot.users import DailyLimitReached
+from handlers import satisfaction
 from handlers.replies import edit_view, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.user import send_acknowledgement
@@ -66,6 +68,9 @@ async def button(update: Update, context: Context) -> None:
         return
     if isinstance(action, Feedback):
         await _feedback(update, context, action, language)
+        return
+    if isinstance(action, Rate):
+        await satisfaction.rate(update, context, action)
         return
     await query.answer()
     if isinstance(action, OpenEntry):

@@ -72,8 +72,9 @@ CONTEXT_TYPES = ContextTypes(bot_data=BotData, user_data=UserData)
 
 
 def asker_for(update: Update) -> Asker:
-    """Who sent an update, as the store records it."""
+    """Who sent an update (and which message of theirs it is), as the store records it."""
     user, chat = update.effective_user, update.effective_chat
+    message = update.message or update.edited_message  # the person's own, not a button's
     if user is None:
         raise ValueError(f"update {update.update_id} has no sender")
     return Asker(
@@ -82,6 +83,7 @@ def asker_for(update: Update) -> Asker:
         name=user.full_name,
         username=user.username,
         language=user.language_code,
+        message_id=message.message_id if message is not None else None,
     )
 
 

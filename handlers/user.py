@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import staffview, texts
+from bot import texts
 from bot.flood import Verdict
 from bot.knowledge import Entry
 from bot.storage.records import Enquiry
@@ -38,14 +38,15 @@ CONTACT_ENTRIES = ("contact-tokyo-division", "contact-jclair-singapore", "contac
 async def flood_guard(update: Update, context: Context) -> None:
     """Before every other handler: over limits.messages_per_minute, say "too fast" once and
     handle nothing more from that user until their minute has room again. Staff are exempt."""
-    user, message, query = update.effective_user, update.message, update.callback_query
+    user, query = update.effective_user, update.callback_query
+    message = update.message or update.edited_message
     services = context.bot_data.core
     if user is None or services.staff.is_staff(user.id):
         return
     if message is not None and not _addressed(message):
         return  # group talk the bot does not read
     if message is None and query is None:
-        return  # edits, channel posts and the like: no handler acts on them
+        return  # channel posts and the like: no handler acts on them
     verdict = await services.users.admit(user.id)
     if verdict is Verdict.ALLOW:
         return
@@ -83,12 +84,16 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: what the bot does and its commands."""
-    words = texts.get(await language_of(update, context))
+    """/help: what the bot does and its commands; staff also get theirs, in their language."""
     user = update.effective_user
-    staff = context.bot_data.core.staff.is_staff(user.id if user else None)
-    extra = staffview.STAFF_HELP if staff else ""
-    await send_view(update, context, View((words.help + extra,)))
+    staff = context.bot_data.core.staff
+    if user is not None and staff.is_staff(user.id):
+        staff_words = await staff.words_for(user.id)
+        words = texts.get(staff_words.language)
+        await send_view(update, context, View((words.help + staff_words.help,)))
+        return
+    words = texts.get(await language_of(update, context))
+    await send_view(update, context, View((words.help,)))
 
 
 async def topics(update: Update, context: Context) -> None:

@@ -19,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.decision import MatcherSettings
 from bot.knowledge import load_knowledge
 from bot.matcher import Matcher
+from bot.savedreplies import load_saved_replies
 from bot.service import Services
 from bot.storage import Storage
 from bot.storage.database import now
@@ -35,6 +36,8 @@ TOKEN = "123456:TEST-token"
 #: A small copy of some of knowledge/, so that editing the content cannot break these tests
 #: (and a small knowledge base is quick to load for every test).
 FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+#: The tests' own saved replies, for the same reason.
+FIXTURE_REPLIES = Path(__file__).resolve().parent / "fixtures" / "saved-replies.yaml"
 USER_ID = 42
 
 
@@ -57,6 +60,7 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         "CLAIRBOT_TELEGRAM_POLL_TIMEOUT": "1",
         "CLAIRBOT_STORAGE_PATH": str(tmp_path / "clair-bot.sqlite3"),
         "CLAIRBOT_KNOWLEDGE_PATH": str(FIXTURE_KNOWLEDGE),
+        "CLAIRBOT_STAFF_SAVED_REPLIES": str(FIXTURE_REPLIES),
     }
     return load_settings(environ=environ | overrides)
 
@@ -134,7 +138,7 @@ async def open_services(settings: Settings, clock: Callable[[], datetime] = now)
         return await Services.open(settings, clock)
     matcher = fixture_matcher(settings.matcher)
     storage = await Storage.open(settings.storage.path, clock)
-    return Services(settings, matcher.kb, storage, matcher)
+    return Services(settings, matcher.kb, storage, matcher, load_saved_replies(FIXTURE_REPLIES))
 
 
 @pytest.fixture
@@ -155,12 +159,14 @@ STAFF_CHAT_ID = -1009876543
 STAFF_USER_ID = 500
 
 
-def staff_overrides(forum: bool = False) -> dict[str, str]:
-    """Environment overrides that make STAFF_CHAT_ID the staff chat and STAFF_USER_ID staff."""
+def staff_overrides(forum: bool = False, language: str = "en") -> dict[str, str]:
+    """Environment overrides that make STAFF_CHAT_ID the staff chat and STAFF_USER_ID staff,
+    speaking `language` (the tests read English unless they test Japanese, the default)."""
     return {
         "CLAIRBOT_STAFF_CHAT_ID": str(STAFF_CHAT_ID),
         "CLAIRBOT_STAFF_USER_IDS": str(STAFF_USER_ID),
         "CLAIRBOT_STAFF_FORUM_TOPICS": "true" if forum else "false",
+        "CLAIRBOT_STAFF_LANGUAGE": language,
     }
 
 

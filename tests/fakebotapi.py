@@ -52,6 +52,11 @@ def _words(text: str) -> frozenset[str]:
 
 MAX_TEXT_LENGTH = 4096  # counted in code points after entity parsing
 MAX_CAPTION_LENGTH = 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files
+#: Message fields that make up its content: what copyMessage copies.
+MEDIA_FIELDS = _words(
+    "photo document voice audio video video_note animation location venue sticker contact"
+)
 MAX_CALLBACK_DATA_BYTES = 64
 #: Update types Telegram withholds unless explicitly listed in ``allowed_updates``.
 OPT_IN_UPDATES = _words("chat_member message_reaction message_reaction_count")
@@ -135,6 +140,8 @@ class SentMessage:
     reply_to_message_id: int | None = None
     message_thread_id: int | None = None
     document: UploadedFile | None = None
+    photo: UploadedFile | None = None  # an uploaded photo (sendPhoto)
+    copied_from: tuple[int, int] | None = None  # copyMessage: (from_chat_id, message_id)
     edited: bool = False
     deleted: bool = False
 
@@ -323,6 +330,13 @@ def _check_markup(markup: Any) -> JSON | None:
     return markup
 
 
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (from its IHDR chunk); (0, 0) for anything else."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return 0, 0
+
+
 def _update_kind(update: JSON) -> str:
     return next(key for key in update if key != "update_id")
 
@@ -374,6 +388,7 @@ class FakeBotApi:
         self._open_callbacks: set[str] = set()
         self._allowed_updates: list[str] = []
         self._files: dict[str, tuple[str, bytes]] = {}
+        self._sizes: dict[str, int] = {}  # file_id -> declared size, when not len(content)
         self._faults: dict[str, list[tuple[int | None, float | None, float, str | None]]] = {}
         self._poll_generation = 0
         self._closing = False
@@ -529,13 +544,43 @@ class FakeBotApi:
         content: bytes = b"%PDF-1.4",
         mime_type: str = "application/pdf",
         caption: str | None = None,
+        file_size: int | None = None,
         **options: Unpack[MessageOptions],
     ) -> int:
-        """Queue a document; the bot can download it via getFile and ``base_file_url``."""
+        """Queue a document; the bot can download it via getFile and ``base_file_url``.
+
+        ``file_size`` declares a size other than the content's (a large file without the
+        bytes); ``file_size=0`` leaves the field out, as Telegram sometimes does."""
         doc = self._file(f"documents/{filename}", content, file_name=filename, mime_type=mime_type)
+        if file_size is not None:
+            self._sizes[doc["file_id"]] = file_size
+            doc = doc | {"file_size": file_size}
+            if not file_size:
+                del doc["file_size"]
         return self._incoming(
             {"document": doc} | ({"caption": caption} if caption else {}), **options
         )
+
+    def edit_message(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str | None = None,
+        caption: str | None = None,
+        user: JSON | int | None = None,
+    ) -> int:
+        """Queue an ``edited_message`` update: a person edited their message's text or
+        caption; return the update id."""
+        message = dict(self._all_messages[(chat_id, message_id)])
+        if text is not None:
+            message["text"] = text
+        if caption is not None:
+            message["caption"] = caption
+        message["edit_date"] = int(time.time())
+        if user is not None:
+            message["from"] = self._resolve_user(user)
+        self._all_messages[(chat_id, message_id)] = message
+        return self.enqueue_update("edited_message", message)
 
     def send_location(
         self,
@@ -902,9 +947,68 @@ class FakeBotApi:
             content |= {"caption": caption} | ({"caption_entities": entities} if entities else {})
         return self._send(params, content, entities, document=document)
 
+    async def _api_sendPhoto(self, params: JSON) -> JSON:
+        photo = params.get("photo")
+        if isinstance(photo, str):
+            if photo not in self._files:
+                raise _bad("wrong file identifier/HTTP URL specified")
+            path, data = self._files[photo]
+            photo = UploadedFile(path.rsplit("/", 1)[-1], data)
+        if not isinstance(photo, UploadedFile):
+            raise _bad("there is no photo in the request")
+        caption, entities = _format(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+        width, height = _image_size(photo.content)
+        sizes = [self._file(f"photos/{photo.filename}", photo.content, width=width, height=height)]
+        content: JSON = {"photo": sizes}
+        if caption:
+            content |= {"caption": caption} | ({"caption_entities": entities} if entities else {})
+        return self._send(params, content, entities, photo=photo)
+
+    async def _api_copyMessage(self, params: JSON) -> JSON:
+        source_chat = self._chat(params.get("from_chat_id"))
+        key = (source_chat["id"], int(params.get("message_id") or 0))
+        original = self._all_messages.get(key)
+        if original is None:
+            raise _bad("message to copy not found")
+        content = {k: v for k, v in original.items() if k in MEDIA_FIELDS or k == "text"}
+        if not content:
+            raise _bad("message can't be copied")
+        entities: list[JSON] = []
+        if "text" in content:
+            content["entities"] = original.get("entities") or []
+        elif "caption" in params:  # a new caption replaces the original one
+            caption, entities = _format(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+            if caption:
+                content |= {"caption": caption}
+                content |= {"caption_entities": entities} if entities else {}
+        elif original.get("caption"):
+            content["caption"] = original["caption"]
+        if not content.get("entities"):
+            content.pop("entities", None)
+        payload = self._send(params, content, entities, copied_from=key)
+        return {"message_id": payload["message_id"]}
+
+    async def _api_editMessageCaption(self, params: JSON) -> JSON:
+        message = self._find_sent(params)
+        if not any(k in message.payload for k in MEDIA_FIELDS) or "location" in message.payload:
+            raise _bad("there is no caption in the message to edit")
+        caption, entities = _format(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+        markup = _check_markup(params.get("reply_markup"))
+        if (caption, entities, markup) == (message.text, message.entities, message.reply_markup):
+            raise _bad(_NOT_MODIFIED)
+        message.text, message.raw_text, message.entities = (
+            caption,
+            str(params.get("caption")),
+            entities,
+        )
+        message.parse_mode = params.get("parse_mode")
+        content: JSON = {"caption": caption}
+        content |= {"caption_entities": entities} if entities else {}
+        return self._store_edit(message, markup, content)
+
     async def _api_editMessageText(self, params: JSON) -> JSON:
         message = self._find_sent(params)
-        if message.document is not None:
+        if "text" not in message.payload:
             raise _bad("there is no text in the message to edit")
         text, entities = _format(params, "text", "entities", MAX_TEXT_LENGTH)
         markup = _check_markup(params.get("reply_markup"))
@@ -971,8 +1075,11 @@ class FakeBotApi:
         if (file_id := str(params.get("file_id"))) not in self._files:
             raise _bad("invalid file_id")
         path, content = self._files[file_id]
+        size = self._sizes.get(file_id) or len(content)
+        if size > MAX_DOWNLOAD_BYTES:
+            raise _bad("file is too big")
         ids = {"file_id": file_id, "file_unique_id": f"U{file_id}"}
-        return ids | {"file_size": len(content), "file_path": path}
+        return ids | {"file_size": size, "file_path": path}
 
     async def _api_close(self, params: JSON) -> bool:
         return True

@@ -21,6 +21,7 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(
         f"knowledge:\n  path: {ROOT / 'knowledge'}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
+        f"staff:\n  saved_replies: {ROOT / 'saved-replies.yaml'}\n"
     )
     return path
 

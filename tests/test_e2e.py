@@ -220,15 +220,20 @@ async def test_ask_staff_button_and_ask_command(clair: Harness) -> None:
     assert refs == [2, 1]
 
 
-async def test_non_text_messages_get_a_friendly_line(clair: Harness) -> None:
+async def test_stickers_get_a_friendly_line_and_attachments_go_to_staff(clair: Harness) -> None:
+    # Photos, voice notes and locations are forwarded to staff (test_helpdesk_e2e covers the
+    # staff side); a sticker or a dice is neither read nor forwarded, and the user is told.
     clair.api.send_sticker(user=USER_ID)
+    reply = await clair.api.next_message(USER_ID)
+    assert reply.text.startswith("Sorry, I can't read or forward stickers")
     clair.api.send_photo(user=USER_ID)
+    assert is_escalated((await clair.api.next_message(USER_ID)).text, 1)
     clair.api.send_voice(user=USER_ID)
     clair.api.send_location(user=USER_ID)
-    for _ in range(4):
-        reply = await clair.api.next_message(USER_ID)
-        assert reply.text.startswith("Sorry, I can only read text messages")
-        assert "/ask" in reply.text
+    for _ in range(2):
+        assert "#1" in (await clair.api.next_message(USER_ID)).text
+    messages = await clair.service.storage.enquiries.messages(1)
+    assert [m.media.type for m in messages if m.media] == ["photo", "voice", "location"]
 
 
 async def test_very_long_message_is_handled_and_stored_whole(clair: Harness) -> None:

@@ -28,7 +28,7 @@ from conftest import (
 )
 from fakebotapi import FakeBotApi, SentMessage
 
-from bot import staffview
+from bot import stafftexts
 from bot.markup import split_html
 
 QUESTION = "what is the application deadline for lgotp"
@@ -88,6 +88,7 @@ async def test_escalation_reaches_the_staff_chat_once_with_who_and_buttons(
     assert [label for label, _ in announcement.buttons()] == [
         "Claim",
         "Resolve",
+        "Saved replies",
         "Add to knowledge base",
     ]
     assert announcement.button("Claim") == "st:c:1"
@@ -105,7 +106,7 @@ async def test_staff_reply_to_the_announcement_reaches_the_user(staff_bot: Harne
     staff_says(staff_bot, "Also see the website.", reply_to=confirmation.reply_to_message_id)
     assert (await staff_bot.api.next_message(USER_ID)).text.endswith("Also see the website.")
     enquiry = await staff_bot.service.storage.enquiries.get(1)
-    assert enquiry is not None and enquiry.state.value == "answered"
+    assert enquiry is not None and enquiry.state.value == "pending"
 
 
 async def test_staff_chat_talk_is_ignored(staff_bot: Harness) -> None:
@@ -143,7 +144,7 @@ async def test_non_staff_are_refused_without_revealing_anything(
 ) -> None:
     await escalate(staff_bot)
     refusal = await staff_bot.say(command)
-    assert refusal.text == staffview.REFUSED
+    assert refusal.text == stafftexts.EN.refused
     enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "new"
 
@@ -153,7 +154,7 @@ async def test_staff_commands_only_in_the_staff_chat_or_private(
 ) -> None:
     staff_api.group(-100111, "Some other group")
     staff_api.send_message("/queue", user=STAFF_USER_ID, chat=-100111)
-    assert (await staff_api.next_message(-100111)).text == staffview.REFUSED
+    assert (await staff_api.next_message(-100111)).text == stafftexts.EN.refused
     assert (await staff_command(staff_bot, "/queue", chat=STAFF_CHAT_ID)).text.startswith(
         "The queue is empty"
     )
@@ -168,6 +169,8 @@ async def test_queue_show_stats_and_export(staff_bot: Harness) -> None:
     assert shown.text.startswith("#1 · new")
     assert QUESTION in shown.text
     assert "Open: 1" in (await staff_command(staff_bot, "/stats")).text
+    chart = await staff_bot.api.next_message(STAFF_USER_ID)  # then the chart, a photo
+    assert chart.photo is not None and chart.photo.content.startswith(b"\x89PNG")
     staff_bot.api.send_message("/export", user=STAFF_USER_ID, chat=STAFF_USER_ID)
     document = await staff_bot.api.next_message(STAFF_USER_ID)
     assert document.document is not None
@@ -194,12 +197,17 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     announcement = await escalate(staff_bot)
     api = staff_bot.api
     add = api.press(announcement, "st:k:1", user=STAFF_USER_ID)
-    assert await answers(staff_bot, add) == staffview.RESOLVE_FIRST.format(ref=1)
+    assert await answers(staff_bot, add) == stafftexts.EN.resolve_first.format(ref=1)
 
     claim = api.press(announcement, "st:c:1", user=STAFF_USER_ID)
     assert await answers(staff_bot, claim) == "#1 is claimed by you."
     await api.wait_for(lambda: announcement.edited)
-    assert [label for label, _ in announcement.buttons()] == ["Resolve", "Add to knowledge base"]
+    assert [label for label, _ in announcement.buttons()] == [
+        "Claimed by Kenji",
+        "Resolve",
+        "Saved replies",
+        "Add to knowledge base",
+    ]
     notice = await api.next_message(STAFF_CHAT_ID)
     assert notice.text == "#1 is now claimed (Kenji)."
     assert notice.reply_to_message_id == announcement.message_id
@@ -223,7 +231,7 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     assert await answers(staff_bot, resolve) == "#1 is resolved."
 
     outsider = api.press_raw("st:c:1", STAFF_CHAT_ID, announcement.message_id, user=USER_ID)
-    assert await answers(staff_bot, outsider) == staffview.REFUSED
+    assert await answers(staff_bot, outsider) == stafftexts.EN.refused
     enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "resolved"
 
@@ -298,7 +306,7 @@ async def test_reload_keeps_the_old_knowledge_base_on_errors(
     async with running_bot(staff_api, tmp_path, **overrides) as bot:
         entries = len(bot.service.kb.entries)
         reloaded = await staff_command(bot, "/reload")
-        assert reloaded.text == f"Knowledge base reloaded: {entries} entries."
+        assert reloaded.text == f"Knowledge base reloaded: {entries} entries; 4 saved replies."
         (knowledge / "broken.yaml").write_text("entries:\n  - id: <broken>\n    title: [\n")
         kept = bot.service.kb
         refused = await staff_command(bot, "/reload")
@@ -310,7 +318,11 @@ async def test_reload_keeps_the_old_knowledge_base_on_errors(
 async def test_jobs_are_scheduled(staff_bot: Harness) -> None:
     job_queue = staff_bot.application.job_queue
     assert job_queue is not None
-    assert sorted(str(job.name) for job in job_queue.jobs()) == ["purge", "send_reminders"]
+    assert sorted(str(job.name) for job in job_queue.jobs()) == [
+        "autoclose",
+        "purge",
+        "send_reminders",
+    ]
 
 
 async def test_forum_topics_thread_replies(

@@ -24,6 +24,7 @@ from bot.storage.records import (
     OutboxItem,
     OutboxState,
     Render,
+    Source,
 )
 from bot.storage.rows import read_enquiry
 
@@ -35,8 +36,9 @@ _NOT_WAITING = (
     " AND (p.chat_id = o.chat_id OR (o.ref IS NOT NULL AND p.ref = o.ref)))"
 )
 _ITEMS = (
-    "SELECT o.*, e.staff_message_id, e.staff_thread_id FROM outbox o"
-    " LEFT JOIN enquiries e ON e.ref = o.ref"
+    "SELECT o.*, e.staff_message_id, e.staff_thread_id, t.telegram_message_id AS edit_message_id,"
+    " t.copy_message_id IS NOT NULL AS edit_caption FROM outbox o"
+    " LEFT JOIN enquiries e ON e.ref = o.ref LEFT JOIN outbox t ON t.id = o.edit_of"
 )
 
 
@@ -54,9 +56,15 @@ class OutboxStore:
         return self._db.clock
 
     async def add(
-        self, db: aiosqlite.Connection, enquiry: Enquiry | None, render: Render | None
+        self,
+        db: aiosqlite.Connection,
+        enquiry: Enquiry | None,
+        render: Render | None,
+        carries: int | None = None,
     ) -> None:
-        """Inside a write transaction: put what `render` says about `enquiry` in the outbox."""
+        """Inside a write transaction: put what `render` says about `enquiry` in the outbox.
+
+        `carries` is the thread message the drafts relay (a draft may name its own)."""
         if render is None:
             return
         drafts = render(enquiry) if enquiry is not None else ()
@@ -64,7 +72,8 @@ class OutboxStore:
         for draft in drafts:
             await db.execute(
                 "INSERT INTO outbox (ref, kind, chat_id, in_thread, text, markup,"
-                " next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                " next_attempt_at, created_at, copy_chat_id, copy_message_id, edit_of, carries)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     enquiry.ref if enquiry else None,
                     draft.kind.value,
@@ -76,6 +85,10 @@ class OutboxStore:
                     else None,
                     now,
                     now,
+                    draft.copy_of.chat_id if draft.copy_of else None,
+                    draft.copy_of.message_id if draft.copy_of else None,
+                    draft.edit_of,
+                    draft.carries if draft.carries is not None else carries,
                 ),
             )
         if drafts:  # the worker reads through the read connection: wake it after the commit
@@ -172,6 +185,23 @@ class OutboxStore:
             if item.ref is not None:
                 await self.add(db, await read_enquiry(db, item.ref), render)
 
+    async def relay_of(self, message_id: int, chat_id: int) -> int | None:
+        """The outbox message that relayed thread message `message_id` to `chat_id`."""
+        row = await self._db.one(
+            "SELECT id FROM outbox WHERE carries = ? AND chat_id = ? AND kind IN (?, ?)"
+            " ORDER BY id LIMIT 1",
+            (message_id, chat_id, Kind.REPLY.value, Kind.COPY.value),
+        )
+        return int(row[0]) if row else None
+
+    async def kind_of_sent(self, chat_id: int, telegram_message_id: int) -> Kind | None:
+        """What kind of outbox message Telegram's message `telegram_message_id` was, if ours."""
+        row = await self._db.one(
+            "SELECT kind FROM outbox WHERE chat_id = ? AND telegram_message_id = ? LIMIT 1",
+            (chat_id, telegram_message_id),
+        )
+        return Kind(row[0]) if row else None
+
     async def items(self, ref: int | None = None) -> list[OutboxItem]:
         """Every outbox message (of one enquiry), oldest first: for tests and /show."""
         where, params = ("WHERE o.ref = ?", (ref,)) if ref is not None else ("", ())
@@ -199,4 +229,11 @@ def _outbox(row: Any) -> OutboxItem:
         last_error=row["last_error"],
         reply_to_message_id=row["staff_message_id"] if in_thread else None,
         thread_id=row["staff_thread_id"] if in_thread else None,
+        copy_of=(
+            Source(row["copy_chat_id"], row["copy_message_id"])
+            if row["copy_message_id"] is not None
+            else None
+        ),
+        edit_message_id=row["edit_message_id"],
+        edit_caption=bool(row["edit_caption"]),
     )

@@ -1,9 +1,12 @@
-"""What is stored about a user apart from their enquiries: language choice and feedback.
+"""What is stored about a user apart from their enquiries: language choice and feedback; and
+the daily count of questions the bot answered itself (a number per day, nothing about who).
 
 `forget` deletes everything stored about a user, enquiries included, in one transaction.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from bot.storage.database import Database, stamp
 from bot.storage.records import ForgetResult
@@ -46,6 +49,22 @@ class UserStore:
             (entry_id,),
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def count_answer(self, day: date) -> None:
+        """One more question the bot answered itself on `day` (a count: nothing about who)."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO bot_answers (day, answered) VALUES (?, 1)"
+                " ON CONFLICT (day) DO UPDATE SET answered = answered + 1",
+                (day.isoformat(),),
+            )
+
+    async def answers_since(self, day: date) -> dict[date, int]:
+        """Questions the bot answered itself, per day, from `day` on."""
+        rows = await self._db.all(
+            "SELECT day, answered FROM bot_answers WHERE day >= ?", (day.isoformat(),)
+        )
+        return {date.fromisoformat(r[0]): int(r[1]) for r in rows}
 
     async def forget(self, user_id: int) -> ForgetResult:
         """Delete everything stored about a user: enquiries, messages, feedback, language."""
