@@ -126,7 +126,8 @@ def check_saved_replies(path: Path) -> tuple[SavedReplies | None, list[Problem]]
         except ValidationError as exc:
             for error in exc.errors():
                 where = str(error["loc"][0]) if error["loc"] else None
-                at = line_of(value, where, line) if where else line
+                known = isinstance(value, LineDict) and where in value.key_lines
+                at = line_of(value, where, line) if known else line  # missing: the key's line
                 what = f"{where}: " if where else ""
                 problems.append(Problem(name, at, f"{what}{error['msg']}", entry=key))
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ForceReply, Update
+from telegram import ForceReply, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
@@ -36,7 +36,8 @@ async def rate(update: Update, context: Context, action: Rate) -> None:
         return
     if outcome is Rated.ALREADY:
         await query.answer(words.rating_already)
-        await set_keyboard(query, None)
+        if isinstance(query.message, Message) and query.message.reply_markup:
+            await set_keyboard(query, None)  # a stale copy of the question still had them
         return
     logger.info("enquiry #%d: rated %d by the user", action.ref, action.score)
     await query.answer(words.rating_thanks.format(score=action.score))

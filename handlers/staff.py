@@ -8,6 +8,7 @@ bot.stafftexts, in the language the staff member chose with /language, else staf
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable, Coroutine
@@ -297,7 +298,9 @@ async def stats(update: Update, context: Context) -> None:
     await _say(update, context, staffview.stats(figures, words))
     chat = update.effective_chat
     assert chat is not None
-    image = chart.render(figures, words)
+    # matplotlib takes a moment (longer the first time): off the event loop, so that the bot
+    # keeps answering meanwhile.
+    image = await asyncio.to_thread(chart.render, figures, words)
     await context.bot.send_photo(
         chat.id,
         InputFile(image, filename="stats.png"),

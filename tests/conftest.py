@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from bot.savedreplies import load_saved_replies
 from bot.service import Services
 from bot.storage import Storage
 from bot.storage.database import now
+from bot.storage.outbox import OutboxStore
 from handlers.app import ClairApplication, build_application, polling
 
 # The tests speak plain HTTP to 127.0.0.1 only. Otherwise every Bot API client httpx
@@ -114,8 +116,17 @@ async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Asyn
     fake rejects bad HTML and overlong messages, so this checks escaping and splitting).
     TELEGRAM_BOT_TOKEN must be set to ``api.token``.
     """
+    async with running_bot_at(api, tmp_path, now, overrides) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def running_bot_at(
+    api: FakeBotApi, tmp_path: Path, clock: Callable[[], datetime], overrides: dict[str, str]
+) -> AsyncIterator[Harness]:
+    """`running_bot` with `clock` as the store's clock."""
     settings = settings_for(api, tmp_path, **overrides)
-    services = await open_services(settings)
+    services = await open_services(settings, clock)
     application = build_application(settings, services)
     harness = Harness(api, application, settings)
     try:
@@ -152,6 +163,31 @@ async def clair(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
     async with running_bot(bot_api, tmp_path) as harness:
         yield harness
+
+
+# ------------------------------------------------------------------ delivery without waits
+class FastClock:
+    """The store's clock: real time, plus the waits the test skipped (see `skip_waits`)."""
+
+    def __init__(self) -> None:
+        self.skipped = timedelta()
+        self.jumps: list[float] = []  # each skipped wait, in seconds
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
+
+
+async def skip_waits(outbox: OutboxStore, clock: FastClock) -> None:
+    """Whenever the next outbox retry lies in the future, move the clock there and wake the
+    worker: a 429's retry_after of 1 s costs the test no real second."""
+    while True:
+        # A poll: the worker's waits are on the store's clock, which nothing else moves.
+        await asyncio.sleep(0.01)
+        upcoming = await outbox.next_attempt_at()
+        if upcoming is not None and (gap := upcoming - clock()) > timedelta():
+            clock.skipped += gap
+            clock.jumps.append(gap.total_seconds())
+            outbox.changed.set()
 
 
 # ---------------------------------------------------------------------------- staff side

@@ -22,9 +22,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -390,6 +392,9 @@ class FakeBotApi:
         self._files: dict[str, tuple[str, bytes]] = {}
         self._sizes: dict[str, int] = {}  # file_id -> declared size, when not len(content)
         self._faults: dict[str, list[tuple[int | None, float | None, float, str | None]]] = {}
+        self._random_faults: tuple[random.Random, float, frozenset[str], float] | None = None
+        #: Faults injected by :meth:`fail_randomly`, by kind ("500", "429", "timeout").
+        self.injected: Counter[str] = Counter()
         self._poll_generation = 0
         self._closing = False
         self._changed = asyncio.Event()  # set and replaced by a fresh Event on every change
@@ -487,6 +492,15 @@ class FakeBotApi:
         fault = (status, retry_after, delay, description)
         self._faults.setdefault(method.lower(), []).extend([fault] * count)
 
+    def fail_randomly(
+        self, rate: float, methods: Iterable[str], *, seed: int = 0, timeout_s: float = 1.0
+    ) -> None:
+        """Make a share ``rate`` of the calls of ``methods`` fail, chosen by a seeded random
+        generator, a third each as 500, as 429 (retry_after 1) and as a timeout (no answer
+        for ``timeout_s``, then a 504; the call is not carried out)."""
+        names = frozenset(m.lower() for m in methods)
+        self._random_faults = (random.Random(seed), rate, names, timeout_s)
+
     # ------------------------------------------------------------------ test side: updates
     def enqueue_update(self, kind: str, payload: JSON) -> int:
         """Queue a raw update of type ``kind`` (e.g. "message"); return its update_id."""
@@ -545,18 +559,20 @@ class FakeBotApi:
         mime_type: str = "application/pdf",
         caption: str | None = None,
         file_size: int | None = None,
+        size_in_update: bool = True,
         **options: Unpack[MessageOptions],
     ) -> int:
         """Queue a document; the bot can download it via getFile and ``base_file_url``.
 
         ``file_size`` declares a size other than the content's (a large file without the
-        bytes); ``file_size=0`` leaves the field out, as Telegram sometimes does."""
+        bytes); ``size_in_update=False`` leaves the field out of the update, as Telegram
+        may, so that only getFile tells."""
         doc = self._file(f"documents/{filename}", content, file_name=filename, mime_type=mime_type)
         if file_size is not None:
             self._sizes[doc["file_id"]] = file_size
-            doc = doc | {"file_size": file_size}
-            if not file_size:
-                del doc["file_size"]
+            doc |= {"file_size": file_size}
+        if not size_in_update:
+            del doc["file_size"]
         return self._incoming(
             {"document": doc} | ({"caption": caption} if caption else {}), **options
         )
@@ -804,10 +820,25 @@ class FakeBotApi:
                 return web.Response(body=content)
         return web.json_response(ApiError(404, "Not Found").to_json(), status=404)
 
+    def _random_fault(self, method: str) -> tuple[int | None, float | None, float, str | None]:
+        if self._random_faults is None:
+            return (None, None, 0.0, None)
+        rng, rate, methods, timeout_s = self._random_faults
+        if method.lower() not in methods or rng.random() >= rate:
+            return (None, None, 0.0, None)
+        kind = rng.choice(("500", "429", "timeout"))
+        self.injected[kind] += 1
+        if kind == "429":
+            return (429, 1, 0.0, None)
+        if kind == "timeout":
+            return (504, None, timeout_s, None)
+        return (500, None, 0.0, None)
+
     async def _apply_fault(self, method: str) -> None:
-        if not (faults := self._faults.get(method.lower())):
-            return
-        status, retry_after, delay, description = faults.pop(0)
+        if faults := self._faults.get(method.lower()):
+            status, retry_after, delay, description = faults.pop(0)
+        else:
+            status, retry_after, delay, description = self._random_fault(method)
         if delay:
             await asyncio.sleep(delay)  # a deliberately slow response, not a polling loop
         if status is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,10 @@ from conftest import (
     STAFF_CHAT_ID,
     STAFF_USER_ID,
     USER_ID,
+    FastClock,
     open_services,
     settings_for,
+    skip_waits,
     staff_overrides,
 )
 from fakebotapi import FakeBotApi
@@ -28,36 +29,11 @@ from telegram.request import HTTPXRequest
 
 from bot.outbox import Backoff, OutboxWorker, Sender
 from bot.service import Services
-from bot.storage.outbox import OutboxStore
 from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState
 from handlers.delivery import TelegramSender
 
 TIMEOUT_S = 0.3  # the bot's read/write timeout in these tests
 ANA = Asker(user_id=USER_ID, chat_id=USER_ID, name="Ana <Test>", username="ana")
-
-
-class FastClock:
-    """The store's clock: real time, plus the waits the test skipped (see `skip_waits`)."""
-
-    def __init__(self) -> None:
-        self.skipped = timedelta()
-        self.jumps: list[float] = []  # each skipped wait, in seconds
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.skipped
-
-
-async def skip_waits(outbox: OutboxStore, clock: FastClock) -> None:
-    """Whenever the next outbox retry lies in the future, move the clock there and wake the
-    worker: a 429's retry_after of 1 s costs the test no real second."""
-    while True:
-        # A poll: the worker's waits are on the store's clock, which nothing else moves.
-        await asyncio.sleep(0.01)
-        upcoming = await outbox.next_attempt_at()
-        if upcoming is not None and (gap := upcoming - clock()) > timedelta():
-            clock.skipped += gap
-            clock.jumps.append(gap.total_seconds())
-            outbox.changed.set()
 
 
 @dataclass

@@ -1,0 +1,146 @@
+"""The helpdesk core without Telegram: saved replies' validation, the figures, button data,
+the migration of 'answered' to 'pending', and what a merge and a rating do in the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from conftest import FIXTURE_REPLIES
+
+from bot import figures
+from bot.callback_data import Rate, StaffAction, StaffButton, parse
+from bot.savedreplies import check_saved_replies, load_saved_replies, office_hours_text
+from bot.storage import Storage
+from bot.storage.database import MIGRATIONS
+from bot.storage.ratings import Rated
+from bot.storage.records import Asker, Event, State
+from bot.workhours import OfficeHours
+
+HOURS = OfficeHours.parse("Asia/Tokyo", ("mon", "tue", "wed", "thu", "fri"), "09:00", "17:45")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "replies.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_shipped_and_fixture_saved_replies_are_valid() -> None:
+    for path in (ROOT / "saved-replies.yaml", FIXTURE_REPLIES):
+        replies, problems = check_saved_replies(path)
+        assert problems == [] and replies is not None and len(replies.replies) >= 3
+
+
+def test_saved_replies_render_in_both_languages() -> None:
+    replies = load_saved_replies(FIXTURE_REPLIES)
+    assert replies.render("office", "en", "Ana", 3, HOURS) == (
+        "Please call us (Mon-Fri 09:00-17:45 (Asia/Tokyo))."
+    )
+    assert replies.render("thanks", "ja", "アナ", 3, HOURS) == "アナ 様、ありがとうございます。"
+    assert office_hours_text(HOURS, "ja") == "月～金 09:00～17:45（日本時間）"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "replies:\n  a:\n    title: A\n    title_ja: エー\n    text: Hi {nmae}\n"
+            "    text_ja: こんにちは\n",
+            "replies.yaml:5: error: entry 'a': text: unknown placeholder {nmae}",
+        ),
+        (
+            "replies:\n  a:\n    title: A\n    title_ja: エー\n    text: Hi\n",
+            "replies.yaml:2: error: entry 'a': text_ja: Field required",
+        ),
+        (
+            "replies:\n  a:\n    title: A\n    title_ja: エー\n    text: Hi {\n    text_ja: x\n",
+            "replies.yaml:5: error: entry 'a': text: braces:",
+        ),
+        (
+            "replies:\n  Bad Key:\n    title: A\n    title_ja: エー\n    text: Hi\n"
+            "    text_ja: x\n",
+            "replies.yaml:2: error: key 'Bad Key'",
+        ),
+        (
+            "replies:\n  a:\n    title: A\n    title: B\n",
+            "replies.yaml:4: error: not valid YAML: duplicate key 'title' (first at line 3)",
+        ),
+        ("answers: {}\n", "replies.yaml:1: error: expected one key, 'replies', at the top"),
+    ],
+)
+def test_saved_replies_problems_name_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    replies, problems = check_saved_replies(write(tmp_path, text))
+    assert replies is None
+    assert str(problems[0]).startswith(expected), str(problems[0])
+
+
+def test_percentile_and_office_hours_figures() -> None:
+    assert figures.percentile([], 0.5) is None
+    assert figures.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+    assert figures.percentile([float(n) for n in range(1, 11)], 0.9) == pytest.approx(9.1)
+
+
+def test_button_data_for_ratings_and_saved_replies() -> None:
+    assert parse("r:12:5") == Rate(12, 5)
+    assert parse("r:12:6") is None and parse("r:0:3") is None
+    assert parse("st:s:3:deadline") == StaffButton(StaffAction.SEND_SAVED, 3, "deadline")
+    assert parse("st:s:3") is None  # a saved reply needs its key
+    assert parse("st:c:3:deadline") is None  # a claim takes none
+    assert parse("st:p:1:mine") == StaffButton(StaffAction.QUEUE_PAGE, 1, "mine")
+    assert parse("st:p:1") == StaffButton(StaffAction.QUEUE_PAGE, 1)
+    assert StaffButton(StaffAction.SEND_SAVED, 10**11, "a" * 24).data.count(":") == 3
+
+
+async def test_a_database_at_version_4_moves_answered_to_pending(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        for script in MIGRATIONS[:4]:
+            await db.executescript(script)
+        await db.execute(
+            "INSERT INTO enquiries (user_id, chat_id, text, state, created_at)"
+            " VALUES (1, 1, 'q', 'answered', '2026-01-01T00:00:00+00:00')"
+        )
+        await db.execute("PRAGMA user_version = 4")
+        await db.commit()
+    storage = await Storage.open(path)
+    try:
+        enquiry = await storage.enquiries.get(1)
+        assert enquiry is not None and enquiry.state is State.PENDING
+        assert await storage.database.schema_version() == len(MIGRATIONS)
+    finally:
+        await storage.close()
+
+
+async def test_rating_is_asked_once_and_counts_once(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "db.sqlite3")
+    try:
+        enquiry = await storage.enquiries.create(Asker(5, 5), "q")
+        await storage.enquiries.change(enquiry.ref, Event.RESOLVE)
+        assert await storage.ratings.rate(enquiry.ref, 6, 4, None) is Rated.UNKNOWN
+        assert await storage.ratings.rate(enquiry.ref, 5, 4, None) is Rated.RECORDED
+        assert await storage.ratings.rate(enquiry.ref, 5, 1, None) is Rated.ALREADY
+        await storage.enquiries.change(enquiry.ref, Event.REOPEN)
+        await storage.enquiries.change(enquiry.ref, Event.RESOLVE)
+        rating = await storage.ratings.get(enquiry.ref)
+        assert rating is not None and rating.score == 4
+        scores, asked = await storage.ratings.since(datetime.now(UTC) - timedelta(days=1))
+        assert (scores, asked) == ({4: 1}, 1)
+    finally:
+        await storage.close()
+
+
+async def test_the_daily_count_of_bot_answers(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "db.sqlite3")
+    try:
+        for day in (date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 2)):
+            await storage.users.count_answer(day)
+        assert await storage.users.answers_since(date(2026, 11, 1)) == {
+            date(2026, 11, 1): 2,
+            date(2026, 11, 2): 1,
+        }
+    finally:
+        await storage.close()
