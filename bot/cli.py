@@ -22,6 +22,7 @@ from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.language import detect_language
 from bot.markup import shorten, strip_tags
 from bot.matcher import Matcher
+from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from bot.storage.records import Asker, Author
 from bot.users import DailyLimitReached, UserService
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args, settings)
-    except KnowledgeError as exc:
+    except (KnowledgeError, SavedRepliesError) as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -151,7 +152,8 @@ def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
     if args.kb_command == "suggestions":
         return asyncio.run(_kb_suggestions(settings))
     report = check_knowledge(settings.knowledge.path)
-    for problem in report.problems:
+    replies, reply_problems = check_saved_replies(settings.staff.saved_replies)
+    for problem in [*report.problems, *reply_problems]:
         print(problem)
     if report.kb is None:
         print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
@@ -161,6 +163,10 @@ def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
         f"ok: {len(kb.entries)} entries, {kb.question_count()} alternate questions, "
         f"{len(kb.tables)} tables, {len(report.warnings)} warning(s)"
     )
+    if replies is None:
+        print(f"saved replies: {len(reply_problems)} error(s)")
+        return EXIT_FAILED
+    print(f"ok: {len(replies.replies)} saved replies")
     return EXIT_OK
 
 

@@ -31,6 +31,7 @@ from bot import texts
 from bot.config import TOKEN_VARIABLE, Settings, TelegramSettings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.language import JAPANESE
+from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from handlers import delivery
 from handlers.registry import register
@@ -216,6 +217,10 @@ def run_telegram(settings: Settings, webhook: bool = False) -> int:
     if report.kb is None:
         _print_problems(KnowledgeError(report.errors))
         return EXIT_FAILED
+    replies, problems = check_saved_replies(settings.staff.saved_replies)
+    if replies is None:
+        _print_problems(SavedRepliesError(problems))
+        return EXIT_FAILED
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
     try:
         application = build_application(settings)
@@ -237,11 +242,11 @@ def run_telegram(settings: Settings, webhook: bool = False) -> int:
             application.run_polling(
                 timeout=settings.telegram.poll_timeout, allowed_updates=Update.ALL_TYPES
             )
-    except KnowledgeError as exc:  # the files changed between the check and post_init
+    except (KnowledgeError, SavedRepliesError) as exc:  # changed between the check and post_init
         _print_problems(exc)
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _print_problems(error: KnowledgeError) -> None:
+def _print_problems(error: KnowledgeError | SavedRepliesError) -> None:
     print(f"clair-bot: {error}", file=sys.stderr)

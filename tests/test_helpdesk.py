@@ -144,3 +144,39 @@ async def test_the_daily_count_of_bot_answers(tmp_path: Path) -> None:
         }
     finally:
         await storage.close()
+
+
+def test_kb_check_checks_the_saved_replies_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    config = tmp_path / "config.yaml"
+    replies = write(tmp_path, "replies:\n  a:\n    title: A\n")
+    config.write_text(
+        f"knowledge:\n  path: {ROOT / 'knowledge'}\nstaff:\n  saved_replies: {replies}\n"
+    )
+    assert main(["--config", str(config), "kb", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "replies.yaml:2: error: entry 'a': title_ja: Field required" in out
+    assert out.rstrip().endswith("saved replies: 3 error(s)")
+    assert main(["kb", "check"]) == 0
+    assert "ok: 4 saved replies" in capsys.readouterr().out
+
+
+def test_the_bot_does_not_start_with_invalid_saved_replies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.config import load_settings
+    from handlers.app import EXIT_FAILED, run_telegram
+
+    replies = write(tmp_path, "replies:\n  a:\n    title: A\n    title_ja: エー\n    text: {x}\n")
+    settings = load_settings(
+        environ={
+            "CLAIRBOT_STAFF_SAVED_REPLIES": str(replies),
+            "CLAIRBOT_STORAGE_PATH": str(tmp_path / "db.sqlite3"),
+        }
+    )
+    assert run_telegram(settings) == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert "the saved replies have 2 error(s)" in error and "replies.yaml:5" in error
