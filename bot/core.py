@@ -6,6 +6,7 @@ once for every service. `StaffNotices` renders what goes to the staff chat as ou
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from bot import stafftexts, staffview
@@ -202,6 +203,9 @@ class StaffNotices:
         not reach its chat."""
         if item.kind not in (Kind.REPLY, Kind.COPY, Kind.EDIT):
             return None
+        if item.chat_id == self.chat_id:  # a user's attachment that could not be copied here
+            text = self.words.copy_failed.format(ref=item.ref, reason=html.escape(reason))
+            return lambda enquiry: self.to_staff(Kind.NOTICE, text)
         return lambda enquiry: self.to_staff(
             Kind.NOTICE, staffview.delivery_failed(enquiry.ref, reason, self.words)
         )

@@ -16,6 +16,7 @@ from bot import media as limits
 from bot import staffview
 from bot.config import Settings
 from bot.core import StaffNotices
+from bot.decision import Reason
 from bot.language import detect_language
 from bot.storage import Storage
 from bot.storage.enquiries import ThreadMessage
@@ -30,10 +31,7 @@ from bot.storage.records import (
     Render,
     Source,
 )
-
-
-class DailyCap(Exception):
-    """A new enquiry would exceed limits.enquiries_per_day."""
+from bot.users import DailyLimitReached
 
 
 class Refused(Exception):
@@ -70,7 +68,8 @@ class Relay:
         self, asker: Asker, media: Media, caption: str, replied_to: int | None = None
     ) -> Attached:
         """A user's attachment: into the enquiry it replies to, else the open one, else a new
-        one. Raises Refused past Telegram's limits, DailyCap when a new one is over the cap."""
+        one. Raises Refused past Telegram's limits, DailyLimitReached when a new one would be
+        over limits.enquiries_per_day."""
         if asker.message_id is None:
             raise ValueError("an attachment is copied from its message: message_id is needed")
         # The caption as the user sent it must fit; relayed under who sent it, it is shortened
@@ -94,7 +93,7 @@ class Relay:
         if await self._enquiries.count_created_since(asker.user_id, since) >= (
             self.settings.limits.enquiries_per_day
         ):
-            raise DailyCap
+            raise DailyLimitReached
         language = detect_language(caption, asker.language) if caption else asker.language
         asker = Asker(
             asker.user_id, asker.chat_id, asker.name, asker.username, language, asker.message_id
@@ -104,7 +103,13 @@ class Relay:
             return [*self._notices.announce(enquiry), *render(enquiry)]
 
         enquiry = await self._enquiries.create(
-            asker, text, (), "sent an attachment", announce_then_copy, "attachment", media
+            asker,
+            text,
+            (),
+            f"sent {media.type} to staff",
+            announce_then_copy,
+            Reason.ASKED_STAFF.value,
+            media,
         )
         return Attached(enquiry, opened=True)
 

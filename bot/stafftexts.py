@@ -77,6 +77,7 @@ class StaffTexts:
     edited: str  # {ref}, {who}
     sent_attachment: str  # {ref}, {who}, {what}
     delivery_failed: str  # {ref}, {reason}
+    copy_failed: str  # {ref}, {reason}
     state_changed: str  # {ref}, {state}, {by}
     rated: str  # {ref}, {score}
     commented: str  # {ref}
@@ -214,6 +215,10 @@ EN = StaffTexts(
     edited="<b>#{ref}</b> {who} edited a message. Edited:",
     sent_attachment="<b>#{ref}</b> {who} sent {what}",
     delivery_failed="⚠️ <b>#{ref}</b>: the reply could not be delivered to the user ({reason}).",
+    copy_failed=(
+        "⚠️ <b>#{ref}</b>: the user's attachment could not be copied here ({reason}); /show "
+        "{ref} lists it."
+    ),
     state_changed="<b>#{ref}</b> is now {state} ({by}).",
     rated="⭐ <b>#{ref}</b>: the user rated the answer {score} of 5.",
     commented="💬 <b>#{ref}</b>: the user's comment on the answer:",
@@ -406,6 +411,10 @@ JA = StaffTexts(
     edited="<b>#{ref}</b> {who} がメッセージを編集しました。編集後:",
     sent_attachment="<b>#{ref}</b> {who} から{what}",
     delivery_failed="⚠️ <b>#{ref}</b>: 回答をユーザーに届けられませんでした（{reason}）。",
+    copy_failed=(
+        "⚠️ <b>#{ref}</b>: ユーザーの添付ファイルをここにコピーできませんでした（{reason}）。"
+        "/show {ref} に記録があります。"
+    ),
     state_changed="<b>#{ref}</b> は「{state}」になりました（{by}）。",
     rated="⭐ <b>#{ref}</b>: ユーザーの評価は 5 段階中 {score} です。",
     commented="💬 <b>#{ref}</b>: 回答へのユーザーのコメント:",

@@ -15,8 +15,9 @@ from telegram.error import BadRequest
 
 from bot import texts
 from bot.media import MAX_CAPTION, MAX_DOWNLOAD_BYTES, MB, Refusal
-from bot.relay import DailyCap, Refused
+from bot.relay import Refused
 from bot.storage.records import Media, Source
+from bot.users import DailyLimitReached
 from handlers.replies import send_view
 from handlers.state import Context, asker_for, language_of
 from handlers.views import text_view
@@ -95,7 +96,7 @@ async def user_media(update: Update, context: Context) -> None:
         )
         await send_view(update, context, text_view(text))
         return
-    except DailyCap:
+    except DailyLimitReached:
         await send_view(update, context, text_view(words.daily_limit))
         return
     enquiry = attached.enquiry

@@ -517,10 +517,12 @@ async def _enquiry_button(
         await query.answer()
         await _set_buttons(query, staffview.enquiry_buttons(enquiry, service.words))
     elif action is StaffAction.SEND_SAVED:
-        await query.answer()
-        await _send_saved(update, context, words, ref, pressed.key)
+        # The announcement's own buttons first: a change the reply makes to them follows
+        # through the outbox, after this edit.
         enquiry = await service.enquiry(ref)
+        await query.answer()
         await _set_buttons(query, staffview.enquiry_buttons(enquiry, service.words))
+        await _send_saved(update, context, words, ref, pressed.key)
     else:
         change = {
             StaffAction.CLAIM: service.claim,

@@ -20,6 +20,7 @@ from bot.config import Settings, load_settings
 from bot.decision import MatcherSettings
 from bot.knowledge import load_knowledge
 from bot.matcher import Matcher
+from bot.outbox import Backoff, OutboxWorker, Sender
 from bot.savedreplies import load_saved_replies
 from bot.service import Services
 from bot.storage import Storage
@@ -222,3 +223,43 @@ async def staff_bot(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
     async with running_bot(staff_api, tmp_path, **staff_overrides()) as harness:
         yield harness
+
+
+async def recorded(bot: Harness, ref: int) -> None:
+    """Wait until the worker has recorded the announcement's id (just after Telegram's reply).
+
+    Staff cannot answer faster than that in real life; a test can, so it waits.
+    """
+
+    async def poll() -> None:
+        # A poll with a deadline: the store has no event for outbox writes.
+        while (enquiry := await bot.service.storage.enquiries.get(ref)) is None or (  # noqa: ASYNC110
+            enquiry.staff_message_id is None
+        ):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=5)
+
+
+async def staff_command(bot: Harness, text: str, chat: int = STAFF_USER_ID) -> SentMessage:
+    """A staff member sends a command (in their private chat by default); return the reply."""
+    bot.api.send_message(text, user=STAFF_USER_ID, chat=chat)
+    return await bot.api.next_message(chat)
+
+
+async def answers(bot: Harness, query_id: str) -> str | None:
+    [answer] = await bot.api.wait_for(
+        lambda: [a for a in bot.api.callback_answers if a.callback_query_id == query_id]
+    )
+    return answer.text
+
+
+def fast_worker(service: Services, sender: Sender, idle_s: float = 0.5) -> OutboxWorker:
+    """An outbox worker that retries after 50 ms (200 ms at most), for delivery tests."""
+    return OutboxWorker(
+        service.storage.outbox,
+        sender,
+        Backoff(base_s=0.05, cap_s=0.2),
+        on_failure=service.notices.failure_notice,
+        idle_s=idle_s,
+    )

@@ -18,6 +18,7 @@ from conftest import (
     STAFF_USER_ID,
     USER_ID,
     FastClock,
+    fast_worker,
     open_services,
     settings_for,
     skip_waits,
@@ -27,7 +28,7 @@ from fakebotapi import FakeBotApi
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.outbox import Backoff, OutboxWorker, Sender
+from bot.outbox import OutboxWorker, Sender
 from bot.service import Services
 from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState
 from handlers.delivery import TelegramSender
@@ -45,13 +46,7 @@ class World:
     clock: FastClock
 
     def worker(self, sender: Sender | None = None) -> OutboxWorker:
-        return OutboxWorker(
-            self.service.storage.outbox,
-            sender or self.sender,
-            Backoff(base_s=0.05, cap_s=0.2),
-            on_failure=self.service.notices.failure_notice,
-            idle_s=0.5,
-        )
+        return fast_worker(self.service, sender or self.sender)
 
     async def escalate(self, text: str = "When is the deadline?") -> Enquiry:
         return await self.service.users.ask_staff(ANA, text)

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
-from conftest import FIXTURE_REPLIES
+from conftest import FIXTURE_REPLIES, open_services, settings_for, staff_overrides
+from fakebotapi import FakeBotApi
 
 from bot import figures
 from bot.callback_data import Rate, StaffAction, StaffButton, parse
+from bot.outbox import Undeliverable, deliver_due
 from bot.savedreplies import check_saved_replies, load_saved_replies, office_hours_text
 from bot.storage import Storage
 from bot.storage.database import MIGRATIONS
 from bot.storage.ratings import Rated
-from bot.storage.records import Asker, Event, State
+from bot.storage.records import Asker, Event, Kind, Media, OutboxItem, OutboxState, State
 from bot.workhours import OfficeHours
 
 HOURS = OfficeHours.parse("Asia/Tokyo", ("mon", "tue", "wed", "thu", "fri"), "09:00", "17:45")
@@ -180,3 +182,48 @@ def test_the_bot_does_not_start_with_invalid_saved_replies(
     assert run_telegram(settings) == EXIT_FAILED
     error = capsys.readouterr().err
     assert "the saved replies have 2 error(s)" in error and "replies.yaml:5" in error
+
+
+class GoneSender:
+    """Plays Telegram: every copy fails for good (the user deleted the message)."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboxItem] = []
+
+    async def send(self, item: OutboxItem) -> int:
+        if item.copy_of is not None:
+            raise Undeliverable("Bad Request: message to copy not found")
+        self.sent.append(item)
+        return 100 + len(self.sent)
+
+
+async def test_an_attachment_that_cannot_be_copied_is_said_in_the_thread(
+    bot_api: FakeBotApi, tmp_path: Path
+) -> None:
+    settings = settings_for(bot_api, tmp_path, **staff_overrides())
+    service = await open_services(settings)
+    try:
+        asker = Asker(7, 7, "Ana", message_id=55)
+        photo = Media("photo", "F1", "U1", file_size=10)
+        attached = await service.relay.user_attachment(asker, photo, "my letter")
+        assert attached.opened
+        sender = GoneSender()
+        await deliver_due(
+            service.storage.outbox, sender, on_failure=service.notices.failure_notice
+        )
+        kinds = [
+            (i.kind, i.state) for i in await service.storage.outbox.items(attached.enquiry.ref)
+        ]
+        assert kinds == [
+            (Kind.ANNOUNCE, OutboxState.SENT),
+            (Kind.COPY, OutboxState.FAILED),
+            (Kind.NOTICE, OutboxState.SENT),
+        ]
+        assert sender.sent[-1].text == (
+            "⚠️ <b>#1</b>: the user's attachment could not be copied here (Bad Request: message "
+            "to copy not found); /show 1 lists it."
+        )
+        messages = await service.storage.enquiries.messages(1)
+        assert messages[0].media == photo and messages[0].text == "my letter"
+    finally:
+        await service.close()

@@ -21,9 +21,12 @@ from conftest import (
     STAFF_USER_ID,
     USER_ID,
     Harness,
+    answers,
     is_escalated,
+    recorded,
     running_bot,
     running_bot_at,
+    staff_command,
     staff_overrides,
 )
 from fakebotapi import FakeBotApi, SentMessage
@@ -77,37 +80,12 @@ async def desk_ja(
 
 
 # ------------------------------------------------------------------------------- helpers
-async def recorded(bot: Harness, ref: int) -> None:
-    """Wait until the worker has recorded the announcement's id (just after Telegram's reply)."""
-
-    async def poll() -> None:
-        # A poll with a deadline: the store has no event for outbox writes.
-        while (enquiry := await bot.service.storage.enquiries.get(ref)) is None or (  # noqa: ASYNC110
-            enquiry.staff_message_id is None
-        ):
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout=5)
-
-
 async def escalate(bot: Harness, text: str = QUESTION, ref: int = 1) -> SentMessage:
     """The test user asks something unanswerable; return the announcement."""
     assert is_escalated((await bot.say(text)).text, ref)
     announcement = await bot.api.next_message(STAFF_CHAT_ID)
     await recorded(bot, ref)
     return announcement
-
-
-async def staff_command(bot: Harness, text: str, chat: int = STAFF_USER_ID) -> SentMessage:
-    bot.api.send_message(text, user=STAFF_USER_ID, chat=chat)
-    return await bot.api.next_message(chat)
-
-
-async def answer_to(bot: Harness, query_id: str) -> str | None:
-    [answer] = await bot.api.wait_for(
-        lambda: [a for a in bot.api.callback_answers if a.callback_query_id == query_id]
-    )
-    return answer.text
 
 
 async def state_of(bot: Harness, ref: int) -> State:
@@ -473,7 +451,7 @@ async def test_claimed_by_shows_on_the_announcement_and_queue_views(desk: Harnes
     await staff_command(desk, "/claim 1")  # by command: the buttons follow through the outbox
     await api.wait_for(lambda: announcement.buttons()[0] == ("Claimed by Kenji", "st:w:1"))
     who = api.press(announcement, "st:w:1", user=STAFF_USER_ID)
-    assert await answer_to(desk, who) == EN.claimed_by_answer.format(ref=1, name="Kenji")
+    assert await answers(desk, who) == EN.claimed_by_answer.format(ref=1, name="Kenji")
     mine = await staff_command(desk, "/queue mine")
     assert mine.text.startswith("Your open enquiries (1)") and "#1 claimed" in mine.text
     new = await staff_command(desk, "/queue new")
@@ -496,20 +474,20 @@ async def test_rating_once_with_an_optional_comment(desk: Harness) -> None:
     assert [label for label, _ in question.buttons()] == ["1", "2", "3", "4", "5"]
 
     forged = api.press_raw("r:1:5", USER_ID, question.message_id, user=77)
-    assert await answer_to(desk, forged) == texts.EN.button_expired
+    assert await answers(desk, forged) == texts.EN.button_expired
     nonsense = api.press_raw("r:1:9", USER_ID, question.message_id, user=USER_ID)
-    assert await answer_to(desk, nonsense) == texts.EN.button_expired
+    assert await answers(desk, nonsense) == texts.EN.button_expired
     other = api.press_raw("r:99:3", USER_ID, question.message_id, user=USER_ID)
-    assert await answer_to(desk, other) == texts.EN.button_expired
+    assert await answers(desk, other) == texts.EN.button_expired
 
     pressed = api.press(question, "r:1:4", user=USER_ID)
-    assert await answer_to(desk, pressed) == texts.EN.rating_thanks.format(score=4)
+    assert await answers(desk, pressed) == texts.EN.rating_thanks.format(score=4)
     prompt = await api.next_message(USER_ID)
     assert prompt.text == texts.EN.comment_prompt.format(ref=1)
     assert prompt.reply_markup == {"force_reply": True, "selective": True}
     assert question.buttons() == []  # the buttons went
     twice = api.press_raw("r:1:1", USER_ID, question.message_id, user=USER_ID)
-    assert await answer_to(desk, twice) == texts.EN.rating_already
+    assert await answers(desk, twice) == texts.EN.rating_already
 
     api.send_message("Quick and clear, thanks", user=USER_ID, reply_to=prompt)
     assert (await api.next_message(USER_ID)).text == texts.EN.comment_thanks

@@ -25,6 +25,7 @@ from conftest import (
     STAFF_CHAT_ID,
     STAFF_USER_ID,
     FastClock,
+    fast_worker,
     open_services,
     settings_for,
     skip_waits,
@@ -34,7 +35,7 @@ from fakebotapi import FakeBotApi, SentMessage
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.outbox import Backoff, OutboxWorker, Sender
+from bot.outbox import OutboxWorker, Sender
 from bot.service import Services
 from bot.storage.records import Asker, Kind, Media, OutboxItem, OutboxState, Source
 from handlers.delivery import TelegramSender
@@ -52,13 +53,7 @@ class Desk:
     clock: FastClock
 
     def worker(self, sender: Sender | None = None) -> OutboxWorker:
-        return OutboxWorker(
-            self.service.storage.outbox,
-            sender or self.sender,
-            Backoff(base_s=0.05, cap_s=0.2),
-            on_failure=self.service.notices.failure_notice,
-            idle_s=0.2,
-        )
+        return fast_worker(self.service, sender or self.sender, idle_s=0.2)
 
 
 @pytest.fixture

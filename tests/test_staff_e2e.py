@@ -7,7 +7,6 @@ get one refusal that reveals nothing.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 import io
@@ -22,8 +21,11 @@ from conftest import (
     STAFF_USER_ID,
     USER_ID,
     Harness,
+    answers,
     is_escalated,
+    recorded,
     running_bot,
+    staff_command,
     staff_overrides,
 )
 from fakebotapi import FakeBotApi, SentMessage
@@ -42,39 +44,10 @@ async def escalate(bot: Harness, text: str = QUESTION) -> SentMessage:
     return announcement
 
 
-async def recorded(bot: Harness, ref: int) -> None:
-    """Wait until the worker has recorded the announcement's id (just after Telegram's reply).
-
-    Staff cannot answer faster than that in real life; a test can, so it waits.
-    """
-
-    async def poll() -> None:
-        # A poll with a deadline: the store has no event for outbox writes.
-        while (enquiry := await bot.service.storage.enquiries.get(ref)) is None or (  # noqa: ASYNC110
-            enquiry.staff_message_id is None
-        ):
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout=5)
-
-
 def staff_says(
     bot: Harness, text: str, reply_to: SentMessage | int | None = None, user: int = STAFF_USER_ID
 ) -> None:
     bot.api.send_message(text, user=user, chat=STAFF_CHAT_ID, reply_to=reply_to)
-
-
-async def staff_command(bot: Harness, text: str, chat: int = STAFF_USER_ID) -> SentMessage:
-    """A staff member sends a command (in their private chat by default); return the reply."""
-    bot.api.send_message(text, user=STAFF_USER_ID, chat=chat)
-    return await bot.api.next_message(chat)
-
-
-async def answers(bot: Harness, query_id: str) -> str | None:
-    [answer] = await bot.api.wait_for(
-        lambda: [a for a in bot.api.callback_answers if a.callback_query_id == query_id]
-    )
-    return answer.text
 
 
 async def test_escalation_reaches_the_staff_chat_once_with_who_and_buttons(
