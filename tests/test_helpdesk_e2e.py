@@ -399,6 +399,9 @@ async def test_merge_folds_b_into_a(desk: Harness) -> None:
     assert (await staff_command(desk, "/merge 1 2")).text == "#2 was merged into #1."
     told = await api.next_message(USER_ID)
     assert told.text == texts.EN.merged.format(merged=2, into=1)
+    await api.wait_for(lambda: announcements[1].edited)
+    assert announcements[1].buttons() == []  # #2's buttons go; #1's stay
+    assert ("Claim", "st:c:1") in announcements[0].buttons()
     # Staff answering in #2's thread answer #1; the user's reply to #2's message joins #1.
     api.send_message(
         "Answered in the old thread", user=STAFF_USER_ID, chat=STAFF_CHAT_ID,

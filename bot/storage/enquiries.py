@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import aiosqlite
 
@@ -265,11 +266,15 @@ class EnquiryStore:
                 raise KeyError(merged)
             await db.execute("UPDATE messages SET ref = ? WHERE ref = ?", (into, merged))
             await db.execute("UPDATE thread_messages SET ref = ? WHERE ref = ?", (into, merged))
+            await self._apply(db, merged, Event.MERGED)
             await db.execute(
                 "UPDATE enquiries SET merged_into = ? WHERE ref = ? OR merged_into = ?",
                 (into, merged, merged),
             )
-            await self._apply(db, merged, Event.MERGED)
+            if (changed := self.hooks.state_changed) is not None:  # its buttons go
+                await self._outbox.add(
+                    db, await read_enquiry(db, merged), partial(changed, source)
+                )
             if source.is_open:
                 await self._apply(db, into, Event.USER_WROTE)
             return await self._finish(db, into, render)
@@ -311,8 +316,8 @@ class EnquiryStore:
         after = await read_enquiry(db, ref)
         assert after is not None
         changed = self.hooks.state_changed
-        if changed is not None:
-            await self._outbox.add(db, after, lambda enquiry: changed(current, enquiry))
+        if changed is not None and event is not Event.MERGED:  # merge() does it once merged
+            await self._outbox.add(db, after, partial(changed, current))
         if target is State.RESOLVED and current.state is not State.RESOLVED:
             first = event is not Event.MERGED and await ask_rating(db, ref, moment)
             resolved = self.hooks.resolved
