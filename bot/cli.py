@@ -79,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
-    kb_commands.add_parser("check", help="validate every knowledge file; non-zero exit on errors")
+    kb_commands.add_parser(
+        "check",
+        help="validate every knowledge file and the saved replies; non-zero exit on errors",
+    )
     kb_commands.add_parser(
         "suggestions", help="questions the bot could not answer, grouped, most frequent first"
     )

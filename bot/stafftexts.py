@@ -409,7 +409,7 @@ JA = StaffTexts(
     reply_hint="このメッセージに返信するとユーザーに回答できます（/reply {ref} 回答文 でも可）。",
     wrote_again="<b>#{ref}</b> {who} から追加のメッセージ:",
     edited="<b>#{ref}</b> {who} がメッセージを編集しました。編集後:",
-    sent_attachment="<b>#{ref}</b> {who} から{what}",
+    sent_attachment="<b>#{ref}</b> {who} から{what}が届きました",
     delivery_failed="⚠️ <b>#{ref}</b>: 回答をユーザーに届けられませんでした（{reason}）。",
     copy_failed=(
         "⚠️ <b>#{ref}</b>: ユーザーの添付ファイルをここにコピーできませんでした（{reason}）。"

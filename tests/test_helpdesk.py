@@ -227,3 +227,19 @@ async def test_an_attachment_that_cannot_be_copied_is_said_in_the_thread(
         assert messages[0].media == photo and messages[0].text == "my letter"
     finally:
         await service.close()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CLAIRBOT_STAFF_LANGUAGE", "fr", "staff.language: must be ja or en (from"),
+        ("CLAIRBOT_STAFF_AUTOCLOSE_DAYS", "-1", "staff.autoclose_days: must be at least 0"),
+        ("CLAIRBOT_STAFF_SAVED_REPLIES", "", "staff.saved_replies: expected a path, got ''"),
+    ],
+)
+def test_the_staff_settings_are_checked(variable: str, value: str, message: str) -> None:
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={variable: value})
+    assert str(caught.value).startswith(message)
