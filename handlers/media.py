@@ -19,7 +19,7 @@ from bot.relay import Refused
 from bot.storage.records import Media, Source
 from bot.users import DailyLimitReached
 from handlers.replies import send_view
-from handlers.state import Context, asker_for, language_of
+from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import text_view
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,11 @@ async def user_media(update: Update, context: Context) -> None:
         return
     enquiry = attached.enquiry
     logger.info("enquiry #%d: a %s from the user", enquiry.ref, media.type)
+    state = user_state(context)
+    album = message.media_group_id
+    if album is not None and album == state.last_album:
+        return  # an album arrives as one message per item: acknowledged once, with the first
+    state.last_album = album
     users = context.bot_data.core.users
     if attached.opened:
         ack = users.acknowledgement(enquiry, language)

@@ -47,6 +47,7 @@ class UserData:
     questions: dict[int, str] = field(default_factory=dict)
     forwarded: dict[int, int] = field(default_factory=dict)  # question number -> enquiry ref
     last_number: int = 0
+    last_album: str | None = None  # the media group whose first item was acknowledged
 
     def remember(self, question: str) -> int:
         """Keep a question and return its number (for callback data)."""

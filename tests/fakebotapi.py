@@ -537,15 +537,22 @@ class FakeBotApi:
         sticker |= {"width": 512, "height": 512, "is_animated": False, "is_video": False}
         return self._incoming({"sticker": sticker}, **options)
 
-    def send_photo(self, caption: str | None = None, **options: Unpack[MessageOptions]) -> int:
-        """Queue a photo message (two sizes) with an optional caption."""
+    def send_photo(
+        self,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        **options: Unpack[MessageOptions],
+    ) -> int:
+        """Queue a photo message (two sizes) with an optional caption; photos sent together
+        as an album share a ``media_group_id``."""
         sizes = [
             self._file(f"photos/{w}.jpg", b"\xff\xd8\xff", width=w, height=w * 2 // 3)
             for w in (90, 1280)
         ]
-        return self._incoming(
-            {"photo": sizes} | ({"caption": caption} if caption else {}), **options
-        )
+        content: JSON = {"photo": sizes} | ({"caption": caption} if caption else {})
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
+        return self._incoming(content, **options)
 
     def send_voice(self, duration: int = 3, **options: Unpack[MessageOptions]) -> int:
         """Queue a voice note."""

@@ -80,6 +80,11 @@ async def desk_ja(
 
 
 # ------------------------------------------------------------------------------- helpers
+def copies(messages: list[SentMessage]) -> list[tuple[int, int]]:
+    """Where each copied message was copied from."""
+    return [m.copied_from for m in messages if m.copied_from is not None]
+
+
 async def escalate(bot: Harness, text: str = QUESTION, ref: int = 1) -> SentMessage:
     """The test user asks something unanswerable; return the announcement."""
     assert is_escalated((await bot.say(text)).text, ref)
@@ -133,6 +138,19 @@ async def test_a_photo_and_a_pdf_from_the_user_reach_the_staff_thread(desk: Harn
         (MessageKind.ATTACHMENT, "document", "The form"),
     ]
     assert messages[1].media is not None and messages[1].media.file_name == "form.pdf"
+
+
+async def test_an_album_is_forwarded_whole_and_acknowledged_once(desk: Harness) -> None:
+    api = desk.api
+    sent = [
+        api.send_photo(caption="page 1" if n == 0 else None, media_group_id="A1", user=USER_ID)
+        for n in range(3)
+    ]
+    assert is_escalated((await api.next_message(USER_ID)).text, 1)
+    await api.wait_for(lambda: len(copies(api.messages(STAFF_CHAT_ID))) == 3)
+    assert copies(api.messages(STAFF_CHAT_ID)) == [(USER_ID, n) for n in sent]
+    assert len(await desk.service.storage.enquiries.messages(1)) == 3
+    assert len(api.messages(USER_ID)) == 1  # one acknowledgement for the album
 
 
 async def test_a_location_goes_with_a_line_saying_who_sent_it(desk: Harness) -> None:
@@ -250,7 +268,15 @@ async def test_a_staff_edit_edits_the_users_copy(desk: Harness) -> None:
     assert [c.method for c in api.calls if c.method.startswith("editMessage")].count(
         "editMessageCaption"
     ) == 1
-    assert len(api.messages(USER_ID)) == 3  # acknowledgement, reply, photo: edited in place
+    # /reply in a private chat: editing the command edits what the user got.
+    command = api.send_message("/reply 1 See page 3.", user=STAFF_USER_ID, chat=STAFF_USER_ID)
+    relayed = await api.next_message(USER_ID)
+    await api.next_message(STAFF_USER_ID)
+    await outbox_drained(desk)
+    api.edit_message(STAFF_USER_ID, command, text="/reply 1 See page 4.")
+    await api.wait_for(lambda: relayed.edited)
+    assert relayed.text == "CLAIR staff (about your enquiry #1):\nSee page 4."
+    assert len(api.messages(USER_ID)) == 4  # acknowledgement and three replies, edited in place
 
 
 # -------------------------------------------------------------------------------- notes
