@@ -40,7 +40,7 @@ from bot.service import Services
 from bot.storage.records import Asker, Kind, Media, OutboxItem, OutboxState, Source
 from handlers.delivery import TelegramSender
 
-TIMEOUT_S = 0.3
+TIMEOUT_S = 0.5  # a call that takes longer counts as a timeout (and is sent again)
 USERS = range(2001, 2007)
 FAILING = ("sendMessage", "copyMessage", "editMessageReplyMarkup", "editMessageText")
 
