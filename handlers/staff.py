@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
-from telegram import CallbackQuery, InputFile, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.constants import ChatType
 from telegram.ext import filters
 
@@ -29,7 +29,7 @@ from bot.relay import Refused
 from bot.savedreplies import SavedRepliesError
 from bot.stafftexts import StaffTexts
 from bot.staffwork import QUEUE_VIEWS, MergeProblem, MergeRefused, UnknownSavedReply
-from bot.storage.records import Source
+from bot.storage.records import Media, Source
 from handlers.delivery import ButtonRows, keyboard
 from handlers.media import media_of
 from handlers.replies import edit_view, send_view, set_keyboard
@@ -66,7 +66,9 @@ async def words_for(update: Update, context: Context) -> StaffTexts:
     return await context.bot_data.core.staff.words_for(user.id if user else None)
 
 
-async def _say(update: Update, context: Context, text: str, markup: Any = None) -> Message | None:
+async def _say(
+    update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
     """Reply in the update's chat (and forum topic) with one HTML message."""
     sent = await send_view(update, context, View((text,), markup))
     return sent[0] if sent else None
@@ -242,11 +244,12 @@ async def note(update: Update, context: Context) -> None:
     message = update.effective_message
     said = (message.text or "") if message is not None else ""
     parts = said.split(maxsplit=2)
-    ref = _number(parts[1] if len(parts) > 1 else None)
-    text = parts[2].strip() if ref is not None and len(parts) > 2 else ""
-    if ref is None:  # "/note text" in an enquiry's thread
-        ref = await _thread_of(update, context)
+    ref = await _thread_of(update, context)
+    if ref is not None:  # "/note text" in an enquiry's thread: all of it is the note
         text = said.split(maxsplit=1)[1].strip() if len(parts) > 1 else ""
+    else:
+        ref = _number(parts[1] if len(parts) > 1 else None)
+        text = parts[2].strip() if len(parts) > 2 else ""
     if ref is None or not text:
         await _say(update, context, html.escape(words.usage["note"]))
         return
@@ -393,7 +396,9 @@ async def staff_chat_message(update: Update, context: Context) -> None:
     await _relay(update, context, ref, message.caption or "", media=media)
 
 
-async def _relay(update: Update, context: Context, ref: int, text: str, media: Any = None) -> None:
+async def _relay(
+    update: Update, context: Context, ref: int, text: str, media: Media | None = None
+) -> None:
     staff_id, name = _staff(update)
     words = await words_for(update, context)
     try:

@@ -290,13 +290,21 @@ async def test_a_note_stays_internal(desk: Harness) -> None:
     said = await api.next_message(STAFF_CHAT_ID)
     assert said.text == EN.note_saved.format(ref=1)
     assert (await staff_command(desk, "/note 1 Second note")).text == EN.note_saved.format(ref=1)
+    api.send_message(
+        "/note 2027 is the year they mean", user=STAFF_USER_ID, chat=STAFF_CHAT_ID,
+        reply_to=announcement,
+    )  # fmt: skip
+    assert (await api.next_message(STAFF_CHAT_ID)).text == EN.note_saved.format(ref=1)
     shown = await staff_command(desk, "/show 1")
     assert "internal note (Kenji)" in shown.text and "Checking with the Tokyo office" in shown.text
     await outbox_drained(desk)
     assert [m.text for m in api.messages(USER_ID)][1:] == []  # only the acknowledgement
     assert await state_of(desk, 1) is State.NEW
     rows = list(csv.DictReader(io.StringIO(await desk.service.staff.export_csv())))
-    assert rows[0]["notes"] == "Kenji: Checking with the Tokyo office\nKenji: Second note"
+    assert rows[0]["notes"] == (
+        "Kenji: Checking with the Tokyo office\nKenji: Second note\n"
+        "Kenji: 2027 is the year they mean"
+    )
     assert "Checking" not in rows[0]["messages"]
     usage = await staff_command(desk, "/note")
     assert usage.text == EN.usage["note"]
