@@ -3,6 +3,7 @@ the migration of 'answered' to 'pending', and what a merge and a rating do in th
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from bot import figures
 from bot.callback_data import Rate, StaffAction, StaffButton, parse
 from bot.outbox import Undeliverable, deliver_due
 from bot.savedreplies import check_saved_replies, load_saved_replies, office_hours_text
-from bot.storage import Storage
+from bot.storage import Storage, users
 from bot.storage.database import MIGRATIONS
 from bot.storage.ratings import Rated
 from bot.storage.records import Asker, Event, Kind, Media, OutboxItem, OutboxState, State
@@ -135,7 +136,9 @@ async def test_rating_is_asked_once_and_counts_once(tmp_path: Path) -> None:
         await storage.close()
 
 
-async def test_the_daily_count_of_bot_answers(tmp_path: Path) -> None:
+async def test_the_daily_count_of_bot_answers_is_written_soon_and_at_close(
+    tmp_path: Path,
+) -> None:
     storage = await Storage.open(tmp_path / "db.sqlite3")
     try:
         for day in (date(2026, 11, 1), date(2026, 11, 1), date(2026, 11, 2)):
@@ -144,8 +147,26 @@ async def test_the_daily_count_of_bot_answers(tmp_path: Path) -> None:
             date(2026, 11, 1): 2,
             date(2026, 11, 2): 1,
         }
+        await storage.users.count_answer(date(2026, 11, 2))
+        stored = "SELECT answered FROM bot_answers WHERE day = '2026-11-02'"
+        assert (await storage.database.one(stored))[0] == 1  # counted, not written yet
+        await asyncio.wait_for(
+            _until_written(storage, stored, 2), timeout=users.ANSWERS_FLUSH_S + 2
+        )
+        await storage.users.count_answer(date(2026, 11, 3))
     finally:
         await storage.close()
+    storage = await Storage.open(tmp_path / "db.sqlite3")  # the one counted last was written
+    try:
+        assert (await storage.users.answers_since(date(2026, 11, 3))) == {date(2026, 11, 3): 1}
+    finally:
+        await storage.close()
+
+
+async def _until_written(storage: Storage, sql: str, expected: int) -> None:
+    # A poll with a deadline: the count is written by a timer.
+    while (await storage.database.one(sql))[0] != expected:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
 
 
 def test_kb_check_checks_the_saved_replies_too(

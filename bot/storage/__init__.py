@@ -43,5 +43,6 @@ class Storage:
         return self.database.clock
 
     async def close(self) -> None:
-        """Close the database."""
+        """Write what is kept in memory, then close the database."""
+        await self.users.close()
         await self.database.close()
