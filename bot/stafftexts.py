@@ -103,6 +103,9 @@ class StaffTexts:
     queue_header: str  # {title}, {total}, {page}, {pages}
     queue_titles: dict[str, str]  # "open", "mine", each state
     queue_line: str  # {ref}, {state}, {age}, {text}
+    age_units: tuple[str, str, str]  # days, hours, minutes: "{n:.0f} d"
+    # the command menu in the staff chat
+    commands: tuple[tuple[str, str], ...]
     # /stats and the chart
     stats: dict[str, str]
     chart: dict[str, str]
@@ -266,6 +269,23 @@ EN = StaffTexts(
         "resolved": "Resolved enquiries",
     },
     queue_line="<b>#{ref}</b> {state}, {age} old: {text}",
+    age_units=("{n:.0f} d", "{n:.0f} h", "{n:.0f} min"),
+    commands=(
+        ("queue", "Open enquiries; mine; by state"),
+        ("show", "An enquiry and its thread"),
+        ("reply", "Answer the user; #key for a saved reply"),
+        ("replies", "The saved replies"),
+        ("note", "An internal note"),
+        ("claim", "Take an enquiry on"),
+        ("resolve", "Close an enquiry"),
+        ("reopen", "Open an enquiry again"),
+        ("merge", "Fold enquiry B into A"),
+        ("stats", "Figures and a chart of 30 days"),
+        ("export", "Every enquiry as CSV"),
+        ("reload", "Knowledge base and saved replies"),
+        ("language", "日本語 or English"),
+        ("help", "How it works"),
+    ),
     stats={
         "title": "<b>Enquiry statistics</b>",
         "open": "Open: {open} (new {new}, claimed {claimed}, pending {pending})",
@@ -464,6 +484,23 @@ JA = StaffTexts(
         "resolved": "解決済みの問い合わせ",
     },
     queue_line="<b>#{ref}</b> {state}、経過 {age}: {text}",
+    age_units=("{n:.0f} 日", "{n:.0f} 時間", "{n:.0f} 分"),
+    commands=(
+        ("queue", "未解決の問い合わせ・自分の担当・状態別"),
+        ("show", "問い合わせとそのやり取り"),
+        ("reply", "ユーザーに回答（#キーで定型文）"),
+        ("replies", "定型文の一覧"),
+        ("note", "内部メモ"),
+        ("claim", "担当する"),
+        ("resolve", "解決済みにする"),
+        ("reopen", "再開する"),
+        ("merge", "問い合わせ B を A に統合"),
+        ("stats", "統計と30日間のグラフ"),
+        ("export", "全問い合わせのCSV"),
+        ("reload", "ナレッジベースと定型文の再読み込み"),
+        ("language", "日本語 / English"),
+        ("help", "使い方"),
+    ),
     stats={
         "title": "<b>問い合わせの統計</b>",
         "open": "未解決: {open} 件（新規 {new}、対応中 {claimed}、返信待ち {pending}）",

@@ -276,7 +276,7 @@ def queue_page(
             words.queue_line.format(
                 ref=enquiry.ref,
                 state=words.states[enquiry.state],
-                age=age(now - enquiry.created_at),
+                age=age(now - enquiry.created_at, words),
                 text=html.escape(shorten(enquiry.text, 80)),
             )
         )
@@ -359,15 +359,12 @@ def stats(figures: Stats, words: StaffTexts) -> str:
     return "\n".join(lines)
 
 
-def age(delta: timedelta) -> str:
-    """A timedelta in rough words: '3 d', '5 h', '12 min'."""
-    return age_seconds(delta.total_seconds())
-
-
-def age_seconds(seconds: float) -> str:
-    """Seconds in rough words."""
+def age(delta: timedelta, words: StaffTexts) -> str:
+    """A timedelta in rough words: '3 d', '5 h', '12 min' (or '3 日', '5 時間', '12 分')."""
+    seconds = delta.total_seconds()
+    days, hours, minutes = words.age_units
     if seconds >= 86400:
-        return f"{seconds / 86400:.0f} d"
+        return days.format(n=seconds / 86400)
     if seconds >= 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{max(seconds, 0) / 60:.0f} min"
+        return hours.format(n=seconds / 3600)
+    return minutes.format(n=max(seconds, 0) / 60)

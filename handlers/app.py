@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -27,7 +27,7 @@ from telegram.ext import (
     JobQueue,
 )
 
-from bot import texts
+from bot import stafftexts, texts
 from bot.config import TOKEN_VARIABLE, Settings, TelegramSettings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.language import JAPANESE
@@ -164,6 +164,16 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
             await application.bot.set_my_commands(commands, language_code=language)
         except TelegramError as exc:  # the menu is cosmetic: the bot works without it
             logger.warning("could not register the command menu: %s", exc)
+    # In the staff chat, staff's own commands, in staff.language.
+    if staff_chat := data.service.settings.staff.chat_id:
+        words = stafftexts.get(data.service.settings.staff.language)
+        staff_menu = [BotCommand(name, description) for name, description in words.commands]
+        try:
+            await application.bot.set_my_commands(
+                staff_menu, scope=BotCommandScopeChat(staff_chat)
+            )
+        except TelegramError as exc:
+            logger.warning("could not register the staff chat's command menu: %s", exc)
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:

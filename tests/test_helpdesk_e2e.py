@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -375,6 +376,11 @@ async def test_staff_see_japanese_by_default_and_may_choose_english(desk_ja: Har
         "ナレッジベースに追加",
     ]
     assert "クレア職員向け" in (await staff_command(desk_ja, "/help")).text
+    scope = json.dumps({"chat_id": STAFF_CHAT_ID, "type": "chat"}, sort_keys=True)
+    menu = {c["command"]: c["description"] for c in api.commands[(scope, "")]}
+    assert menu["note"] == "内部メモ" and menu["merge"] == "問い合わせ B を A に統合"
+    queue = await staff_command(desk_ja, "/queue")
+    assert queue.text.startswith("未解決の問い合わせ（1 件）") and "経過 0 分" in queue.text
     assert (await staff_command(desk_ja, "/queue mine")).text.startswith("該当する問い合わせ")
     # /language: the staff member's own choice, for what the bot says to them.
     chooser = await staff_command(desk_ja, "/language")
