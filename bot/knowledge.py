@@ -306,6 +306,7 @@ class _SmalltalkFile(_Model):
 
 class _PlacesFile(_Model):
     places: dict[StrictStr, Annotated[Words, Field(min_length=1)]]
+    countries: dict[StrictStr, Annotated[Words, Field(min_length=1)]] = {}
 
 
 class _CategoriesFile(_Model):
@@ -374,6 +375,8 @@ class KnowledgeBase:
     guards_ja: dict[str, tuple[str, ...]] = field(default_factory=dict)
     categories_ja: dict[str, str] = field(default_factory=dict)
     language: LanguageLists = field(default_factory=LanguageLists)
+    # Everyday country names and demonyms (normalised) -> the country's canonical name.
+    country_names: dict[str, str] = field(default_factory=dict)
 
     def category_in(self, category: str, language: str) -> str:
         """A category's name in a language."""
@@ -607,6 +610,11 @@ class _Checker:
             guards_ja={k: tuple(basic_normalize(t) for t in v) for k, v in topics_ja.items()},
             categories_ja=categories,
             language=_language_lists(language),
+            country_names={
+                basic_normalize(variant): country
+                for country, variants in (places.countries.items() if places else ())
+                for variant in variants
+            },
         )
         return self.report
 
