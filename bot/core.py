@@ -13,12 +13,20 @@ from bot.config import Settings
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.storage.enquiries import EnquiryStore
-from bot.storage.records import Buttons, Draft, Enquiry, Kind, OutboxItem, Render
+from bot.storage.records import Buttons, Draft, Enquiry, Event, Kind, OutboxItem, Render
 from bot.workhours import OfficeHours
 
 # The terminal chat (`clair-bot chat`) stores its enquiries under this chat id; no Telegram
 # chat has it.
 TERMINAL_CHAT_ID = 0
+
+
+class EmptyReply(ValueError):
+    """A staff reply with no text: nothing to send to the user."""
+
+    def __init__(self, ref: int) -> None:
+        super().__init__(f"the reply to #{ref} is empty: type the answer")
+        self.ref = ref
 
 
 class UnknownEnquiry(LookupError):
@@ -76,13 +84,18 @@ class StaffNotices:
         text = staffview.announcement(enquiry, self.hours, reminder=True)
         return self.to_staff(Kind.REMINDER, text, staffview.enquiry_buttons(enquiry))
 
-    def follow_up(self, text: str) -> Render:
-        """What the user wrote again, for the enquiry's thread."""
-        return lambda enquiry: self.to_staff(Kind.FOLLOW_UP, staffview.follow_up(enquiry, text))
+    def follow_up(self, text: str, after_reply: bool = False) -> Render:
+        """What the user wrote again, for the enquiry's thread (`after_reply`: staff had
+        answered before it arrived)."""
+        return lambda enquiry: self.to_staff(
+            Kind.FOLLOW_UP, staffview.follow_up(enquiry, text, after_reply)
+        )
 
-    def state_changed(self, by: str) -> Render:
+    def state_changed(self, by: str, event: Event | None = None) -> Render:
         """A short note after claim / resolve / reopen."""
-        return lambda enquiry: self.to_staff(Kind.NOTICE, staffview.state_changed(enquiry, by))
+        return lambda enquiry: self.to_staff(
+            Kind.NOTICE, staffview.state_changed(enquiry, by, event)
+        )
 
     def failure_notice(self, item: OutboxItem, reason: str) -> Render | None:
         """For the outbox worker: tell the staff thread when a reply did not reach the user."""

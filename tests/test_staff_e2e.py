@@ -361,3 +361,26 @@ async def test_state_commands_confirm_once(staff_bot: Harness) -> None:
 async def test_help_lists_staff_commands_for_staff_only(staff_bot: Harness) -> None:
     assert "For CLAIR staff" in (await staff_command(staff_bot, "/help")).text
     assert "For CLAIR staff" not in (await staff_bot.say("/help")).text
+
+
+async def test_show_has_what_the_bot_considered_and_blank_replies_are_refused(
+    staff_bot: Harness,
+) -> None:
+    announcement = await escalate(staff_bot)
+    shown = await staff_command(staff_bot, "/show 1")
+    considered = next(
+        line for line in shown.text.splitlines() if line.startswith("Bot considered")
+    )
+    assert re.search(r"\[lgotp-[a-z-]+\] \(\d+\)", considered)
+    assert "Why it was forwarded: [guard-topic]" in shown.text
+    # A "blank" reply (a filler character some clients send) reaches nobody.
+    api = staff_bot.api
+    api.send_message("\u3164", user=STAFF_USER_ID, chat=STAFF_CHAT_ID, reply_to=announcement)
+    refused = await api.next_message(STAFF_CHAT_ID)
+    assert refused.text == staffview.EMPTY_REPLY.format(ref=1)
+    assert (await staff_command(staff_bot, "/reply 1 \u200b")).text == refused.text
+    assert [m.author.value for m in await staff_bot.service.storage.enquiries.messages(1)] == [
+        "user"
+    ]
+    assert (await staff_command(staff_bot, "/resolve 1")).text == "#1 is now resolved (Kenji)."
+    assert (await staff_command(staff_bot, "/reopen 1")).text == "#1 is open again (Kenji)."
