@@ -10,10 +10,12 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from bot import staffview, texts
+from bot.answers import answer_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import TERMINAL_CHAT_ID, EmptyReply, UnknownEnquiry
 from bot.decision import Action, Decision
@@ -203,6 +205,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.question == "-" and not question.strip():
             continue
         decision = matcher.decide(question)
+        decision = replace(decision, answer=answer_text(matcher.kb, decision))  # as sent
         if args.json:
             print(json.dumps(decision.to_json(), ensure_ascii=False), flush=True)
         else:

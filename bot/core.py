@@ -1,7 +1,8 @@
 """What the services share: the current knowledge base and matcher, and what staff are told.
 
-`Knowledge` holds the knowledge base and its matcher together, so that /reload swaps both at
-once for every service. `StaffNotices` renders what goes to the staff chat as outbox drafts.
+`Knowledge` holds the knowledge base, its matcher and the conversation rules on it together,
+so that /reload swaps them at once for every service. `StaffNotices` renders what goes to
+the staff chat as outbox drafts.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from bot import staffview
 from bot.config import Settings
+from bot.conversation import Conversation
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.storage.enquiries import EnquiryStore
@@ -52,11 +54,13 @@ class Knowledge:
         self._settings = settings
         self.kb = kb
         self.matcher = matcher or Matcher(kb, settings.matcher)
+        self.conversation = Conversation(kb)
 
     def reload(self) -> KnowledgeBase:
         """Load the knowledge base again (raises KnowledgeError, keeping the old one)."""
         kb = load_knowledge(self._settings.knowledge.path)
         self.matcher = Matcher(kb, self._settings.matcher)
+        self.conversation = Conversation(kb)
         self.kb = kb
         return kb
 

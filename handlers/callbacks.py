@@ -17,17 +17,20 @@ from bot.callback_data import (
     Choose,
     Feedback,
     Forget,
+    JoinEnquiry,
+    NewEnquiry,
     OpenCategory,
     OpenEntry,
     SetLanguage,
     ShowTopics,
     parse,
 )
+from bot.core import UnknownEnquiry
 from bot.knowledge import KnowledgeBase
 from bot.users import DailyLimitReached
 from handlers.replies import edit_view, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
-from handlers.user import send_acknowledgement
+from handlers.user import send_acknowledgement, send_in_thread
 from handlers.views import (
     View,
     category_view,
@@ -66,6 +69,9 @@ async def button(update: Update, context: Context) -> None:
         return
     if isinstance(action, Feedback):
         await _feedback(update, context, action, language)
+        return
+    if isinstance(action, JoinEnquiry | NewEnquiry):
+        await _which_enquiry(update, context, action, language)
         return
     await query.answer()
     if isinstance(action, OpenEntry):
@@ -118,14 +124,49 @@ async def _ask_staff(update: Update, context: Context, action: AskStaff, languag
         await send_view(update, context, text_view(words.already_forwarded.format(ref=ref)))
         return
     reason = "none of the suggestions" if action.none_of_these else "asked for staff"
+    users = context.bot_data.core.users
     try:
-        enquiry = await context.bot_data.core.users.ask_staff(asker_for(update), asked, reason)
-    except DailyLimitReached:
-        await send_view(update, context, text_view(words.daily_limit))
+        enquiry = await users.ask_staff(asker_for(update), asked, reason)
+    except DailyLimitReached as over:
+        await send_view(update, context, text_view(users.limit_notice(over.resets_at, language)))
         return
     state.forwarded[action.number] = enquiry.ref
     logger.info("enquiry #%d: sent to staff from a button (%s)", enquiry.ref, reason)
     await send_acknowledgement(update, context, enquiry, language)
+
+
+async def _which_enquiry(
+    update: Update, context: Context, action: JoinEnquiry | NewEnquiry, language: str
+) -> None:
+    """The answer to "a new question, or part of #N?": forward the message as told, once."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    words = texts.get(language)
+    state = user_state(context)
+    asked = state.question(action.number)
+    if asked is None:
+        await send_view(update, context, View((words.ask_type_question,)))
+        return
+    if (ref := state.forwarded.get(action.number)) is not None:
+        await send_view(update, context, text_view(words.already_forwarded.format(ref=ref)))
+        return
+    users = context.bot_data.core.users
+    if isinstance(action, JoinEnquiry):
+        try:
+            reply = await users.join(asker_for(update), action.ref, asked)
+        except UnknownEnquiry:  # deleted with /forget, purged, or forged data
+            await send_view(update, context, text_view(words.not_your_enquiry))
+            return
+    else:
+        reply = await users.open_new(asker_for(update), asked)
+    if reply.enquiry is None:  # over the daily cap
+        await send_view(update, context, text_view(reply.acknowledgement))
+        return
+    state.forwarded[action.number] = reply.enquiry.ref
+    how = "joined" if reply.follow_up else "escalated"
+    logger.info("enquiry #%d: %s from the user's choice", reply.enquiry.ref, how)
+    await send_in_thread(update, context, reply.enquiry.ref, reply.acknowledgement)
 
 
 async def _forget(update: Update, context: Context, confirmed: bool, language: str) -> None:

@@ -44,6 +44,7 @@ def test_ask_json_one_question(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["action"] == "answer"
     assert data["entry_id"] == "jet-participants"
     assert "339" in data["answer"] and "334" in data["answer"]
+    assert data["answer"].endswith("\n\nSource: Our Activities 2025 (J.CLAIR Singapore)")
     assert isinstance(data["suggestions"], list)
 
 
