@@ -17,16 +17,15 @@ from typing import NoReturn, TextIO
 from bot import staffview, texts
 from bot.answers import answer_text
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import TERMINAL_CHAT_ID, EmptyReply, UnknownEnquiry
+from bot.core import EmptyReply, UnknownEnquiry
 from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, eval_files, evaluate, load_eval
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
-from bot.language import detect_language
-from bot.markup import shorten, strip_tags
+from bot.markup import strip_tags
 from bot.matcher import Matcher
 from bot.service import Services
-from bot.storage.records import Asker, Author, Event
-from bot.users import DailyLimitReached, UserService
+from bot.storage.records import Event
+from bot.terminal import POLL_SECONDS, TerminalChat
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -258,92 +257,15 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return result
 
 
-async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+async def chat(
+    settings: Settings, stdin: TextIO, stdout: TextIO, poll_seconds: float = POLL_SECONDS
+) -> int:
     """A terminal conversation with the same engine and database as the Telegram bot."""
     services = await Services.open(settings)
-    users = services.users
-    asker = Asker(
-        user_id=TERMINAL_CHAT_ID, chat_id=TERMINAL_CHAT_ID, name=getpass.getuser() or "terminal"
-    )
-
-    def say(text: str) -> None:
-        print(text, file=stdout, flush=True)
-
-    def language(text: str) -> str:
-        return detect_language(text)
-
-    async def to_staff(question: str, reason: str) -> None:
-        try:
-            enquiry = await users.ask_staff(asker, question, reason)
-        except DailyLimitReached:
-            say(f"bot> {texts.get(language(question)).daily_limit}")
-            return
-        say(f"bot> {users.acknowledgement(enquiry, language(question))}")
-
-    say(texts.CHAT_HELP)
-    choices: list[str] = []
-    last_question = ""
     try:
-        while True:
-            print("\nyou> ", end="", file=stdout, flush=True)
-            line = stdin.readline()
-            if not line:
-                break
-            text = line.strip()
-            if not text:
-                continue
-            if text in ("/quit", "/exit"):
-                break
-            if text == "/help":
-                say(texts.CHAT_HELP)
-                continue
-            if text == "/status":
-                await _chat_status(users, asker, say)
-                continue
-            if text.startswith("/staff"):
-                question = text.removeprefix("/staff").strip() or last_question
-                if not question:
-                    say("Type /staff followed by your question.")
-                    continue
-                await to_staff(question, "asked for staff")
-                continue
-            if choices and text.isdigit():
-                index = int(text) - 1
-                if index == len(choices):
-                    await to_staff(last_question, "none of the choices")
-                elif 0 <= index < len(choices):
-                    answer, _ = await users.answer_choice(
-                        asker.user_id, choices[index], last_question, language(last_question)
-                    )
-                    say(f"bot> {answer}")
-                else:
-                    say(f"Please type a number from 1 to {len(choices) + 1}.")
-                    continue
-                choices = []
-                continue
-            reply = await users.handle_message(asker, text)
-            decision = reply.decision
-            last_question = text
-            choices = []
-            if decision is not None and decision.action is Action.ANSWER and decision.forwarded:
-                say(f"bot> {decision.answer}")  # answered in part; the rest follows below
-            if reply.limited:
-                say(f"bot> {texts.get(reply.answer_language).daily_limit}")
-            elif reply.enquiry is not None:
-                say(f"bot> {reply.acknowledgement}")
-            elif decision is None:
-                continue  # only a reply to an enquiry's message comes without a decision
-            elif decision.action is Action.CLARIFY:
-                choices = [s.entry_id for s in decision.suggestions]
-                say(f"bot> {decision.answer}")
-                for number, suggestion in enumerate(decision.suggestions, start=1):
-                    say(f"  {number}. {suggestion.title}")
-                say(f"  {len(choices) + 1}. {texts.get(decision.language).none_of_these}")
-            else:
-                say(f"bot> {decision.answer}")
+        await TerminalChat(services, stdin, stdout, poll_seconds).run()
     finally:
         await services.close()
-    say("Goodbye.")
     return EXIT_OK
 
 
@@ -431,15 +353,3 @@ def _export(target: str, data: str) -> int:
         return EXIT_FAILED
     print(f"wrote {path}")
     return EXIT_OK
-
-
-async def _chat_status(users: UserService, asker: Asker, say: Callable[[str], None]) -> None:
-    """The terminal user's enquiries, with staff replies (no Telegram chat to relay them to)."""
-    enquiries = await users.status(asker.user_id)
-    if not enquiries:
-        say("You have no enquiries.")
-    for enquiry in enquiries:
-        say(f"#{enquiry.ref} {enquiry.state.value}: {shorten(enquiry.text, 60)}")
-        for message in await users.thread(asker.user_id, enquiry.ref):
-            if message.author is Author.STAFF:
-                say(f"   CLAIR staff: {message.text}")

@@ -153,9 +153,9 @@ def follow_up(enquiry: Enquiry, text: str, after_reply: bool = False) -> str:
     )
 
 
-def staff_reply_to_user(enquiry: Enquiry, text: str) -> str:
-    """A staff answer relayed to the user, attributed to CLAIR staff."""
-    return f"<b>CLAIR staff</b> (about your enquiry #{enquiry.ref}):\n{html.escape(text)}"
+def staff_reply_to_user(ref: int, text: str) -> str:
+    """A staff answer to enquiry `ref` relayed to the user, attributed to CLAIR staff."""
+    return f"<b>CLAIR staff</b> (about your enquiry #{ref}):\n{html.escape(text)}"
 
 
 def delivery_failed(ref: int, reason: str) -> str:

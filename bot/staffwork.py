@@ -104,7 +104,7 @@ class StaffService:
         def relay(enquiry: Enquiry) -> list[Draft]:
             if enquiry.chat_id == TERMINAL_CHAT_ID:
                 return []  # asked in the terminal chat, which reads replies from the store
-            text_for_user = staffview.staff_reply_to_user(enquiry, text)
+            text_for_user = staffview.staff_reply_to_user(enquiry.ref, text)
             return [Draft(Kind.REPLY, enquiry.chat_id, text_for_user)]
 
         return await self._enquiries.add_staff_reply(ref, staff_id, staff_name, text, relay)

@@ -63,6 +63,9 @@ class Texts:
     button_new_question: str
     button_same_enquiry: str  # {ref}
     not_your_enquiry: str
+    chat_help: str  # the terminal chat's /help
+    chat_unknown_command: str  # {commands}
+    chat_choose: str  # {count}
     button_helpful: str = "👍"
     button_not_helpful: str = "👎"
 
@@ -192,6 +195,21 @@ EN = Texts(
     button_new_question="New question",
     button_same_enquiry="Part of #{ref}",
     not_your_enquiry="That question is no longer open. Please type your message again.",
+    chat_help=(
+        "Type a question and press Enter (English or 日本語). Where I offer choices, type the "
+        "number of one: a topic, a related question, Ask staff, or 👍/👎 for the answer. "
+        "Replies from CLAIR staff appear here as they arrive.\n"
+        "/topics - browse the topics\n"
+        "/contact - how to reach CLAIR\n"
+        "/ask <question> - send a question straight to staff\n"
+        "/status - your questions to staff, with their replies\n"
+        "/language - English or 日本語\n"
+        "/privacy - what is stored about you\n"
+        "/forget - delete what is stored about you\n"
+        "/quit - leave (Ctrl-C and Ctrl-D work too)"
+    ),
+    chat_unknown_command="I don't know that command. The commands are: {commands}.",
+    chat_choose="Please type a number from 1 to {count}, or a new question.",
 )
 
 JA = Texts(
@@ -317,6 +335,21 @@ JA = Texts(
     button_new_question="新しい質問",
     button_same_enquiry="#{ref} の続き",
     not_your_enquiry="そのお問い合わせは対応中ではありません。もう一度メッセージを入力してください。",
+    chat_help=(
+        "ご質問を入力して Enter を押してください（日本語・English）。選択肢を表示したときは、"
+        "トピック、関連する質問、「職員に問い合わせる」、回答への👍/👎のいずれかの番号を入力して"
+        "ください。クレア職員からの返信は、届きしだいここに表示します。\n"
+        "/topics - トピック一覧\n"
+        "/contact - 問い合わせ先\n"
+        "/ask <質問> - 職員に直接質問する\n"
+        "/status - 職員へのお問い合わせ状況と返信\n"
+        "/language - 日本語 / English\n"
+        "/privacy - 保存される情報\n"
+        "/forget - 保存された情報の削除\n"
+        "/quit - 終了（Ctrl-C、Ctrl-D でも終了します）"
+    ),
+    chat_unknown_command="そのコマンドはありません。使えるコマンド：{commands}",
+    chat_choose="1 から {count} までの番号か、新しいご質問を入力してください。",
 )
 
 _BY_LANGUAGE = {ENGLISH: EN, JAPANESE: JA}
@@ -348,7 +381,4 @@ To run it on Telegram: talk to @BotFather in Telegram, send /newbot, follow the 
 then run:  TELEGRAM_BOT_TOKEN=<the token> make run
 Meanwhile, here is the same bot in your terminal (same knowledge base, same database)."""
 
-CHAT_HELP = """\
-Type a question and press Enter (English or 日本語). When I offer choices, type the number
-of one. Commands: /staff <question> sends a question straight to staff, /status lists your
-enquiries, /help shows this, /quit leaves (Ctrl-D works too)."""
+GOODBYE = "Goodbye."

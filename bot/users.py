@@ -11,6 +11,7 @@ enquiry; the daily cap (limits.enquiries_per_day) counts only new enquiries.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -92,6 +93,15 @@ class RecentQuestions:
         """Forget every remembered question (after /forget)."""
         self.questions.clear()
         self.forwarded.clear()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What to tell the user (HTML) after a button or choice; `ref` when it is about an
+    enquiry (replies to it then join the enquiry's thread)."""
+
+    html: str
+    ref: int | None = None
 
 
 class UserService:
@@ -258,6 +268,51 @@ class UserService:
             asker, text, considered, reason, self._notices.announce, code=Reason.ASKED_STAFF.value
         )
 
+    async def forward_remembered(
+        self, asker: Asker, recent: RecentQuestions, number: int, reason: str, language: str
+    ) -> Notice:
+        """ "Ask staff" / "None of these" for remembered question `number`: once only."""
+        words = texts.get(language)
+        asked = recent.question(number)
+        if asked is None:
+            return Notice(words.ask_type_question)
+        if (ref := recent.forwarded.get(number)) is not None:
+            return Notice(html.escape(words.already_forwarded.format(ref=ref)))
+        try:
+            enquiry = await self.ask_staff(asker, asked, reason)
+        except DailyLimitReached as over:
+            return Notice(html.escape(self.limit_notice(over.resets_at, language)))
+        recent.forwarded[number] = enquiry.ref
+        return Notice(html.escape(self.acknowledgement(enquiry, language)), enquiry.ref)
+
+    async def settle(
+        self,
+        asker: Asker,
+        recent: RecentQuestions,
+        number: int,
+        ref: int | None,
+        language: str,
+    ) -> Notice:
+        """The user's answer to "a new question, or part of #ref?" for remembered question
+        `number`: a new enquiry (ref None) or a follow-up of `ref`; once only."""
+        words = texts.get(language)
+        asked = recent.question(number)
+        if asked is None:
+            return Notice(words.ask_type_question)
+        if (done := recent.forwarded.get(number)) is not None:
+            return Notice(html.escape(words.already_forwarded.format(ref=done)))
+        if ref is None:
+            reply = await self.open_new(asker, asked)
+        else:
+            try:
+                reply = await self.join(asker, ref, asked)
+            except UnknownEnquiry:  # deleted with /forget, purged, or forged data
+                return Notice(html.escape(words.not_your_enquiry))
+        if reply.enquiry is None:  # over the daily cap
+            return Notice(html.escape(reply.acknowledgement))
+        recent.forwarded[number] = reply.enquiry.ref
+        return Notice(html.escape(reply.acknowledgement), reply.enquiry.ref)
+
     async def follow_up(self, ref: int, asker: Asker, text: str) -> Enquiry:
         """The user wrote again about an enquiry: into its staff thread (reopening it).
 
@@ -333,6 +388,16 @@ class UserService:
         if enquiry is None or enquiry.user_id != user_id:
             return []
         return await self._enquiries.messages(ref)
+
+    async def staff_replies_after(self, user_id: int, after: int) -> list[tuple[int, int, str]]:
+        """Staff replies to the user's enquiries stored after message id `after`, oldest
+        first, as (message id, enquiry ref, text): for the terminal chat, which has no chat
+        for the outbox to deliver them to."""
+        return await self._enquiries.staff_replies_after(user_id, after)
+
+    async def last_message_id(self) -> int:
+        """The newest message id of any enquiry's thread (where to start showing replies)."""
+        return await self._enquiries.last_message_id()
 
     async def rate(self, user_id: int, entry_id: str, helpful: bool) -> None:
         """Record a 👍 or 👎 on an answer."""

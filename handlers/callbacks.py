@@ -25,17 +25,15 @@ from bot.callback_data import (
     ShowTopics,
     parse,
 )
-from bot.core import UnknownEnquiry
 from bot.knowledge import KnowledgeBase
-from bot.users import DailyLimitReached
+from bot.users import Notice
 from handlers.replies import edit_view, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
-from handlers.user import send_acknowledgement, send_in_thread
+from handlers.user import record_thread
 from handlers.views import (
     View,
     category_view,
     entry_view,
-    text_view,
     topics_view,
     without_feedback,
 )
@@ -114,25 +112,13 @@ async def _ask_staff(update: Update, context: Context, action: AskStaff, languag
     query = update.callback_query
     assert query is not None
     await query.answer()
-    words = texts.get(language)
-    state = user_state(context)
-    asked = state.question(action.number)
-    if asked is None:
-        await send_view(update, context, View((words.ask_type_question,)))
-        return
-    if (ref := state.forwarded.get(action.number)) is not None:
-        await send_view(update, context, text_view(words.already_forwarded.format(ref=ref)))
-        return
     reason = "none of the suggestions" if action.none_of_these else "asked for staff"
-    users = context.bot_data.core.users
-    try:
-        enquiry = await users.ask_staff(asker_for(update), asked, reason)
-    except DailyLimitReached as over:
-        await send_view(update, context, text_view(users.limit_notice(over.resets_at, language)))
-        return
-    state.forwarded[action.number] = enquiry.ref
-    logger.info("enquiry #%d: sent to staff from a button (%s)", enquiry.ref, reason)
-    await send_acknowledgement(update, context, enquiry, language)
+    notice = await context.bot_data.core.users.forward_remembered(
+        asker_for(update), user_state(context), action.number, reason, language
+    )
+    if notice.ref is not None:
+        logger.info("enquiry #%d: sent to staff from a button (%s)", notice.ref, reason)
+    await _tell(update, context, notice)
 
 
 async def _which_enquiry(
@@ -142,31 +128,21 @@ async def _which_enquiry(
     query = update.callback_query
     assert query is not None
     await query.answer()
-    words = texts.get(language)
-    state = user_state(context)
-    asked = state.question(action.number)
-    if asked is None:
-        await send_view(update, context, View((words.ask_type_question,)))
-        return
-    if (ref := state.forwarded.get(action.number)) is not None:
-        await send_view(update, context, text_view(words.already_forwarded.format(ref=ref)))
-        return
-    users = context.bot_data.core.users
-    if isinstance(action, JoinEnquiry):
-        try:
-            reply = await users.join(asker_for(update), action.ref, asked)
-        except UnknownEnquiry:  # deleted with /forget, purged, or forged data
-            await send_view(update, context, text_view(words.not_your_enquiry))
-            return
-    else:
-        reply = await users.open_new(asker_for(update), asked)
-    if reply.enquiry is None:  # over the daily cap
-        await send_view(update, context, text_view(reply.acknowledgement))
-        return
-    state.forwarded[action.number] = reply.enquiry.ref
-    how = "joined" if reply.follow_up else "escalated"
-    logger.info("enquiry #%d: %s from the user's choice", reply.enquiry.ref, how)
-    await send_in_thread(update, context, reply.enquiry.ref, reply.acknowledgement)
+    ref = action.ref if isinstance(action, JoinEnquiry) else None
+    notice = await context.bot_data.core.users.settle(
+        asker_for(update), user_state(context), action.number, ref, language
+    )
+    if notice.ref is not None:
+        how = "joined" if ref is not None else "escalated"
+        logger.info("enquiry #%d: %s from the user's choice", notice.ref, how)
+    await _tell(update, context, notice)
+
+
+async def _tell(update: Update, context: Context, notice: Notice) -> None:
+    """Send a notice; one about an enquiry is part of its thread (replies to it join it)."""
+    sent = await send_view(update, context, View((notice.html,)))
+    if notice.ref is not None:
+        await record_thread(context, notice.ref, sent)
 
 
 async def _forget(update: Update, context: Context, confirmed: bool, language: str) -> None:

@@ -190,7 +190,7 @@ async def question(update: Update, context: Context) -> None:
         for m in await send_view(update, context, view)
     ]
     if reply.enquiry is not None:
-        await _thread(context, reply.enquiry.ref, sent)
+        await record_thread(context, reply.enquiry.ref, sent)
 
 
 async def send_acknowledgement(
@@ -198,16 +198,12 @@ async def send_acknowledgement(
 ) -> None:
     """Tell the user their message is with staff; replies to that message join the thread."""
     text = context.bot_data.core.users.acknowledgement(enquiry, language, follow_up)
-    await send_in_thread(update, context, enquiry.ref, text)
-
-
-async def send_in_thread(update: Update, context: Context, ref: int, text: str) -> None:
-    """Send a plain text about enquiry `ref`; replies to it join the enquiry's thread."""
     sent = await send_view(update, context, text_view(text))
-    await _thread(context, ref, sent)
+    await record_thread(context, enquiry.ref, sent)
 
 
-async def _thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
+async def record_thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
+    """Messages sent about enquiry `ref`: a reply to any of them joins its thread."""
     if sent:
         ids = [message.message_id for message in sent]
         await context.bot_data.core.record_thread(ref, sent[0].chat_id, ids)

@@ -100,7 +100,7 @@ async def test_chat_answers_offers_choices_and_escalates_with_a_reference(config
     assert "1. " in out and "None of these - ask staff" in out
     assert "6224-8376" in out  # choice 1 of "fax" is J.CLAIR Singapore's fax
     assert "Your reference is #1" in out
-    assert "#1 new: is there a visa fee" in out
+    assert "#1 (new): is there a visa fee" in out
 
 
 def test_run_without_token_explains_and_starts_the_terminal_chat(config: Path) -> None:
