@@ -13,21 +13,9 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot import callback_data as cd
 from bot import texts
 from bot.answers import finish
-from bot.callback_data import (
-    AskStaff,
-    ButtonAction,
-    Choose,
-    Feedback,
-    Forget,
-    JoinEnquiry,
-    NewEnquiry,
-    OpenCategory,
-    OpenEntry,
-    SetLanguage,
-    ShowTopics,
-)
 from bot.conversation import Topics
 from bot.decision import Action
 from bot.knowledge import Entry, KnowledgeBase
@@ -45,7 +33,7 @@ class Button:
     """One button: what it says, and what pressing (or choosing) it does."""
 
     label: str
-    action: ButtonAction
+    action: cd.ButtonAction
 
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -84,15 +72,15 @@ def _category_rows(
 ) -> tuple[tuple[Button, ...], ...]:
     chosen = range(len(kb.categories)) if indices is None else indices
     return _column(
-        Button(kb.category_in(kb.categories[i], language), OpenCategory(i)) for i in chosen
+        Button(kb.category_in(kb.categories[i], language), cd.OpenCategory(i)) for i in chosen
     )
 
 
 def category(kb: KnowledgeBase, index: int, language: str) -> Screen:
     """The entries of one category, one button each, and a Back button."""
     name = kb.categories[index]
-    rows = _column(Button(e.title_in(language), OpenEntry(e.id)) for e in kb.in_category(name))
-    back = ((Button(texts.get(language).button_back, ShowTopics()),),)
+    rows = _column(Button(e.title_in(language), cd.OpenEntry(e.id)) for e in kb.in_category(name))
+    back = ((Button(texts.get(language).button_back, cd.ShowTopics()),),)
     return Screen((f"<b>{html.escape(kb.category_in(name, language))}</b>",), rows + back)
 
 
@@ -106,15 +94,17 @@ def answer_rows(
     """Related entries, "Ask staff" (for a remembered question), then 👍 / 👎 (for an entry)."""
     words = texts.get(language)
     rows = _column(
-        Button(kb.entries[r].title_in(language), OpenEntry(r)) for r in related if r in kb.entries
+        Button(kb.entries[r].title_in(language), cd.OpenEntry(r))
+        for r in related
+        if r in kb.entries
     )
     if question_number is not None:
-        rows += ((Button(words.button_ask_staff, AskStaff(question_number)),),)
+        rows += ((Button(words.button_ask_staff, cd.AskStaff(question_number)),),)
     if entry_id is not None:
         rows += (
             (
-                Button(words.button_helpful, Feedback(True, entry_id)),
-                Button(words.button_not_helpful, Feedback(False, entry_id)),
+                Button(words.button_helpful, cd.Feedback(True, entry_id)),
+                Button(words.button_not_helpful, cd.Feedback(False, entry_id)),
             ),
         )
     return rows
@@ -164,9 +154,9 @@ def replies(kb: KnowledgeBase, reply: Reply, question_number: int) -> tuple[Scre
         return (Screen((words.ask_usage,)),)
     if decision.action is Action.CLARIFY and decision.suggestions:
         rows = _column(
-            Button(s.title, Choose(question_number, s.entry_id)) for s in decision.suggestions
+            Button(s.title, cd.Choose(question_number, s.entry_id)) for s in decision.suggestions
         )
-        none = Button(words.none_of_these, AskStaff(question_number, none_of_these=True))
+        none = Button(words.none_of_these, cd.AskStaff(question_number, none_of_these=True))
         return (Screen((html.escape(decision.answer),), (*rows, (none,))),)
     if decision.action is Action.ESCALATE:  # not stored: let the user send it themselves
         return (Screen((words.ask_usage,)),)
@@ -176,7 +166,7 @@ def replies(kb: KnowledgeBase, reply: Reply, question_number: int) -> tuple[Scre
 def broad(kb: KnowledgeBase, found: Topics, language: str) -> Screen:
     """The categories and entries one broad word names, as buttons."""
     rows = _category_rows(kb, language, found.categories) + _column(
-        Button(kb.entries[i].title_in(language), OpenEntry(i))
+        Button(kb.entries[i].title_in(language), cd.OpenEntry(i))
         for i in found.entries
         if i in kb.entries
     )
@@ -187,8 +177,8 @@ def which_enquiry(ref: int, question_number: int, language: str) -> Screen:
     """Is this message a new question, or part of open enquiry `ref`? Two buttons."""
     words = texts.get(language)
     row = (
-        Button(words.button_new_question, NewEnquiry(question_number)),
-        Button(words.button_same_enquiry.format(ref=ref), JoinEnquiry(question_number, ref)),
+        Button(words.button_new_question, cd.NewEnquiry(question_number)),
+        Button(words.button_same_enquiry.format(ref=ref), cd.JoinEnquiry(question_number, ref)),
     )
     return Screen((html.escape(words.which_enquiry.format(ref=ref)),), (row,))
 
@@ -221,13 +211,13 @@ def forget(language: str) -> Screen:
     """The /forget confirmation with its two buttons."""
     words = texts.get(language)
     row = (
-        Button(words.button_forget_yes, Forget(True)),
-        Button(words.button_forget_no, Forget(False)),
+        Button(words.button_forget_yes, cd.Forget(True)),
+        Button(words.button_forget_no, cd.Forget(False)),
     )
     return Screen((words.forget_confirm,), (row,))
 
 
 def language_choice(language: str) -> Screen:
     """/language: one button per language the bot speaks."""
-    row = tuple(Button(name, SetLanguage(code)) for code, name in texts.LANGUAGE_NAMES.items())
+    row = tuple(Button(name, cd.SetLanguage(code)) for code, name in texts.LANGUAGE_NAMES.items())
     return Screen((texts.get(language).language_prompt,), (row,))

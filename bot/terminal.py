@@ -17,20 +17,8 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
+from bot import callback_data as cd
 from bot import screens, staffview, texts
-from bot.callback_data import (
-    AskStaff,
-    ButtonAction,
-    Choose,
-    Feedback,
-    Forget,
-    JoinEnquiry,
-    NewEnquiry,
-    OpenCategory,
-    OpenEntry,
-    SetLanguage,
-    ShowTopics,
-)
 from bot.core import TERMINAL_CHAT_ID
 from bot.markup import strip_tags
 from bot.screens import Screen
@@ -59,7 +47,7 @@ class TerminalChat:
         name = getpass.getuser() or "terminal"
         self.asker = Asker(user_id=TERMINAL_CHAT_ID, chat_id=TERMINAL_CHAT_ID, name=name)
         self.recent = RecentQuestions()
-        self.choices: list[ButtonAction] = []
+        self.choices: list[cd.ButtonAction] = []
         self._seen = 0  # the newest staff reply already shown
         self._commands: dict[str, Callable[[str], Awaitable[None]]] = {
             "/start": self._start,
@@ -134,40 +122,40 @@ class TerminalChat:
             return
         await self.act(self.choices[number - 1])
 
-    async def act(self, action: ButtonAction) -> None:
+    async def act(self, action: cd.ButtonAction) -> None:
         """What a numbered choice does: what the same button does on Telegram."""
         kb, users = self.users.kb, self.users
         language = await self._language_now()
         words = texts.get(language)
-        if isinstance(action, OpenEntry) and action.entry_id in kb.entries:
+        if isinstance(action, cd.OpenEntry) and action.entry_id in kb.entries:
             self.show([screens.entry(kb, kb.entries[action.entry_id], language)])
-        elif isinstance(action, Choose) and action.entry_id in kb.entries:
+        elif isinstance(action, cd.Choose) and action.entry_id in kb.entries:
             asked = self.recent.question(action.number)
             answer, reply_in = await users.answer_choice(
                 self.asker.user_id, action.entry_id, asked, language
             )
             entry = kb.entries[action.entry_id]
             self.show([screens.entry(kb, entry, reply_in, answer, action.number)])
-        elif isinstance(action, OpenCategory) and action.index < len(kb.categories):
+        elif isinstance(action, cd.OpenCategory) and action.index < len(kb.categories):
             self.show([screens.category(kb, action.index, language)])
-        elif isinstance(action, ShowTopics):
+        elif isinstance(action, cd.ShowTopics):
             self.show([screens.topics(kb, language)])
-        elif isinstance(action, AskStaff):
+        elif isinstance(action, cd.AskStaff):
             reason = "none of the suggestions" if action.none_of_these else "asked for staff"
             self._tell(
                 await users.forward_remembered(
                     self.asker, self.recent, action.number, reason, language
                 )
             )
-        elif isinstance(action, JoinEnquiry | NewEnquiry):
-            ref = action.ref if isinstance(action, JoinEnquiry) else None
+        elif isinstance(action, cd.JoinEnquiry | cd.NewEnquiry):
+            ref = action.ref if isinstance(action, cd.JoinEnquiry) else None
             self._tell(await users.settle(self.asker, self.recent, action.number, ref, language))
-        elif isinstance(action, Feedback):
+        elif isinstance(action, cd.Feedback):
             await users.rate(self.asker.user_id, action.entry_id, action.helpful)
             self.say(words.feedback_thanks)
-        elif isinstance(action, Forget):
+        elif isinstance(action, cd.Forget):
             await self._forgotten(action.confirmed, language)
-        elif isinstance(action, SetLanguage):
+        elif isinstance(action, cd.SetLanguage):
             await users.choose_language(self.asker.user_id, action.language)
             self.say(strip_tags(texts.get(action.language).language_set))
         else:  # an entry or category a /reload removed since the choices were shown
@@ -259,7 +247,7 @@ class TerminalChat:
     # -- output --------------------------------------------------------------------------------
     def show(self, shown: Sequence[Screen]) -> None:
         """Screens as text, their buttons numbered; the numbers are the next choices."""
-        choices: list[ButtonAction] = []
+        choices: list[cd.ButtonAction] = []
         for screen in shown:
             self.say("\n".join(strip_tags(part) for part in screen.parts))
             for row in screen.rows:

@@ -104,6 +104,18 @@ class Notice:
     ref: int | None = None
 
 
+def _pending(recent: RecentQuestions, number: int, language: str) -> str | Notice:
+    """Remembered question `number`, still to be sent to staff; or, when it is too old or
+    was sent already, what to tell the user."""
+    words = texts.get(language)
+    asked = recent.question(number)
+    if asked is None:
+        return Notice(words.ask_type_question)
+    if (ref := recent.forwarded.get(number)) is not None:
+        return Notice(html.escape(words.already_forwarded.format(ref=ref)))
+    return asked
+
+
 class UserService:
     """What a person asking questions can do."""
 
@@ -272,12 +284,9 @@ class UserService:
         self, asker: Asker, recent: RecentQuestions, number: int, reason: str, language: str
     ) -> Notice:
         """ "Ask staff" / "None of these" for remembered question `number`: once only."""
-        words = texts.get(language)
-        asked = recent.question(number)
-        if asked is None:
-            return Notice(words.ask_type_question)
-        if (ref := recent.forwarded.get(number)) is not None:
-            return Notice(html.escape(words.already_forwarded.format(ref=ref)))
+        asked = _pending(recent, number, language)
+        if isinstance(asked, Notice):
+            return asked
         try:
             enquiry = await self.ask_staff(asker, asked, reason)
         except DailyLimitReached as over:
@@ -295,19 +304,16 @@ class UserService:
     ) -> Notice:
         """The user's answer to "a new question, or part of #ref?" for remembered question
         `number`: a new enquiry (ref None) or a follow-up of `ref`; once only."""
-        words = texts.get(language)
-        asked = recent.question(number)
-        if asked is None:
-            return Notice(words.ask_type_question)
-        if (done := recent.forwarded.get(number)) is not None:
-            return Notice(html.escape(words.already_forwarded.format(ref=done)))
+        asked = _pending(recent, number, language)
+        if isinstance(asked, Notice):
+            return asked
         if ref is None:
             reply = await self.open_new(asker, asked)
         else:
             try:
                 reply = await self.join(asker, ref, asked)
             except UnknownEnquiry:  # deleted with /forget, purged, or forged data
-                return Notice(html.escape(words.not_your_enquiry))
+                return Notice(html.escape(texts.get(language).not_your_enquiry))
         if reply.enquiry is None:  # over the daily cap
             return Notice(html.escape(reply.acknowledgement))
         recent.forwarded[number] = reply.enquiry.ref
