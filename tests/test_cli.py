@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_KNOWLEDGE
+from conftest import FIXTURE_KNOWLEDGE, open_services
 
 from bot.cli import chat, main
 from bot.config import load_settings
-from bot.service import Services
 from bot.storage.records import Asker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +129,7 @@ def queue_config(tmp_path: Path) -> Path:
     )
 
     async def escalate() -> None:
-        services = await Services.open(load_settings(path, environ={}))
+        services = await open_services(load_settings(path, environ={}))
         try:
             asker = Asker(user_id=7, chat_id=7, name="Ana")
             await services.users.ask(asker, "what is the application deadline for lgotp")
