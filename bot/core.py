@@ -1,7 +1,8 @@
 """What the services share: the current knowledge base and matcher, and what staff are told.
 
-`Knowledge` holds the knowledge base and its matcher together, so that /reload swaps both at
-once for every service. `StaffNotices` renders what goes to the staff chat as outbox drafts.
+`Knowledge` holds the knowledge base, its matcher and the conversation rules on it together,
+so that /reload swaps them at once for every service. `StaffNotices` renders what goes to
+the staff chat as outbox drafts.
 """
 
 from __future__ import annotations
@@ -10,15 +11,24 @@ from dataclasses import dataclass
 
 from bot import staffview
 from bot.config import Settings
+from bot.conversation import Conversation
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.storage.enquiries import EnquiryStore
-from bot.storage.records import Buttons, Draft, Enquiry, Kind, OutboxItem, Render
+from bot.storage.records import Buttons, Draft, Enquiry, Event, Kind, OutboxItem, Render
 from bot.workhours import OfficeHours
 
 # The terminal chat (`clair-bot chat`) stores its enquiries under this chat id; no Telegram
 # chat has it.
 TERMINAL_CHAT_ID = 0
+
+
+class EmptyReply(ValueError):
+    """A staff reply with no text: nothing to send to the user."""
+
+    def __init__(self, ref: int) -> None:
+        super().__init__(f"the reply to #{ref} is empty: type the answer")
+        self.ref = ref
 
 
 class UnknownEnquiry(LookupError):
@@ -44,11 +54,13 @@ class Knowledge:
         self._settings = settings
         self.kb = kb
         self.matcher = matcher or Matcher(kb, settings.matcher)
+        self.conversation = Conversation(kb)
 
     def reload(self) -> KnowledgeBase:
         """Load the knowledge base again (raises KnowledgeError, keeping the old one)."""
         kb = load_knowledge(self._settings.knowledge.path)
         self.matcher = Matcher(kb, self._settings.matcher)
+        self.conversation = Conversation(kb)
         self.kb = kb
         return kb
 
@@ -76,13 +88,18 @@ class StaffNotices:
         text = staffview.announcement(enquiry, self.hours, reminder=True)
         return self.to_staff(Kind.REMINDER, text, staffview.enquiry_buttons(enquiry))
 
-    def follow_up(self, text: str) -> Render:
-        """What the user wrote again, for the enquiry's thread."""
-        return lambda enquiry: self.to_staff(Kind.FOLLOW_UP, staffview.follow_up(enquiry, text))
+    def follow_up(self, text: str, after_reply: bool = False) -> Render:
+        """What the user wrote again, for the enquiry's thread (`after_reply`: staff had
+        answered before it arrived)."""
+        return lambda enquiry: self.to_staff(
+            Kind.FOLLOW_UP, staffview.follow_up(enquiry, text, after_reply)
+        )
 
-    def state_changed(self, by: str) -> Render:
+    def state_changed(self, by: str, event: Event | None = None) -> Render:
         """A short note after claim / resolve / reopen."""
-        return lambda enquiry: self.to_staff(Kind.NOTICE, staffview.state_changed(enquiry, by))
+        return lambda enquiry: self.to_staff(
+            Kind.NOTICE, staffview.state_changed(enquiry, by, event)
+        )
 
     def failure_notice(self, item: OutboxItem, reason: str) -> Render | None:
         """For the outbox worker: tell the staff thread when a reply did not reach the user."""

@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 from bot.callback_data import StaffAction, StaffButton
 from bot.language import ENGLISH, JAPANESE
 from bot.markup import shorten
-from bot.storage.records import CLAIMABLE_STATES, Author, Buttons, Enquiry, Message, Stats
+from bot.storage.records import (
+    CLAIMABLE_STATES,
+    Author,
+    Buttons,
+    Enquiry,
+    Event,
+    Message,
+    Stats,
+)
 from bot.workhours import OfficeHours
 
 # ------------------------------------------------------------- what the staff handlers say
@@ -28,6 +36,7 @@ USAGE = {
     "reply": "Usage: /reply N your answer (sent to the user as CLAIR staff).",
 }
 SENT_TO_USER = "Sent to the user (#{ref})."
+EMPTY_REPLY = "The reply is empty, so nothing was sent to the user (#{ref}): type the answer."
 ONLY_TEXT = "Only text replies are relayed to the user (#{ref})."
 RELOADED = "Knowledge base reloaded: {entries} entries."
 NOT_RELOADED = "<b>The knowledge base was not reloaded</b>; the old one stays in use. Problems:"
@@ -95,12 +104,27 @@ def enquiry_buttons(enquiry: Enquiry) -> Buttons:
     return (tuple(row),) if row else ()
 
 
-def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -> str:
-    """The staff-chat message for a new (or re-announced) enquiry."""
-    considered = (
-        ", ".join(f"{html.escape(c.title)} ({c.score:.0f})" for c in enquiry.candidates[:3])
+def considered(enquiry: Enquiry, limit: int = 3) -> str:
+    """The closest entries the bot considered, with their scores (0-100)."""
+    return (
+        ", ".join(
+            f"{html.escape(c.title)} [{html.escape(c.entry_id)}] ({c.score:.0f})"
+            for c in enquiry.candidates[:limit]
+        )
         or "nothing close"
     )
+
+
+def why(enquiry: Enquiry) -> str | None:
+    """Why it went to staff: the reason code and the reason in words, if recorded."""
+    if not (enquiry.reason or enquiry.code):
+        return None
+    code = f"[{html.escape(enquiry.code)}] " if enquiry.code else ""
+    return f"Why it was forwarded: {code}{html.escape(enquiry.reason)}"
+
+
+def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -> str:
+    """The staff-chat message for a new (or re-announced) enquiry."""
     head = (
         f"⏰ Still waiting: <b>#{enquiry.ref}</b>"
         if reminder
@@ -111,24 +135,27 @@ def announcement(enquiry: Enquiry, hours: OfficeHours, reminder: bool = False) -
         f"From: {who(enquiry)} · wrote in {language_name(enquiry.language)}",
         f"When: {local_time(enquiry.created_at, hours)}",
         f"<blockquote>{html.escape(shorten(enquiry.text, PREVIEW))}</blockquote>",
-        f"Bot considered: {considered}",
+        f"Bot considered: {considered(enquiry)}",
     ]
-    if enquiry.reason or enquiry.code:
-        code = f"[{html.escape(enquiry.code)}] " if enquiry.code else ""
-        lines.append(f"Why it was forwarded: {code}{html.escape(enquiry.reason)}")
+    if (reason := why(enquiry)) is not None:
+        lines.append(reason)
     lines.append(f"Reply to this message to answer the user, or use /reply {enquiry.ref} text.")
     return "\n".join(lines)
 
 
-def follow_up(enquiry: Enquiry, text: str) -> str:
-    """A user's follow-up, for the staff thread."""
+def follow_up(enquiry: Enquiry, text: str, after_reply: bool = False) -> str:
+    """A user's follow-up, for the staff thread; `after_reply` when staff had answered."""
     quoted = html.escape(shorten(text, PREVIEW))
-    return f"<b>#{enquiry.ref}</b> {who(enquiry)} wrote again:\n<blockquote>{quoted}</blockquote>"
+    when = " after staff's reply" if after_reply else ""
+    return (
+        f"<b>#{enquiry.ref}</b> {who(enquiry)} wrote again{when}:\n"
+        f"<blockquote>{quoted}</blockquote>"
+    )
 
 
-def staff_reply_to_user(enquiry: Enquiry, text: str) -> str:
-    """A staff answer relayed to the user, attributed to CLAIR staff."""
-    return f"<b>CLAIR staff</b> (about your enquiry #{enquiry.ref}):\n{html.escape(text)}"
+def staff_reply_to_user(ref: int, text: str) -> str:
+    """A staff answer to enquiry `ref` relayed to the user, attributed to CLAIR staff."""
+    return f"<b>CLAIR staff</b> (about your enquiry #{ref}):\n{html.escape(text)}"
 
 
 def delivery_failed(ref: int, reason: str) -> str:
@@ -138,8 +165,10 @@ def delivery_failed(ref: int, reason: str) -> str:
     )
 
 
-def state_changed(enquiry: Enquiry, by: str) -> str:
+def state_changed(enquiry: Enquiry, by: str, event: Event | None = None) -> str:
     """A short note in the staff thread after claim / resolve / reopen."""
+    if event is Event.REOPEN:
+        return f"<b>#{enquiry.ref}</b> is open again ({html.escape(by)})."
     return f"<b>#{enquiry.ref}</b> is now {enquiry.state.value} ({html.escape(by)})."
 
 
@@ -150,13 +179,17 @@ def show(enquiry: Enquiry, messages: Sequence[Message], hours: OfficeHours) -> s
         + (f" · claimed by {enquiry.assignee}" if enquiry.assignee else ""),
         f"From: {who(enquiry)}",
         f"Opened: {local_time(enquiry.created_at, hours)}",
+        f"Bot considered: {considered(enquiry, limit=5)}",
     ]
+    if (reason := why(enquiry)) is not None:
+        lines.append(reason)
+    answered = False
     for message in messages:
-        author = (
-            "user"
-            if message.author is Author.USER
-            else f"staff ({html.escape(message.author_name)})"
-        )
+        if message.author is Author.STAFF:
+            answered = True
+            author = f"staff ({html.escape(message.author_name)})"
+        else:
+            author = "user, after staff's reply" if answered else "user"
         when = local_time(message.created_at, hours)
         lines.append(f"- {author}, {when}:\n{html.escape(message.text)}")
     return "\n".join(lines)

@@ -1,19 +1,20 @@
 """The staff workflow: who may act, the queue, replies to users, and an enquiry's states.
 
 Every change is stored with what it owes the staff chat or the user in the outbox, in the
-same transaction; a reply to a user asked in the terminal chat is shown by its /status.
+same transaction; the terminal chat (`clair-bot chat`) reads its staff replies from the store.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import staffview
 from bot.config import Settings
-from bot.core import TERMINAL_CHAT_ID, Knowledge, StaffNotices, require
+from bot.core import TERMINAL_CHAT_ID, EmptyReply, Knowledge, StaffNotices, require
 from bot.knowledge import KnowledgeBase
 from bot.storage import Storage
 from bot.storage.records import Author, Draft, Enquiry, Event, Kind, Message, State
@@ -67,6 +68,11 @@ class StaffService:
         """One page of open enquiries, oldest first, and the total."""
         return await self._enquiries.open_page(page * per_page, per_page)
 
+    @staticmethod
+    def pages(total: int, per_page: int = 10) -> int:
+        """How many pages `total` open enquiries fill (an empty queue is one empty page)."""
+        return max(1, -(-total // per_page))
+
     async def thread_ref(
         self, chat_id: int, replied_to: int | None, topic_id: int | None
     ) -> int | None:
@@ -86,13 +92,19 @@ class StaffService:
 
     # -- acting on them ------------------------------------------------------------------------
     async def reply(self, ref: int, staff_id: int, staff_name: str, text: str) -> Enquiry:
-        """Record a staff answer and put its relay to the user in the outbox."""
+        """Record a staff answer and put its relay to the user in the outbox.
+
+        An empty (or blank) answer raises EmptyReply: the user would get nothing.
+        """
         await require(self._enquiries, ref)
+        text = text.strip()
+        if is_blank(text):
+            raise EmptyReply(ref)
 
         def relay(enquiry: Enquiry) -> list[Draft]:
             if enquiry.chat_id == TERMINAL_CHAT_ID:
-                return []  # asked in the terminal chat: the reply shows in its /status
-            text_for_user = staffview.staff_reply_to_user(enquiry, text)
+                return []  # asked in the terminal chat, which reads replies from the store
+            text_for_user = staffview.staff_reply_to_user(enquiry.ref, text)
             return [Draft(Kind.REPLY, enquiry.chat_id, text_for_user)]
 
         return await self._enquiries.add_staff_reply(ref, staff_id, staff_name, text, relay)
@@ -102,7 +114,7 @@ class StaffService:
     ) -> Enquiry:
         """Claim, resolve or reopen, with a note in the enquiry's staff thread."""
         await require(self._enquiries, ref)
-        render = self._notices.state_changed(staff_name)
+        render = self._notices.state_changed(staff_name, event)
         return await self._enquiries.change(ref, event, staff_id, render)
 
     async def claim(self, ref: int, staff_id: int, staff_name: str) -> Enquiry:
@@ -168,6 +180,18 @@ class StaffService:
                 ]
             )
         return out.getvalue()
+
+
+# Characters Telegram clients send for a "blank" message: zero-width and filler characters.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether a text shows nothing: spaces, zero-width and filler characters only."""
+    return all(
+        ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Cc", "Zs")
+        for ch in text
+    )
 
 
 def _iso(moment: datetime | None) -> str:

@@ -19,9 +19,10 @@ from telegram.ext import filters
 
 from bot import staffview
 from bot.callback_data import StaffAction, StaffButton, parse
-from bot.core import UnknownEnquiry
+from bot.core import EmptyReply, UnknownEnquiry
 from bot.knowledge import KnowledgeError
 from bot.markup import split_html
+from bot.storage.records import Event
 from handlers.delivery import keyboard
 from handlers.replies import edit_view, send_view, set_keyboard
 from handlers.state import Context
@@ -124,9 +125,9 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
         return
     service = context.bot_data.core.staff
     staff_id, name = _staff(update)
-    change = {"claim": service.claim, "resolve": service.resolve, "reopen": service.reopen}
+    event = {"claim": Event.CLAIM, "resolve": Event.RESOLVE, "reopen": Event.REOPEN}[command]
     try:
-        enquiry = await change[command](ref, staff_id, name)
+        enquiry = await service.change(event, ref, staff_id, name)
     except UnknownEnquiry:
         await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
         return
@@ -134,7 +135,7 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
     chat = update.effective_chat
     if chat is None or not service.is_staff_chat(chat.id):
         # In the staff group the core's notice, threaded under the enquiry, confirms it.
-        await _say(update, context, staffview.state_changed(enquiry, name))
+        await _say(update, context, staffview.state_changed(enquiry, name, event))
 
 
 @staff_only
@@ -161,10 +162,10 @@ async def reply(update: Update, context: Context) -> None:
     message = update.effective_message
     words = (message.text or "").split(maxsplit=2) if message else []
     ref = _number(context)
-    if ref is None or len(words) < 3 or not words[2].strip():
+    if ref is None or len(words) < 3:
         await _say(update, context, html.escape(staffview.USAGE["reply"]))
         return
-    await _relay(update, context, ref, words[2].strip())
+    await _relay(update, context, ref, words[2])  # a blank answer is refused by the core
 
 
 @staff_only
@@ -243,6 +244,9 @@ async def _relay(update: Update, context: Context, ref: int, text: str) -> None:
         await context.bot_data.core.staff.reply(ref, staff_id, name, text)
     except UnknownEnquiry:
         await _say(update, context, staffview.NO_SUCH_ENQUIRY.format(ref=ref))
+        return
+    except EmptyReply:
+        await _say(update, context, html.escape(staffview.EMPTY_REPLY.format(ref=ref)))
         return
     logger.info("enquiry #%d: staff %d replied", ref, staff_id)
     confirmation = await _say(update, context, html.escape(staffview.SENT_TO_USER.format(ref=ref)))

@@ -107,12 +107,28 @@ class EnquiryStore:
         )
         return enquiry_from_row(row) if row else None
 
-    async def count_created_since(self, user_id: int, since: datetime) -> int:
-        """How many enquiries a user has opened since a moment (for the daily cap)."""
-        row = await self._db.one(
-            "SELECT COUNT(*) FROM enquiries WHERE user_id = ? AND created_at >= ?",
+    async def created_since(self, user_id: int, since: datetime) -> list[datetime]:
+        """When a user opened each enquiry after a moment, oldest first (for the daily cap)."""
+        rows = await self._db.all(
+            "SELECT created_at FROM enquiries WHERE user_id = ? AND created_at > ?"
+            " ORDER BY created_at",
             (user_id, stamp(since)),
         )
+        return [parse(r[0]) or now() for r in rows]
+
+    async def staff_replies_after(self, user_id: int, after: int) -> list[tuple[int, int, str]]:
+        """Staff replies to a user's enquiries with a message id above `after`, oldest first:
+        (message id, enquiry ref, text). The terminal chat shows them as they arrive."""
+        rows = await self._db.all(
+            "SELECT m.id, m.ref, m.text FROM messages m JOIN enquiries e ON e.ref = m.ref"
+            " WHERE e.user_id = ? AND m.author = ? AND m.id > ? ORDER BY m.id",
+            (user_id, Author.STAFF.value, after),
+        )
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    async def last_message_id(self) -> int:
+        """The id of the newest message of any thread (0 when there is none)."""
+        row = await self._db.one("SELECT COALESCE(MAX(id), 0) FROM messages")
         return int(row[0])
 
     async def messages(self, ref: int) -> list[Message]:
