@@ -12,6 +12,8 @@ so :func:`parse` accepts only the exact shapes below and returns None for everyt
     f:<1|0>:<entry_id>  answer feedback (helpful or not)
     fg:yes / fg:no      confirm or cancel /forget
     l:<en|ja>           choose the language (/language)
+    j:<n>:<ref>         remembered question n is part of the user's enquiry ref
+    q:<n>               remembered question n is a new question for staff
     r:<ref>:<1-5>       rate how a resolved enquiry was answered
     st:<c|r|o|k>:<ref>  staff: claim, resolve, reopen, add to the knowledge base
     st:w:<ref>          staff: who holds an enquiry (the "claimed by" button)
@@ -146,6 +148,31 @@ class Rate:
         return _checked(f"r:{self.ref}:{self.score}")
 
 
+@dataclass(frozen=True)
+class JoinEnquiry:
+    """The user says a remembered question belongs to their open enquiry `ref`."""
+
+    number: int
+    ref: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"j:{self.number}:{self.ref}")
+
+
+@dataclass(frozen=True)
+class NewEnquiry:
+    """The user says a remembered question is a new question for staff."""
+
+    number: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"q:{self.number}")
+
+
 class StaffAction(StrEnum):
     """What a staff button does."""
 
@@ -193,6 +220,8 @@ ButtonAction = (
     | Feedback
     | Forget
     | SetLanguage
+    | JoinEnquiry
+    | NewEnquiry
     | Rate
     | StaffButton
 )
@@ -207,6 +236,11 @@ _PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]],
     (re.compile(f"f:(?P<h>[01]):{_ID}"), lambda m: Feedback(m["h"] == "1", m["id"])),
     (re.compile("fg:(?P<c>yes|no)"), lambda m: Forget(m["c"] == "yes")),
     (re.compile("l:(?P<l>en|ja)"), lambda m: SetLanguage(m["l"])),
+    (
+        re.compile(f"j:{_NUMBER}:(?P<r>[1-9][0-9]{{0,11}})"),
+        lambda m: JoinEnquiry(int(m["n"]), int(m["r"])),
+    ),
+    (re.compile(f"q:{_NUMBER}"), lambda m: NewEnquiry(int(m["n"]))),
     (re.compile(f"r:{_NUMBER}:(?P<s>[1-5])"), lambda m: Rate(int(m["n"]), int(m["s"]))),
     (
         re.compile(

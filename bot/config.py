@@ -190,10 +190,12 @@ class StaffSettings(Section):
 
 
 class LimitsSettings(Section):
-    """Flood protection per user."""
+    """Per user: flood protection, the daily cap on enquiries, and how long a message may
+    join an open enquiry without asking."""
 
     messages_per_minute: int = Field(20, ge=1)
     enquiries_per_day: int = Field(5, ge=1)
+    follow_up_minutes: float = Field(30.0, ge=0)
 
 
 class LoggingSettings(Section):

@@ -1,7 +1,8 @@
 """What the services share: the current knowledge base and matcher, and what staff are told.
 
-`Knowledge` holds the knowledge base and its matcher together, so that /reload swaps both at
-once for every service. `StaffNotices` renders what goes to the staff chat as outbox drafts.
+`Knowledge` holds the knowledge base, its matcher, the conversation rules on it and staff's
+saved replies together, so that /reload swaps them at once for every service.
+`StaffNotices` renders what goes to the staff chat as outbox drafts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from bot import stafftexts, staffview
 from bot.config import Settings
+from bot.conversation import Conversation
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.media import WITHOUT_CAPTION
@@ -33,6 +35,14 @@ from bot.workhours import OfficeHours
 # The terminal chat (`clair-bot chat`) stores its enquiries under this chat id; no Telegram
 # chat has it.
 TERMINAL_CHAT_ID = 0
+
+
+class EmptyReply(ValueError):
+    """A staff reply with no text: nothing to send to the user."""
+
+    def __init__(self, ref: int) -> None:
+        super().__init__(f"the reply to #{ref} is empty: type the answer")
+        self.ref = ref
 
 
 class UnknownEnquiry(LookupError):
@@ -61,7 +71,8 @@ async def require(enquiries: EnquiryStore, ref: int) -> Enquiry:
 
 
 class Knowledge:
-    """The knowledge base in use, the matcher built on it, and staff's saved replies."""
+    """The knowledge base in use, the matcher and conversation rules built on it, and staff's
+    saved replies."""
 
     def __init__(
         self,
@@ -73,6 +84,7 @@ class Knowledge:
         self._settings = settings
         self.kb = kb
         self.matcher = matcher or Matcher(kb, settings.matcher)
+        self.conversation = Conversation(kb)
         self.saved = (
             saved if saved is not None else load_saved_replies(settings.staff.saved_replies)
         )
@@ -83,6 +95,7 @@ class Knowledge:
         kb = load_knowledge(self._settings.knowledge.path)
         saved = load_saved_replies(self._settings.staff.saved_replies)
         self.matcher = Matcher(kb, self._settings.matcher)
+        self.conversation = Conversation(kb)
         self.kb = kb
         self.saved = saved
         return kb
@@ -106,7 +119,8 @@ class StaffNotices:
 
     @staticmethod
     def to_user(enquiry: Enquiry, draft: Draft) -> list[Draft]:
-        """A message for the enquiry's user; none for the terminal chat, which has /status."""
+        """A message for the enquiry's user; none for the terminal chat, which reads staff
+        replies from the store."""
         return [] if enquiry.chat_id == TERMINAL_CHAT_ID else [draft]
 
     def announce(self, enquiry: Enquiry) -> list[Draft]:
@@ -119,10 +133,11 @@ class StaffNotices:
         text = staffview.announcement(enquiry, self.hours, self.words, reminder=True)
         return self.to_staff(Kind.REMINDER, text, staffview.enquiry_buttons(enquiry, self.words))
 
-    def follow_up(self, text: str) -> Render:
-        """What the user wrote again, for the enquiry's thread."""
+    def follow_up(self, text: str, after_reply: bool = False) -> Render:
+        """What the user wrote again, for the enquiry's thread (`after_reply`: staff had
+        answered before it arrived)."""
         return lambda enquiry: self.to_staff(
-            Kind.FOLLOW_UP, staffview.follow_up(enquiry, text, self.words)
+            Kind.FOLLOW_UP, staffview.follow_up(enquiry, text, self.words, after_reply)
         )
 
     def user_edited(self, text: str) -> Render:
@@ -146,10 +161,10 @@ class StaffNotices:
 
         return render
 
-    def state_changed(self, by: str) -> Render:
+    def state_changed(self, by: str, event: Event | None = None) -> Render:
         """A short note after claim / resolve / reopen."""
         return lambda enquiry: self.to_staff(
-            Kind.NOTICE, staffview.state_changed(enquiry, by, self.words)
+            Kind.NOTICE, staffview.state_changed(enquiry, by, self.words, event)
         )
 
     def keyboard(self, before: Enquiry, enquiry: Enquiry) -> list[Draft]:

@@ -62,7 +62,7 @@ class Maintenance:
         moment = now or self._clock()
         first = figures.office_day(moment, self.hours) - timedelta(days=days - 1)
         since = moment - timedelta(days=days + 7)  # this week's start may lie before `first`
-        enquiries = await self._enquiries.created_since(since)
+        enquiries = await self._enquiries.active_since(since)
         answered = await self._users.answers_since(first)
         ratings, asked = await self._ratings.since(moment - timedelta(days=days))
         by_state = await self._enquiries.count_by_state()

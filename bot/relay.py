@@ -10,7 +10,6 @@ each of these is stored with its outbox messages in one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bot import media as limits
 from bot import staffview
@@ -31,7 +30,7 @@ from bot.storage.records import (
     Render,
     Source,
 )
-from bot.users import DailyLimitReached
+from bot.users import DailyLimitReached, cap_resets_at
 
 
 class Refused(Exception):
@@ -89,11 +88,10 @@ class Relay:
                 current.ref, asker, text, render, media=media
             )
             return Attached(enquiry, opened=False)
-        since = self._clock() - timedelta(days=1)
-        if await self._enquiries.count_created_since(asker.user_id, since) >= (
-            self.settings.limits.enquiries_per_day
-        ):
-            raise DailyLimitReached
+        cap = self.settings.limits.enquiries_per_day
+        resets_at = await cap_resets_at(self._enquiries, asker.user_id, self._clock(), cap)
+        if resets_at is not None:
+            raise DailyLimitReached(resets_at)
         language = detect_language(caption, asker.language) if caption else asker.language
         asker = Asker(
             asker.user_id, asker.chat_id, asker.name, asker.username, language, asker.message_id
@@ -151,9 +149,11 @@ class Relay:
 def _edit_render(relay: int, original: ThreadMessage, text: str) -> Render:
     def render(enquiry: Enquiry) -> list[Draft]:
         if original.message.kind is MessageKind.ATTACHMENT:
-            body = staffview.with_caption(staffview.staff_reply_header(enquiry), text)
+            body = staffview.with_caption(
+                staffview.staff_reply_header(enquiry.ref, enquiry.language), text
+            )
         else:
-            body = staffview.staff_reply_to_user(enquiry, text)
+            body = staffview.staff_reply_to_user(enquiry.ref, enquiry.language, text)
         return [Draft(Kind.EDIT, enquiry.chat_id, body, edit_of=relay)]
 
     return render

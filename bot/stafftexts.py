@@ -30,6 +30,7 @@ class StaffTexts:
     usage: dict[str, str]
     # confirmations
     sent_to_user: str  # {ref}
+    empty_reply: str  # {ref}
     note_saved: str  # {ref}
     not_sent_resolved: str  # {ref}, {text}
     saved_reply_sent: str  # {key}, {ref}
@@ -74,11 +75,13 @@ class StaffTexts:
     why_line: str  # {why}
     reply_hint: str  # {ref}
     wrote_again: str  # {ref}, {who}
+    wrote_again_after_reply: str  # {ref}, {who}
     edited: str  # {ref}, {who}
     sent_attachment: str  # {ref}, {who}, {what}
     delivery_failed: str  # {ref}, {reason}
     copy_failed: str  # {ref}, {reason}
     state_changed: str  # {ref}, {state}, {by}
+    open_again: str  # {ref}, {by}
     rated: str  # {ref}, {score}
     commented: str  # {ref}
     autoclosed: str  # {ref}, {days}
@@ -96,6 +99,7 @@ class StaffTexts:
     rating_line: str  # {score}, {comment}
     rating_asked: str
     author_user: str
+    author_user_after_reply: str
     author_staff: str  # {name}
     author_note: str  # {name}
     edited_mark: str
@@ -136,6 +140,7 @@ EN = StaffTexts(
         "queue": "Usage: /queue, /queue mine, or /queue new|claimed|pending|resolved.",
     },
     sent_to_user="Sent to the user (#{ref}).",
+    empty_reply="The reply is empty, so nothing was sent to the user (#{ref}): type the answer.",
     note_saved="Note kept with #{ref}; it was not sent to the user.",
     not_sent_resolved=(
         "#{ref} is resolved, so nothing was sent or kept. /reopen {ref} first if the user "
@@ -182,7 +187,7 @@ EN = StaffTexts(
         "voice notes, videos and locations are relayed too, and editing your reply edits the "
         "user's copy.\n"
         "/queue - open enquiries, oldest first; /queue mine; /queue new|claimed|pending|resolved\n"
-        "/show N - an enquiry with its thread\n"
+        "/show N - an enquiry with its thread, the closest entries and the reason code\n"
         "/claim N, /resolve N, /reopen N - change its state\n"
         "/reply N text - answer the user; /reply N #key - a saved reply; /replies - the list\n"
         "/note N text (or /note text in the thread) - an internal note, never sent\n"
@@ -215,6 +220,7 @@ EN = StaffTexts(
     why_line="Why it was forwarded: {why}",
     reply_hint="Reply to this message to answer the user, or use /reply {ref} text.",
     wrote_again="<b>#{ref}</b> {who} wrote again:",
+    wrote_again_after_reply="<b>#{ref}</b> {who} wrote again after staff's reply:",
     edited="<b>#{ref}</b> {who} edited a message. Edited:",
     sent_attachment="<b>#{ref}</b> {who} sent {what}",
     delivery_failed="⚠️ <b>#{ref}</b>: the reply could not be delivered to the user ({reason}).",
@@ -223,6 +229,7 @@ EN = StaffTexts(
         "{ref} lists it."
     ),
     state_changed="<b>#{ref}</b> is now {state} ({by}).",
+    open_again="<b>#{ref}</b> is open again ({by}).",
     rated="⭐ <b>#{ref}</b>: the user rated the answer {score} of 5.",
     commented="💬 <b>#{ref}</b>: the user's comment on the answer:",
     autoclosed=(
@@ -255,6 +262,7 @@ EN = StaffTexts(
     rating_line="Rating: {score} of 5{comment}",
     rating_asked="Rating: asked, no answer yet",
     author_user="user",
+    author_user_after_reply="user, after staff's reply",
     author_staff="staff ({name})",
     author_note="📝 internal note ({name})",
     edited_mark="edited",
@@ -345,6 +353,9 @@ JA = StaffTexts(
         "queue": "使い方: /queue、/queue mine、/queue new|claimed|pending|resolved",
     },
     sent_to_user="ユーザーに送信しました（#{ref}）。",
+    empty_reply=(
+        "回答が空のため、ユーザーには何も送信していません（#{ref}）。回答を入力してください。"
+    ),
     note_saved="メモを #{ref} に保存しました。ユーザーには送信していません。",
     not_sent_resolved=(
         "#{ref} は解決済みのため、送信も保存もしていません。必要な場合は先に /reopen {ref} "
@@ -395,7 +406,7 @@ JA = StaffTexts(
         "編集されます。\n"
         "/queue - 未解決の問い合わせ（古い順）、/queue mine - 自分の担当、"
         "/queue new|claimed|pending|resolved - 状態で絞り込み\n"
-        "/show 番号 - 問い合わせとそのやり取り\n"
+        "/show 番号 - 問い合わせとそのやり取り、ボットが検討した項目と理由コード\n"
         "/claim 番号、/resolve 番号、/reopen 番号 - 状態の変更\n"
         "/reply 番号 回答文 - ユーザーに回答、/reply 番号 #キー - 定型文、/replies - 定型文一覧\n"
         "/note 番号 メモ（スレッド内では /note メモ）- 内部メモ（送信されません）\n"
@@ -428,6 +439,7 @@ JA = StaffTexts(
     why_line="転送の理由: {why}",
     reply_hint="このメッセージに返信するとユーザーに回答できます（/reply {ref} 回答文 でも可）。",
     wrote_again="<b>#{ref}</b> {who} から追加のメッセージ:",
+    wrote_again_after_reply="<b>#{ref}</b> {who} から職員の回答後に追加のメッセージ:",
     edited="<b>#{ref}</b> {who} がメッセージを編集しました。編集後:",
     sent_attachment="<b>#{ref}</b> {who} から{what}が届きました",
     delivery_failed="⚠️ <b>#{ref}</b>: 回答をユーザーに届けられませんでした（{reason}）。",
@@ -436,6 +448,7 @@ JA = StaffTexts(
         "/show {ref} に記録があります。"
     ),
     state_changed="<b>#{ref}</b> は「{state}」になりました（{by}）。",
+    open_again="<b>#{ref}</b> は再び未解決になりました（{by}）。",
     rated="⭐ <b>#{ref}</b>: ユーザーの評価は 5 段階中 {score} です。",
     commented="💬 <b>#{ref}</b>: 回答へのユーザーのコメント:",
     autoclosed=(
@@ -470,6 +483,7 @@ JA = StaffTexts(
     rating_line="評価: 5 段階中 {score}{comment}",
     rating_asked="評価: 依頼済み、未回答",
     author_user="ユーザー",
+    author_user_after_reply="ユーザー（職員の回答後）",
     author_staff="職員（{name}）",
     author_note="📝 内部メモ（{name}）",
     edited_mark="編集",

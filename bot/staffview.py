@@ -21,6 +21,7 @@ from bot.storage.records import (
     Author,
     Buttons,
     Enquiry,
+    Event,
     Media,
     Message,
     MessageKind,
@@ -91,14 +92,29 @@ def saved_reply_buttons(ref: int, keys: Sequence[tuple[str, str]], words: StaffT
     return tuple(rows)
 
 
+def considered(enquiry: Enquiry, words: StaffTexts, limit: int = 3) -> str:
+    """The closest entries the bot considered, with their ids and scores (0-100)."""
+    return (
+        ", ".join(
+            f"{html.escape(c.title)} [{html.escape(c.entry_id)}] ({c.score:.0f})"
+            for c in enquiry.candidates[:limit]
+        )
+        or words.nothing_close
+    )
+
+
+def why(enquiry: Enquiry, words: StaffTexts) -> str | None:
+    """Why it went to staff: the reason code and the reason in words, if recorded."""
+    if not (enquiry.reason or enquiry.code):
+        return None
+    code = f"[{html.escape(enquiry.code)}] " if enquiry.code else ""
+    return words.why_line.format(why=f"{code}{html.escape(enquiry.reason)}")
+
+
 def announcement(
     enquiry: Enquiry, hours: OfficeHours, words: StaffTexts, reminder: bool = False
 ) -> str:
     """The staff-chat message for a new (or re-announced) enquiry."""
-    considered = (
-        ", ".join(f"{html.escape(c.title)} ({c.score:.0f})" for c in enquiry.candidates[:3])
-        or words.nothing_close
-    )
     head = (words.still_waiting if reminder else words.new_enquiry).format(ref=enquiry.ref)
     lines = [
         head,
@@ -107,19 +123,19 @@ def announcement(
         ),
         words.when_line.format(when=local_time(enquiry.created_at, hours, words.language)),
         f"<blockquote>{html.escape(shorten(enquiry.text, PREVIEW))}</blockquote>",
-        words.considered_line.format(considered=considered),
+        words.considered_line.format(considered=considered(enquiry, words)),
     ]
-    if enquiry.reason or enquiry.code:
-        code = f"[{html.escape(enquiry.code)}] " if enquiry.code else ""
-        lines.append(words.why_line.format(why=f"{code}{html.escape(enquiry.reason)}"))
+    if (reason := why(enquiry, words)) is not None:
+        lines.append(reason)
     lines.append(words.reply_hint.format(ref=enquiry.ref))
     return "\n".join(lines)
 
 
-def follow_up(enquiry: Enquiry, text: str, words: StaffTexts) -> str:
-    """A user's follow-up, for the staff thread."""
+def follow_up(enquiry: Enquiry, text: str, words: StaffTexts, after_reply: bool = False) -> str:
+    """A user's follow-up, for the staff thread; `after_reply` when staff had answered."""
     quoted = html.escape(shorten(text, PREVIEW))
-    head = words.wrote_again.format(ref=enquiry.ref, who=who(enquiry, words))
+    again = words.wrote_again_after_reply if after_reply else words.wrote_again
+    head = again.format(ref=enquiry.ref, who=who(enquiry, words))
     return f"{head}\n<blockquote>{quoted}</blockquote>"
 
 
@@ -150,14 +166,15 @@ def header_length(header: str) -> int:
     return visible_length(header) + 1
 
 
-def staff_reply_to_user(enquiry: Enquiry, text: str) -> str:
-    """A staff answer relayed to the user, attributed to CLAIR staff, in their language."""
-    return f"{staff_reply_header(enquiry)}\n{html.escape(text)}"
+def staff_reply_to_user(ref: int, language: str | None, text: str) -> str:
+    """A staff answer to enquiry `ref` relayed to the user, attributed to CLAIR staff, in the
+    enquiry's language."""
+    return f"{staff_reply_header(ref, language)}\n{html.escape(text)}"
 
 
-def staff_reply_header(enquiry: Enquiry) -> str:
-    """The first line of everything staff send a user."""
-    return texts.get(enquiry.language).staff_reply.format(ref=enquiry.ref)
+def staff_reply_header(ref: int, language: str | None) -> str:
+    """The first line of everything staff send a user about enquiry `ref`."""
+    return texts.get(language).staff_reply.format(ref=ref)
 
 
 def rating_question(enquiry: Enquiry) -> tuple[str, Buttons]:
@@ -187,8 +204,10 @@ def delivery_failed(ref: int, reason: str, words: StaffTexts) -> str:
     return words.delivery_failed.format(ref=ref, reason=html.escape(reason))
 
 
-def state_changed(enquiry: Enquiry, by: str, words: StaffTexts) -> str:
+def state_changed(enquiry: Enquiry, by: str, words: StaffTexts, event: Event | None = None) -> str:
     """A short note in the staff thread after claim / resolve / reopen."""
+    if event is Event.REOPEN:
+        return words.open_again.format(ref=enquiry.ref, by=html.escape(by))
     state = words.states[enquiry.state]
     return words.state_changed.format(ref=enquiry.ref, state=state, by=html.escape(by))
 
@@ -226,21 +245,26 @@ def show(
             who=who(enquiry, words), language=language_name(enquiry.language, words)
         ),
         words.opened.format(when=local_time(enquiry.created_at, hours, language)),
+        words.considered_line.format(considered=considered(enquiry, words, limit=5)),
     ]
+    if (reason := why(enquiry, words)) is not None:
+        lines.append(reason)
     if rating is not None:
         if rating.score is None:
             lines.append(words.rating_asked)
         else:
             comment = f": {html.escape(rating.comment)}" if rating.comment else ""
             lines.append(words.rating_line.format(score=rating.score, comment=comment))
+    answered = False  # marks what the user wrote after staff's first reply
     for message in messages:
         name = html.escape(message.author_name)
         if message.kind is MessageKind.NOTE:
             author = words.author_note.format(name=name)
         elif message.author is Author.USER:
-            author = words.author_user
+            author = words.author_user_after_reply if answered else words.author_user
         else:
             author = words.author_staff.format(name=name)
+            answered = answered or message.is_staff_reply
         if message.kind is MessageKind.EDIT:
             author += f", {words.edited_mark}"
         when = local_time(message.created_at, hours, language)

@@ -1,15 +1,16 @@
 """The staff workflow: who may act, the queue, replies to users, and an enquiry's states.
 
 Every change is stored with what it owes the staff chat or the user in the outbox, in the
-same transaction; a reply to a user asked in the terminal chat is shown by its /status.
-Replies may be typed, saved (bot.savedreplies) or attachments; notes stay internal; /merge
-folds one enquiry into another.
+same transaction; the terminal chat (`clair-bot chat`) reads its staff replies from the store.
+Replies may be typed, saved (bot.savedreplies) or attachments, never blank; notes stay
+internal; /merge folds one enquiry into another.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +18,14 @@ from pathlib import Path
 from bot import media as limits
 from bot import stafftexts, staffview
 from bot.config import Settings
-from bot.core import TERMINAL_CHAT_ID, EnquiryResolved, Knowledge, StaffNotices, require
+from bot.core import (
+    TERMINAL_CHAT_ID,
+    EmptyReply,
+    EnquiryResolved,
+    Knowledge,
+    StaffNotices,
+    require,
+)
 from bot.knowledge import KnowledgeBase
 from bot.relay import Refused
 from bot.stafftexts import StaffTexts
@@ -134,6 +142,11 @@ class StaffService:
         states = (State(view),) if view else OPEN_STATES
         return await self._enquiries.open_page(page * per_page, per_page, states)
 
+    @staticmethod
+    def pages(total: int, per_page: int = 10) -> int:
+        """How many pages `total` open enquiries fill (an empty queue is one empty page)."""
+        return max(1, -(-total // per_page))
+
     async def thread_ref(
         self, chat_id: int, replied_to: int | None, topic_id: int | None
     ) -> int | None:
@@ -175,9 +188,13 @@ class StaffService:
     ) -> Enquiry:
         """Record a staff answer (text, or an attachment copied from `source` with `text` as
         its caption) and put its relay to the user in the outbox. Raises EnquiryResolved on
-        a resolved enquiry, Refused for an attachment past Telegram's limits."""
+        a resolved enquiry, Refused for an attachment past Telegram's limits, EmptyReply for
+        a blank text (the user would get nothing)."""
         enquiry = await self.open_enquiry(ref)
-        header = staffview.staff_reply_header(enquiry)
+        text = text.strip()
+        if media is None and is_blank(text):
+            raise EmptyReply(ref)
+        header = staffview.staff_reply_header(enquiry.ref, enquiry.language)
         if media is not None:
             if source is None:
                 raise ValueError("an attachment is copied from its message: source is needed")
@@ -186,11 +203,11 @@ class StaffService:
 
         def relay(enquiry: Enquiry) -> list[Draft]:
             if enquiry.chat_id == TERMINAL_CHAT_ID:
-                return []  # asked in the terminal chat: the reply shows in its /status
+                return []  # asked in the terminal chat, which reads replies from the store
             if media is not None:
                 caption = staffview.with_caption(header, text)
                 return [Draft(Kind.COPY, enquiry.chat_id, caption, copy_of=source)]
-            text_for_user = staffview.staff_reply_to_user(enquiry, text)
+            text_for_user = staffview.staff_reply_to_user(enquiry.ref, enquiry.language, text)
             return [Draft(Kind.REPLY, enquiry.chat_id, text_for_user)]
 
         return await self._enquiries.add_staff_reply(
@@ -254,7 +271,7 @@ class StaffService:
     ) -> Enquiry:
         """Claim, resolve or reopen, with a note in the enquiry's staff thread."""
         await require(self._enquiries, ref)
-        render = self._notices.state_changed(staff_name)
+        render = self._notices.state_changed(staff_name, event)
         return await self._enquiries.change(ref, event, staff_id, render, staff_name)
 
     async def claim(self, ref: int, staff_id: int, staff_name: str) -> Enquiry:
@@ -349,6 +366,18 @@ def _exported(message: Message) -> str:
     kind = f" ({message.kind.value})" if message.kind is not MessageKind.TEXT else ""
     attached = f" [{limits.label(message.media)}]" if message.media else ""
     return f"{message.author}{kind}: {message.text}{attached}"
+
+
+# Characters Telegram clients send for a "blank" message: zero-width and filler characters.
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether a text shows nothing: spaces, zero-width and filler characters only."""
+    return all(
+        ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) in ("Cf", "Cc", "Zs")
+        for ch in text
+    )
 
 
 def _iso(moment: datetime | None) -> str:

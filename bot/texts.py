@@ -66,6 +66,17 @@ class Texts:
     comment_thanks: str
     autoclosed: str  # {ref}, {days}
     merged: str  # {merged}, {into}
+    source: str  # {title}: the last line of every answer
+    contact_phone: str  # {title}, {phone}
+    rephrase: str
+    broad_topics: str
+    which_enquiry: str  # {ref}
+    button_new_question: str
+    button_same_enquiry: str  # {ref}
+    not_your_enquiry: str
+    chat_help: str  # the terminal chat's /help
+    chat_unknown_command: str  # {commands}
+    chat_choose: str  # {count}
     button_helpful: str = "👍"
     button_not_helpful: str = "👎"
 
@@ -154,9 +165,10 @@ EN = Texts(
         "/forget deletes everything stored about you now."
     ),
     daily_limit=(
-        "I've already forwarded as many of your questions to staff as I can today, so this "
-        "one was not sent. Staff will reply to the ones you sent; please ask again tomorrow "
-        "if you still need to."
+        "I've already forwarded as many new questions to staff as I can in a day, so this one "
+        "was not sent. Staff will reply to the ones you sent. You can send a new question to "
+        "staff again from {when}; until then I still answer questions, and /topics, /status "
+        "and the other commands work as usual."
     ),
     too_fast="You're sending messages faster than I can read them. Please wait a minute.",
     language_prompt="Which language would you like me to use?",
@@ -213,6 +225,35 @@ EN = Texts(
         "Your enquiries #{merged} and #{into} are about the same thing, so staff joined them: "
         "#{into} is the one to refer to from now on."
     ),
+    source="Source: {title}",
+    contact_phone="{title}: {phone}",
+    rephrase=(
+        "Sorry, I couldn't find any words I know in that. Could you rephrase your question? "
+        "You can also pick a topic below."
+    ),
+    broad_topics="That covers several topics. Which one would you like?",
+    which_enquiry=(
+        "I can't answer this myself. Is it a new question for staff, or part of your open "
+        "question #{ref}?"
+    ),
+    button_new_question="New question",
+    button_same_enquiry="Part of #{ref}",
+    not_your_enquiry="That question is no longer open. Please type your message again.",
+    chat_help=(
+        "Type a question and press Enter (English or 日本語). Where I offer choices, type the "
+        "number of one: a topic, a related question, Ask staff, or 👍/👎 for the answer. "
+        "Replies from CLAIR staff appear here as they arrive.\n"
+        "/topics - browse the topics\n"
+        "/contact - how to reach CLAIR\n"
+        "/ask <question> - send a question straight to staff\n"
+        "/status - your questions to staff, with their replies\n"
+        "/language - English or 日本語\n"
+        "/privacy - what is stored about you\n"
+        "/forget - delete what is stored about you\n"
+        "/quit - leave (Ctrl-C and Ctrl-D work too)"
+    ),
+    chat_unknown_command="I don't know that command. The commands are: {commands}.",
+    chat_choose="Please type a number from 1 to {count}, or a new question.",
 )
 
 JA = Texts(
@@ -297,9 +338,10 @@ JA = Texts(
         "/forget で、保存された情報をすぐに削除できます。"
     ),
     daily_limit=(
-        "本日お送りできるお問い合わせの上限に達したため、このご質問はお送りしていません。"
-        "お送り済みのお問い合わせには職員が返信します。必要であれば、明日改めてお問い合わせ"
-        "ください。"
+        "1日にお送りできる新しいお問い合わせの上限に達したため、このご質問はお送りしていません。"
+        "お送り済みのお問い合わせには職員が返信します。{when} から、また新しいご質問を職員に"
+        "お送りできます。それまでも、ご質問への回答や /topics、/status などのコマンドは"
+        "これまでどおりご利用いただけます。"
     ),
     too_fast="メッセージの送信が速すぎます。1分ほどお待ちください。",
     language_prompt="使用する言語をお選びください。",
@@ -356,6 +398,35 @@ JA = Texts(
         "お問い合わせ #{merged} と #{into} は同じ内容のため、職員が1つにまとめました。"
         "今後は #{into} をご参照ください。"
     ),
+    source="出典：{title}",
+    contact_phone="{title}：{phone}",
+    rephrase=(
+        "申し訳ありません。知っている言葉が見つかりませんでした。ご質問を言い換えていただけますか。"
+        "下のトピックからお選びいただくこともできます。"
+    ),
+    broad_topics="いくつかのトピックに関係します。どれについてお知りになりたいですか。",
+    which_enquiry=(
+        "このご質問にはお答えできません。職員への新しいご質問ですか、それとも対応中の"
+        "お問い合わせ #{ref} の続きですか。"
+    ),
+    button_new_question="新しい質問",
+    button_same_enquiry="#{ref} の続き",
+    not_your_enquiry="そのお問い合わせは対応中ではありません。もう一度メッセージを入力してください。",
+    chat_help=(
+        "ご質問を入力して Enter を押してください（日本語・English）。選択肢を表示したときは、"
+        "トピック、関連する質問、「職員に問い合わせる」、回答への👍/👎のいずれかの番号を入力して"
+        "ください。クレア職員からの返信は、届きしだいここに表示します。\n"
+        "/topics - トピック一覧\n"
+        "/contact - 問い合わせ先\n"
+        "/ask <質問> - 職員に直接質問する\n"
+        "/status - 職員へのお問い合わせ状況と返信\n"
+        "/language - 日本語 / English\n"
+        "/privacy - 保存される情報\n"
+        "/forget - 保存された情報の削除\n"
+        "/quit - 終了（Ctrl-C、Ctrl-D でも終了します）"
+    ),
+    chat_unknown_command="そのコマンドはありません。使えるコマンド：{commands}",
+    chat_choose="1 から {count} までの番号か、新しいご質問を入力してください。",
 )
 
 _BY_LANGUAGE = {ENGLISH: EN, JAPANESE: JA}
@@ -387,7 +458,4 @@ To run it on Telegram: talk to @BotFather in Telegram, send /newbot, follow the 
 then run:  TELEGRAM_BOT_TOKEN=<the token> make run
 Meanwhile, here is the same bot in your terminal (same knowledge base, same database)."""
 
-CHAT_HELP = """\
-Type a question and press Enter (English or 日本語). When I offer choices, type the number
-of one. Commands: /staff <question> sends a question straight to staff, /status lists your
-enquiries, /help shows this, /quit leaves (Ctrl-D works too)."""
+GOODBYE = "Goodbye."

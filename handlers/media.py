@@ -96,8 +96,9 @@ async def user_media(update: Update, context: Context) -> None:
         )
         await send_view(update, context, text_view(text))
         return
-    except DailyLimitReached:
-        await send_view(update, context, text_view(words.daily_limit))
+    except DailyLimitReached as over:
+        notice = context.bot_data.core.users.limit_notice(over.resets_at, language)
+        await send_view(update, context, text_view(notice))
         return
     enquiry = attached.enquiry
     logger.info("enquiry #%d: a %s from the user", enquiry.ref, media.type)

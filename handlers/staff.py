@@ -21,7 +21,7 @@ from telegram.ext import filters
 
 from bot import chart, stafftexts, staffview
 from bot.callback_data import StaffAction, StaffButton, parse
-from bot.core import EnquiryResolved, UnknownEnquiry
+from bot.core import EmptyReply, EnquiryResolved, UnknownEnquiry
 from bot.knowledge import KnowledgeError
 from bot.markup import split_html
 from bot.media import MAX_CAPTION, MAX_DOWNLOAD_BYTES, MAX_UPLOAD_BYTES, MB, Refusal
@@ -29,7 +29,7 @@ from bot.relay import Refused
 from bot.savedreplies import SavedRepliesError
 from bot.stafftexts import StaffTexts
 from bot.staffwork import QUEUE_VIEWS, MergeProblem, MergeRefused, UnknownSavedReply
-from bot.storage.records import Media, Source
+from bot.storage.records import Event, Media, Source
 from handlers.delivery import ButtonRows, keyboard
 from handlers.media import media_of
 from handlers.replies import edit_view, send_view, set_keyboard
@@ -181,9 +181,9 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
         return
     service = context.bot_data.core.staff
     staff_id, name = _staff(update)
-    change = {"claim": service.claim, "resolve": service.resolve, "reopen": service.reopen}
+    event = {"claim": Event.CLAIM, "resolve": Event.RESOLVE, "reopen": Event.REOPEN}[command]
     try:
-        enquiry = await change[command](ref, staff_id, name)
+        enquiry = await service.change(event, ref, staff_id, name)
     except UnknownEnquiry:
         await _say(update, context, words.no_such_enquiry.format(ref=ref))
         return
@@ -191,7 +191,7 @@ async def _change_state(update: Update, context: Context, command: str) -> None:
     chat = update.effective_chat
     if chat is None or not service.is_staff_chat(chat.id):
         # In the staff group the core's notice, threaded under the enquiry, confirms it.
-        await _say(update, context, staffview.state_changed(enquiry, name, words))
+        await _say(update, context, staffview.state_changed(enquiry, name, words, event))
 
 
 @staff_only
@@ -226,7 +226,7 @@ async def reply(update: Update, context: Context) -> None:
     if body.startswith("#") and len(body.split()) == 1 and _number(body) is None:
         await _send_saved(update, context, words, ref, body[1:].lower())
         return
-    await _relay(update, context, ref, body)
+    await _relay(update, context, ref, body)  # a blank answer is refused by the core
 
 
 @staff_only
@@ -413,6 +413,9 @@ async def _relay(
         return
     except Refused as exc:
         await _refused(update, context, words, ref, exc.why)
+        return
+    except EmptyReply:
+        await _say(update, context, html.escape(words.empty_reply.format(ref=ref)))
         return
     logger.info("enquiry #%d: staff %d replied", ref, staff_id)
     await _confirm(update, context, ref, words.sent_to_user.format(ref=ref))

@@ -17,9 +17,9 @@ from bot.language import ENGLISH
 from bot.outbox import Backoff, OutboxWorker
 from bot.service import Services
 from bot.storage.records import Asker
+from bot.users import REMEMBERED_QUESTIONS, RecentQuestions
 
-#: How many recent questions per user the "Ask staff" and "did you mean" buttons can refer to.
-REMEMBERED_QUESTIONS = 20
+__all__ = ["REMEMBERED_QUESTIONS", "UserData"]
 
 
 @dataclass
@@ -41,31 +41,11 @@ class BotData:
 
 
 @dataclass
-class UserData:
-    """Per-user state: recent questions, numbered so buttons can refer to them."""
+class UserData(RecentQuestions):
+    """Per-user state: recent questions, numbered so buttons can refer to them, and the
+    album last acknowledged."""
 
-    questions: dict[int, str] = field(default_factory=dict)
-    forwarded: dict[int, int] = field(default_factory=dict)  # question number -> enquiry ref
-    last_number: int = 0
     last_album: str | None = None  # the media group whose first item was acknowledged
-
-    def remember(self, question: str) -> int:
-        """Keep a question and return its number (for callback data)."""
-        self.last_number += 1
-        self.questions[self.last_number] = question
-        for old in [n for n in self.questions if n <= self.last_number - REMEMBERED_QUESTIONS]:
-            del self.questions[old]
-            self.forwarded.pop(old, None)
-        return self.last_number
-
-    def question(self, number: int) -> str | None:
-        """A remembered question, or None when it is unknown or too old."""
-        return self.questions.get(number)
-
-    def clear(self) -> None:
-        """Forget every remembered question (after /forget)."""
-        self.questions.clear()
-        self.forwarded.clear()
 
 
 Context: TypeAlias = CallbackContext[ExtBot[Any], UserData, dict[Any, Any], BotData]

@@ -11,6 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import texts
 from bot.flood import Verdict
 from bot.knowledge import Entry
+from bot.screens import CONTACT_ENTRIES
 from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
 from handlers.groups import ADDRESSED, strip_mention
@@ -23,7 +24,7 @@ from handlers.views import (
     entry_view,
     forget_view,
     language_view,
-    reply_view,
+    reply_views,
     resolve_deep_link,
     status_view,
     text_view,
@@ -31,8 +32,6 @@ from handlers.views import (
 )
 
 logger = logging.getLogger(__name__)
-
-CONTACT_ENTRIES = ("contact-tokyo-division", "contact-jclair-singapore", "contact-online")
 
 
 async def flood_guard(update: Update, context: Context) -> None:
@@ -127,8 +126,8 @@ async def ask(update: Update, context: Context) -> None:
     asker = asker_for(update)
     try:
         enquiry = await users.ask_staff(asker, question)
-    except DailyLimitReached:
-        await send_view(update, context, text_view(texts.get(chosen).daily_limit))
+    except DailyLimitReached as over:
+        await send_view(update, context, text_view(users.limit_notice(over.resets_at, chosen)))
         return
     state = user_state(context)
     state.forwarded[state.remember(question)] = enquiry.ref
@@ -167,10 +166,11 @@ async def not_text(update: Update, context: Context) -> None:
 
 
 async def question(update: Update, context: Context) -> None:
-    """A typed question: answer it, offer choices, or forward it to staff.
+    """A typed question: answer it, offer choices or topics, or forward it to staff.
 
     A reply to one of the bot's messages about an enquiry (its acknowledgement or a staff
-    answer) is a follow-up of that enquiry, whatever it says.
+    answer) is a follow-up of that enquiry, whatever it says; another unanswerable message
+    may join it, open a new one, or ask the user which (see bot.users).
     """
     message = update.effective_message
     if message is None or message.text is None:
@@ -189,9 +189,13 @@ async def question(update: Update, context: Context) -> None:
         how = "follow-up" if reply.follow_up else "escalated"
         why = reply.decision.reason if reply.decision else "a reply in the user's chat"
         logger.info("enquiry #%d: %s (%s)", reply.enquiry.ref, how, why)
-    sent = await send_view(update, context, reply_view(services.kb, reply, number))
+    sent = [
+        m
+        for view in reply_views(services.kb, reply, number)
+        for m in await send_view(update, context, view)
+    ]
     if reply.enquiry is not None:
-        await _thread(context, reply.enquiry.ref, sent)
+        await record_thread(context, reply.enquiry.ref, sent)
 
 
 async def send_acknowledgement(
@@ -200,10 +204,11 @@ async def send_acknowledgement(
     """Tell the user their message is with staff; replies to that message join the thread."""
     text = context.bot_data.core.users.acknowledgement(enquiry, language, follow_up)
     sent = await send_view(update, context, text_view(text))
-    await _thread(context, enquiry.ref, sent)
+    await record_thread(context, enquiry.ref, sent)
 
 
-async def _thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
+async def record_thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
+    """Messages sent about enquiry `ref`: a reply to any of them joins its thread."""
     if sent:
         ids = [message.message_id for message in sent]
         await context.bot_data.core.record_thread(ref, sent[0].chat_id, ids)

@@ -241,6 +241,17 @@ async def recorded(bot: Harness, ref: int) -> None:
     await asyncio.wait_for(poll(), timeout=5)
 
 
+async def in_thread_of(bot: Harness, chat_id: int, message_id: int) -> None:
+    """Wait until the worker has recorded a delivered message as part of an enquiry's thread."""
+
+    async def poll() -> None:
+        enquiries = bot.service.storage.enquiries
+        while await enquiries.ref_for_message(chat_id, message_id) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=5)
+
+
 async def staff_command(bot: Harness, text: str, chat: int = STAFF_USER_ID) -> SentMessage:
     """A staff member sends a command (in their private chat by default); return the reply."""
     bot.api.send_message(text, user=STAFF_USER_ID, chat=chat)

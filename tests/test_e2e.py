@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +178,20 @@ async def test_limits(
     }
     async with running_bot(bot_api, tmp_path, **limits) as clair:
         assert is_escalated((await clair.say("/ask first question")).text, 1)
-        assert (await clair.say("/ask second question")).text == texts.EN.daily_limit
+        assert (await clair.say("/ask second question")).text == await limit_notice(clair, 1)
         assert "mid-May" in (await clair.say("wen do trainees arive in japan")).text
         assert (await clair.say("what is jiam")).text == texts.EN.too_fast
         assert [e.ref for e in await clair.service.storage.enquiries.for_user(USER_ID)] == [1]
+
+
+async def limit_notice(clair: Harness, oldest: int, language: str = "en") -> str:
+    """The daily-cap notice, with the time the oldest enquiry of the day leaves the cap."""
+    enquiry = await clair.service.storage.enquiries.get(oldest)
+    assert enquiry is not None
+    resets = texts.format_time(
+        enquiry.created_at + timedelta(days=1), clair.service.hours, language
+    )
+    return texts.get(language).daily_limit.format(when=resets)
 
 
 async def test_flood_limit_covers_every_update_and_says_so_once(

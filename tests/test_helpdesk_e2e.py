@@ -23,6 +23,7 @@ from conftest import (
     USER_ID,
     Harness,
     answers,
+    in_thread_of,
     is_escalated,
     recorded,
     running_bot,
@@ -404,6 +405,9 @@ async def test_pending_after_a_reply_then_closed_automatically(
     await staff_command(desk, "/reply 1 Which year do you mean?")
     first = await api.next_message(USER_ID)
     assert await state_of(desk, 1) is State.PENDING
+    # A reply to staff's answer joins the enquiry once the worker has recorded where it went
+    # (a message after staff's answer that is not a reply to the thread is a new question).
+    await in_thread_of(desk, USER_ID, first.message_id)
     api.send_message("2027", user=USER_ID, reply_to=first)
     await api.next_message(USER_ID)
     assert await state_of(desk, 1) is State.CLAIMED  # back with Kenji, who answered

@@ -22,6 +22,7 @@ from conftest import (
     USER_ID,
     Harness,
     answers,
+    in_thread_of,
     is_escalated,
     recorded,
     running_bot,
@@ -97,13 +98,21 @@ async def test_reply_command_and_follow_up_thread(staff_bot: Harness) -> None:
     assert (await staff_command(staff_bot, "/reply 1 Try the LGOTP page.")).text == (
         "Sent to the user (#1)."
     )
-    assert (await staff_bot.api.next_message(USER_ID)).text.endswith("Try the LGOTP page.")
-    follow_up = await staff_bot.say("and what about the <b>2027</b> deadline & fees?")
+    relayed = await staff_bot.api.next_message(USER_ID)
+    assert relayed.text.endswith("Try the LGOTP page.")
+    await in_thread_of(staff_bot, USER_ID, relayed.message_id)
+    # A reply to staff's answer continues the enquiry, whatever it says.
+    text = "and what about the <b>2027</b> deadline & fees?"
+    staff_bot.api.send_message(text, user=USER_ID, reply_to=relayed)
+    follow_up = await staff_bot.api.next_message(USER_ID)
     assert "#1" in follow_up.text  # the user is told it joined #1
     in_thread = await staff_bot.api.next_message(STAFF_CHAT_ID)
     assert in_thread.reply_to_message_id == announcement.message_id
-    assert "#1 Ana <Test>, @ana, id 42 wrote again:" in in_thread.text
+    # Staff see that it came after their reply, in the notice and in /show.
+    assert "#1 Ana <Test>, @ana, id 42 wrote again after staff's reply:" in in_thread.text
     assert "and what about the <b>2027</b> deadline & fees?" in in_thread.text
+    shown = await staff_command(staff_bot, "/show 1")
+    assert "- user, after staff's reply, " in shown.text
     usage = await staff_command(staff_bot, "/reply 1")
     assert usage.text.startswith("Usage: /reply N")
     assert (await staff_command(staff_bot, "/reply 99 hello")).text == "There is no enquiry #99."
@@ -346,3 +355,26 @@ async def test_state_commands_confirm_once(staff_bot: Harness) -> None:
 async def test_help_lists_staff_commands_for_staff_only(staff_bot: Harness) -> None:
     assert "For CLAIR staff" in (await staff_command(staff_bot, "/help")).text
     assert "For CLAIR staff" not in (await staff_bot.say("/help")).text
+
+
+async def test_show_has_what_the_bot_considered_and_blank_replies_are_refused(
+    staff_bot: Harness,
+) -> None:
+    announcement = await escalate(staff_bot)
+    shown = await staff_command(staff_bot, "/show 1")
+    considered = next(
+        line for line in shown.text.splitlines() if line.startswith("Bot considered")
+    )
+    assert re.search(r"\[lgotp-[a-z-]+\] \(\d+\)", considered)
+    assert "Why it was forwarded: [guard-topic]" in shown.text
+    # A "blank" reply (a filler character some clients send) reaches nobody.
+    api = staff_bot.api
+    api.send_message("\u3164", user=STAFF_USER_ID, chat=STAFF_CHAT_ID, reply_to=announcement)
+    refused = await api.next_message(STAFF_CHAT_ID)
+    assert refused.text == stafftexts.EN.empty_reply.format(ref=1)
+    assert (await staff_command(staff_bot, "/reply 1 \u200b")).text == refused.text
+    assert [m.author.value for m in await staff_bot.service.storage.enquiries.messages(1)] == [
+        "user"
+    ]
+    assert (await staff_command(staff_bot, "/resolve 1")).text == "#1 is now resolved (Kenji)."
+    assert (await staff_command(staff_bot, "/reopen 1")).text == "#1 is open again (Kenji)."

@@ -117,8 +117,11 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(service: Serv
     assert enquiry is not None and enquiry.staff_message_id == 101
     assert await service.storage.enquiries.ref_for_message(STAFF_CHAT, 101) == 1
 
-    # The user writes again: it joins the thread, replying to the announcement.
+    # The user writes about something else: asked whether it is new, they say it is part of
+    # #1, so it joins the thread, replying to the announcement.
     reply = await service.users.ask(ANA, "and do I need insurance?")
+    assert reply.belongs is not None and reply.belongs.ref == 1 and reply.enquiry is None
+    reply = await service.users.join(ANA, 1, "and do I need insurance?")
     assert reply.follow_up and reply.enquiry is not None and reply.enquiry.ref == 1
     await deliver_due(service.storage.outbox, sender)
     assert sender.sent[-1].kind is Kind.FOLLOW_UP
@@ -142,7 +145,7 @@ async def test_user_writing_again_reopens_an_answered_enquiry(service: Services)
     await service.users.ask(ANA, "what is the visa fee for trainees?")
     await service.staff.claim(1, 500, "Ken")
     await service.staff.reply(1, 500, "Ken", "None.")
-    reply = await service.users.ask(ANA, "are you sure? what about the deadline")
+    reply = await service.users.join(ANA, 1, "are you sure? what about the deadline")
     assert reply.enquiry is not None and reply.enquiry.state is State.CLAIMED  # back with Ken
 
 

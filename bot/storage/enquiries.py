@@ -22,6 +22,7 @@ from bot.storage.outbox import OutboxStore
 from bot.storage.ratings import ask_rating
 from bot.storage.records import (
     OPEN_STATES,
+    REPLY_KINDS,
     WAITING_STATES,
     Asker,
     Author,
@@ -143,12 +144,32 @@ class EnquiryStore:
         )
         return enquiry_from_row(row) if row else None
 
-    async def count_created_since(self, user_id: int, since: datetime) -> int:
-        """How many enquiries a user has opened since a moment (for the daily cap)."""
-        row = await self._db.one(
-            "SELECT COUNT(*) FROM enquiries WHERE user_id = ? AND created_at >= ?",
+    async def created_since(self, user_id: int, since: datetime) -> list[datetime]:
+        """When a user opened each enquiry after a moment, oldest first (for the daily cap)."""
+        rows = await self._db.all(
+            "SELECT created_at FROM enquiries WHERE user_id = ? AND created_at > ?"
+            " ORDER BY created_at",
             (user_id, stamp(since)),
         )
+        return [parse(r[0]) or now() for r in rows]
+
+    async def staff_replies_after(
+        self, user_id: int, after: int
+    ) -> list[tuple[int, str | None, Message]]:
+        """Staff replies to a user's enquiries with a message id above `after`, oldest first,
+        as (enquiry ref, the enquiry's language, the reply); notes and edits are left out.
+        The terminal chat shows them as they arrive."""
+        rows = await self._db.all(
+            "SELECT m.*, e.language AS enquiry_language FROM messages m"
+            " JOIN enquiries e ON e.ref = m.ref WHERE e.user_id = ? AND m.author = ?"
+            f" AND m.kind IN ({placeholders(REPLY_KINDS)}) AND m.id > ? ORDER BY m.id",
+            (user_id, Author.STAFF.value, *REPLY_KINDS, after),
+        )
+        return [(int(r["ref"]), r["enquiry_language"], _message(r)) for r in rows]
+
+    async def last_message_id(self) -> int:
+        """The id of the newest message of any thread (0 when there is none)."""
+        row = await self._db.one("SELECT COALESCE(MAX(id), 0) FROM messages")
         return int(row[0])
 
     async def messages(self, ref: int) -> list[Message]:
@@ -354,7 +375,7 @@ class EnquiryStore:
         )
         return [enquiry_from_row(r) for r in rows]
 
-    async def created_since(self, since: datetime) -> list[Enquiry]:
+    async def active_since(self, since: datetime) -> list[Enquiry]:
         """Enquiries opened, answered or resolved since a moment (for the figures)."""
         moment = stamp(since)
         rows = await self._db.all(

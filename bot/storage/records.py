@@ -85,6 +85,10 @@ class MessageKind(StrEnum):
     EDIT = "edit"  # a later version of an earlier message (`edit_of`)
 
 
+#: What staff write that reaches the user as a reply (a note never does; an edit changes one).
+REPLY_KINDS = (MessageKind.TEXT, MessageKind.ATTACHMENT)
+
+
 class OutboxState(StrEnum):
     """Delivery state of one outgoing message."""
 
@@ -219,6 +223,11 @@ class Message:
     id: int = 0
     edit_of: int | None = None  # for an edit: the message it changes
     saved_reply: str = ""  # the saved reply's key, when staff sent one
+
+    @property
+    def is_staff_reply(self) -> bool:
+        """Staff's answer to the user: not an internal note, nor an edit of a message."""
+        return self.author is Author.STAFF and self.kind in REPLY_KINDS
 
 
 @dataclass(frozen=True)
