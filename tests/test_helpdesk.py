@@ -14,6 +14,7 @@ from fakebotapi import FakeBotApi
 
 from bot import figures
 from bot.callback_data import Rate, StaffAction, StaffButton, parse
+from bot.core import TERMINAL_CHAT_ID
 from bot.outbox import Undeliverable, deliver_due
 from bot.savedreplies import check_saved_replies, load_saved_replies, office_hours_text
 from bot.storage import Storage, users
@@ -246,6 +247,31 @@ async def test_an_attachment_that_cannot_be_copied_is_said_in_the_thread(
         )
         messages = await service.storage.enquiries.messages(1)
         assert messages[0].media == photo and messages[0].text == "my letter"
+    finally:
+        await service.close()
+
+
+async def test_a_note_is_no_reply_to_the_user(bot_api: FakeBotApi, tmp_path: Path) -> None:
+    """What the user writes after a note is not marked "after staff's reply", and the
+    terminal chat (which reads staff replies from the store) never shows a note."""
+    settings = settings_for(bot_api, tmp_path, **staff_overrides())
+    service = await open_services(settings)
+    try:
+        asker = Asker(TERMINAL_CHAT_ID, TERMINAL_CHAT_ID, "Ana")
+        ref = (await service.users.ask_staff(asker, "is there a visa fee")).ref
+        await service.staff.note(ref, 500, "Kenji", "check with Tokyo")
+        await service.users.follow_up(ref, asker, "any news?")
+        assert await service.users.staff_replies_after(asker.user_id, 0) == []
+        await service.staff.reply(ref, 500, "Kenji", "  Yes, 3,000 yen. ")
+        await service.users.follow_up(ref, asker, "thanks")
+        [(replied, _, reply)] = await service.users.staff_replies_after(asker.user_id, 0)
+        assert (replied, reply.text) == (ref, "Yes, 3,000 yen.")
+        notices = [
+            i.text for i in await service.storage.outbox.items(ref) if i.kind is Kind.FOLLOW_UP
+        ]
+        assert len(notices) == 2
+        assert "wrote again:" in notices[0] and "after staff's reply" not in notices[0]
+        assert "wrote again after staff's reply:" in notices[1]
     finally:
         await service.close()
 

@@ -12,6 +12,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from conftest import (
 from fakebotapi import FakeBotApi, SentMessage
 
 from bot import stafftexts, texts
+from bot.markup import strip_tags
 from bot.storage.records import MessageKind, State
 
 QUESTION = "what is the application deadline for lgotp"
@@ -394,6 +396,34 @@ async def test_staff_see_japanese_by_default_and_may_choose_english(desk_ja: Har
     await staff_command(desk_ja, "/claim 1", chat=STAFF_CHAT_ID)
     await api.wait_for(lambda: announcement.edited)
     assert announcement.buttons()[0] == ("担当: Kenji", "st:w:1")
+
+
+async def test_what_the_conversation_tells_staff_is_in_japanese_too(desk_ja: Harness) -> None:
+    api = desk_ja.api
+    api.send_message(JA_QUESTION, user=YUKI)
+    await api.next_message(YUKI)
+    await api.next_message(STAFF_CHAT_ID)
+    await recorded(desk_ja, 1)
+    shown = await staff_command(desk_ja, "/show 1")
+    considered = next(
+        line for line in shown.text.splitlines() if line.startswith("ボットが検討した項目: ")
+    )
+    assert re.search(r"\[[a-z0-9-]+\] \(\d+\)", considered)  # entry ids with scores
+    assert "転送の理由: [" in shown.text  # the reason code
+    blank = await staff_command(desk_ja, "/reply 1 \u200b")
+    assert blank.text == JA.empty_reply.format(ref=1)
+    await staff_command(desk_ja, "/reply 1 3月です。")
+    relayed = await api.next_message(YUKI)
+    await in_thread_of(desk_ja, YUKI, relayed.message_id)
+    api.send_message("2027年も同じですか", user=YUKI, reply_to=relayed)
+    await api.next_message(YUKI)
+    late = strip_tags(JA.wrote_again_after_reply.format(ref=1, who="Yuki, id 43"))
+    await api.wait_for(lambda: [m for m in api.messages(STAFF_CHAT_ID) if late in m.text])
+    shown = await staff_command(desk_ja, "/show 1")
+    assert "- ユーザー（職員の回答後）, " in shown.text
+    await staff_command(desk_ja, "/resolve 1")
+    reopened = await staff_command(desk_ja, "/reopen 1")
+    assert reopened.text == strip_tags(JA.open_again.format(ref=1, by="Kenji"))
 
 
 # -------------------------------------------------------------- pending and auto-close
