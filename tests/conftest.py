@@ -44,6 +44,25 @@ FIXTURE_REPLIES = Path(__file__).resolve().parent / "fixtures" / "saved-replies.
 USER_ID = 42
 
 
+def config_file(
+    tmp_path: Path,
+    knowledge: Path = FIXTURE_KNOWLEDGE,
+    saved_replies: Path = FIXTURE_REPLIES,
+    staff: str = "",
+    more: str = "",
+) -> Path:
+    """A config.yaml in `tmp_path` for the command line: the knowledge base, a database of
+    the test's own and the saved replies; `staff` adds lines to the staff section (such as
+    "language: en"), `more` adds whole sections."""
+    path = tmp_path / "config.yaml"
+    staff_lines = "".join(f"  {line}\n" for line in staff.splitlines())
+    path.write_text(
+        f"knowledge:\n  path: {knowledge}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
+        f"staff:\n  saved_replies: {saved_replies}\n{staff_lines}{more}"
+    )
+    return path
+
+
 def is_escalated(text: str, ref: int, language: str = "en") -> bool:
     """Whether `text` is the acknowledgement of enquiry #ref (its reply time aside)."""
     template = texts.get(language).escalated

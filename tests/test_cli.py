@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_KNOWLEDGE, FIXTURE_REPLIES, open_services
+from conftest import config_file, open_services
 
 from bot.cli import chat, main
 from bot.config import load_settings
@@ -23,12 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """The shipped settings, but with the database in a temporary folder."""
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"knowledge:\n  path: {ROOT / 'knowledge'}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
-        f"staff:\n  saved_replies: {ROOT / 'saved-replies.yaml'}\n"
-    )
-    return path
+    return config_file(tmp_path, ROOT / "knowledge", ROOT / "saved-replies.yaml")
 
 
 def test_ask_in_words(capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,11 +120,7 @@ def test_run_without_token_explains_and_starts_the_terminal_chat(config: Path) -
 def queue_config(tmp_path: Path) -> Path:
     """Settings on the fixture knowledge base, with one escalated enquiry (#1) stored; staff
     texts in English (staff.language is Japanese by default)."""
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"knowledge:\n  path: {FIXTURE_KNOWLEDGE}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
-        f"staff:\n  language: en\n  saved_replies: {FIXTURE_REPLIES}\n"
-    )
+    path = config_file(tmp_path, staff="language: en")
 
     async def escalate() -> None:
         services = await open_services(load_settings(path, environ={}))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURE_KNOWLEDGE, FIXTURE_REPLIES, open_services
+from conftest import config_file, open_services
 
 from bot import texts
 from bot.cli import chat
@@ -26,12 +26,7 @@ DEADLINE = "what is the application deadline for lgotp"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """The fixture knowledge base and saved replies, and a database of the test's own."""
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"knowledge:\n  path: {FIXTURE_KNOWLEDGE}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
-        f"staff:\n  saved_replies: {FIXTURE_REPLIES}\n"
-    )
-    return load_settings(path, environ={})
+    return load_settings(config_file(tmp_path), environ={})
 
 
 async def converse(settings: Settings, *lines: str) -> str:
@@ -164,11 +159,7 @@ async def test_the_first_ctrl_c_leaves_with_a_goodbye(settings: Settings) -> Non
 
 
 async def test_over_the_daily_cap_only_new_enquiries_stop(tmp_path: Path) -> None:
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"knowledge:\n  path: {FIXTURE_KNOWLEDGE}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
-        f"staff:\n  saved_replies: {FIXTURE_REPLIES}\nlimits:\n  enquiries_per_day: 1\n"
-    )
+    path = config_file(tmp_path, more="limits:\n  enquiries_per_day: 1\n")
     out = await converse(
         load_settings(path, environ={}), "/ask one", "/ask two", "/topics", "/help", "/status"
     )
