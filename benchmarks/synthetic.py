@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from bot.entities import find_countries
+from bot.entities import Countries
 from bot.knowledge import MIN_QUESTIONS
 from bot.normalize import basic_normalize
 
@@ -364,6 +364,10 @@ class Programme:
         )
 
 
+# Every ISO 3166 country name (generated names must not look like one).
+_COUNTRIES = Countries()
+
+
 def pseudo_words(rng: random.Random, banned: set[str]) -> Iterator[Word]:
     """Endless distinct made-up words of two to four syllables, none of them `banned`."""
     seen = set(banned)
@@ -372,7 +376,7 @@ def pseudo_words(rng: random.Random, banned: set[str]) -> Iterator[Word]:
         word = Word("".join(r for r, _ in syllables), "".join(k for _, k in syllables))
         if len(word.romaji) < 5 or {word.romaji, word.kana} & seen:
             continue
-        if find_countries(word.romaji):
+        if _COUNTRIES.find(word.romaji):
             continue
         seen.update((word.romaji, word.kana))
         yield word

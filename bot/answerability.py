@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from bot import japanese
 from bot.decision import Reason
 from bot.english import is_real_word, stem
-from bot.entities import find_countries
+from bot.entities import Countries
 from bot.knowledge import Column, Entry, KnowledgeBase
 from bot.language import ENGLISH, JAPANESE
 from bot.normalize import basic_normalize
@@ -64,8 +64,15 @@ class Verdict:
 class Checker:
     """The answerability checks of one knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, vocabulary: Mapping[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        vocabulary: Mapping[str, frozenset[str]],
+        countries: Countries | None = None,
+    ) -> None:
         self.kb = kb
+        self.countries = countries or Countries(kb.country_names)
+        find_countries = self.countries.find
         self.vocabulary = vocabulary
         self._gaps = {
             entry.id: PhraseFinder({gap: gap for gap in (*entry.gaps, *entry.gaps_ja)})
@@ -167,7 +174,7 @@ class Checker:
             )
         if query.most or query.fewest:
             return Verdict(code=Reason.NO_FIGURE, detail=f"'{entry.id}' has no table to rank")
-        if query.counting and not _figure_for(entry.answer, query.countries):
+        if query.counting and not _figure_for(entry.answer, query.countries, self.countries):
             return Verdict(code=Reason.NO_FIGURE, detail=f"'{entry.id}' gives no figure for this")
         if (
             query.counting
@@ -237,13 +244,13 @@ def _counts(answer: str, counted: str, language: str) -> bool:
     return False
 
 
-def _figure_for(answer: str, countries: tuple[str, ...]) -> bool:
+def _figure_for(answer: str, countries: tuple[str, ...], finder: Countries) -> bool:
     """Whether the answer gives a figure, on a line naming each country asked about."""
     if not [c for c in countries if c != HOST]:
         return bool(_FIGURE.search(answer))
     lines = answer.splitlines()
     for country in (c for c in countries if c != HOST):
-        naming = [line for line in lines if country in find_countries(basic_normalize(line))]
+        naming = [line for line in lines if country in finder.find(basic_normalize(line))]
         if not any(_FIGURE.search(line) for line in naming):
             return False
     return True

@@ -12,8 +12,15 @@ so :func:`parse` accepts only the exact shapes below and returns None for everyt
     f:<1|0>:<entry_id>  answer feedback (helpful or not)
     fg:yes / fg:no      confirm or cancel /forget
     l:<en|ja>           choose the language (/language)
+    j:<n>:<ref>         remembered question n is part of the user's enquiry ref
+    q:<n>               remembered question n is a new question for staff
+    r:<ref>:<1-5>       rate how a resolved enquiry was answered
     st:<c|r|o|k>:<ref>  staff: claim, resolve, reopen, add to the knowledge base
-    st:p:<page>         staff: a page of the queue
+    st:w:<ref>          staff: who holds an enquiry (the "claimed by" button)
+    st:m:<ref>          staff: show the most used saved replies on the announcement
+    st:b:<ref>          staff: back to the announcement's own buttons
+    st:s:<ref>:<key>    staff: send saved reply <key> to the enquiry's user
+    st:p:<page>[:<view>] staff: a page of the queue (view: mine, or a state)
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ from enum import StrEnum
 MAX_BYTES = 64
 _ID = r"(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)"
 _NUMBER = r"(?P<n>[1-9][0-9]{0,8})"
+#: A saved reply's key, or a queue view ("mine", a state).
+KEY_PATTERN = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+KEY_MAX = 24
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,44 @@ class SetLanguage:
         return _checked(f"l:{self.language}")
 
 
+@dataclass(frozen=True)
+class Rate:
+    """A user's 1-5 answer to "did this answer your question?" about enquiry `ref`."""
+
+    ref: int
+    score: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"r:{self.ref}:{self.score}")
+
+
+@dataclass(frozen=True)
+class JoinEnquiry:
+    """The user says a remembered question belongs to their open enquiry `ref`."""
+
+    number: int
+    ref: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"j:{self.number}:{self.ref}")
+
+
+@dataclass(frozen=True)
+class NewEnquiry:
+    """The user says a remembered question is a new question for staff."""
+
+    number: int
+
+    @property
+    def data(self) -> str:
+        """The callback data string."""
+        return _checked(f"q:{self.number}")
+
+
 class StaffAction(StrEnum):
     """What a staff button does."""
 
@@ -133,19 +181,30 @@ class StaffAction(StrEnum):
     REOPEN = "o"
     ADD_TO_KB = "k"
     QUEUE_PAGE = "p"
+    WHO = "w"
+    SAVED_MENU = "m"
+    BACK = "b"
+    SEND_SAVED = "s"
+
+
+#: Actions whose data carries a key (required for a saved reply, optional for a queue page).
+_WITH_KEY = {StaffAction.SEND_SAVED: True, StaffAction.QUEUE_PAGE: False}
 
 
 @dataclass(frozen=True)
 class StaffButton:
-    """A staff button: an action on enquiry `number`, or queue page `number`."""
+    """A staff button: an action on enquiry `number`, or queue page `number`; `key` names a
+    saved reply, or the queue's view."""
 
     action: StaffAction
     number: int
+    key: str = ""
 
     @property
     def data(self) -> str:
         """The callback data string."""
-        return _checked(f"{STAFF_PREFIX}{self.action.value}:{self.number}")
+        key = f":{self.key}" if self.key else ""
+        return _checked(f"{STAFF_PREFIX}{self.action.value}:{self.number}{key}")
 
 
 #: Every staff button's data starts with this (the staff handler takes exactly those).
@@ -161,6 +220,9 @@ ButtonAction = (
     | Feedback
     | Forget
     | SetLanguage
+    | JoinEnquiry
+    | NewEnquiry
+    | Rate
     | StaffButton
 )
 
@@ -175,8 +237,17 @@ _PARSERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], ButtonAction]],
     (re.compile("fg:(?P<c>yes|no)"), lambda m: Forget(m["c"] == "yes")),
     (re.compile("l:(?P<l>en|ja)"), lambda m: SetLanguage(m["l"])),
     (
-        re.compile(f"{STAFF_PREFIX}(?P<a>[{_STAFF_ACTIONS}]):(?P<n>0|[1-9][0-9]{{0,11}})"),
-        lambda m: StaffButton(StaffAction(m["a"]), int(m["n"])),
+        re.compile(f"j:{_NUMBER}:(?P<r>[1-9][0-9]{{0,11}})"),
+        lambda m: JoinEnquiry(int(m["n"]), int(m["r"])),
+    ),
+    (re.compile(f"q:{_NUMBER}"), lambda m: NewEnquiry(int(m["n"]))),
+    (re.compile(f"r:{_NUMBER}:(?P<s>[1-5])"), lambda m: Rate(int(m["n"]), int(m["s"]))),
+    (
+        re.compile(
+            f"{STAFF_PREFIX}(?P<a>[{_STAFF_ACTIONS}]):(?P<n>0|[1-9][0-9]{{0,11}})"
+            f"(?::(?P<k>{KEY_PATTERN}))?"
+        ),
+        lambda m: StaffButton(StaffAction(m["a"]), int(m["n"]), m["k"] or ""),
     ),
 )
 
@@ -187,8 +258,21 @@ def parse(data: str | None) -> ButtonAction | None:
         return None
     for pattern, build in _PARSERS:
         if match := pattern.fullmatch(data):
-            return build(match)
+            action = build(match)
+            return action if _well_formed(action) else None
     return None
+
+
+def _well_formed(action: ButtonAction) -> bool:
+    """A staff button carries a key exactly where its action takes one."""
+    if not isinstance(action, StaffButton):
+        return True
+    if len(action.key) > KEY_MAX:
+        return False
+    required = _WITH_KEY.get(action.action)
+    if required is None:
+        return not action.key
+    return bool(action.key) or not required
 
 
 def _checked(data: str) -> str:

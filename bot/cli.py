@@ -9,23 +9,25 @@ import importlib
 import json
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from bot import logs, staffview, texts
+from bot.answers import answer_text
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import TERMINAL_CHAT_ID, UnknownEnquiry
+from bot.core import EmptyReply, EnquiryResolved, UnknownEnquiry
 from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, eval_files, evaluate, load_eval
 from bot.inbound import number as typed_number
 from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
-from bot.language import detect_language
-from bot.markup import shorten, strip_tags
+from bot.markup import strip_tags
 from bot.matcher import Matcher
+from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
-from bot.storage.records import Asker, Author
-from bot.users import DailyLimitReached, UserService
+from bot.storage.records import Event
+from bot.terminal import POLL_SECONDS, TerminalChat
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -34,9 +36,34 @@ QUEUE_PAGE_SIZE = 10
 TELEGRAM_APP = "handlers.app"  # the application factory and runner, on the Telegram side
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake in the arguments is one line: what was wrong, what to type."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the problem and the command's usage on one line, and exit with 2."""
+        usage = " ".join(self.format_usage().split()).removeprefix("usage: ")
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}; usage: {usage}\n")
+
+
+def _reference(value: str) -> int:
+    """An enquiry's reference number as typed: 12 or #12."""
+    ref = typed_number(value)  # ASCII digits only: "²".isdigit() is true, int("²") raises
+    if not ref:
+        raise argparse.ArgumentTypeError(f"expected an enquiry number such as 12, got {value!r}")
+    return ref
+
+
+def _page(value: str) -> int:
+    """A page number, from 1."""
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9 or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"expected a page number from 1, got {value!r}")
+    return int(digits)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with a help text for every command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="clair-bot",
         description="Answers enquiries about CLAIR's programmes on Telegram or in the terminal.",
     )
@@ -85,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
-    kb_commands.add_parser("check", help="validate every knowledge file; non-zero exit on errors")
+    kb_commands.add_parser(
+        "check",
+        help="validate every knowledge file and the saved replies; non-zero exit on errors",
+    )
     kb_commands.add_parser(
         "suggestions", help="questions the bot could not answer, grouped, most frequent first"
     )
@@ -96,20 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
     queue_commands = queue.add_subparsers(dest="queue_command", metavar="QUEUE_COMMAND")
     queue_commands.required = True
     listing = queue_commands.add_parser("list", help="open enquiries, oldest first")
-    listing.add_argument("--page", type=int, default=1, help="page number (10 per page)")
-    shown = queue_commands.add_parser("show", help="one enquiry with its whole thread")
-    shown.add_argument("ref", type=int, help="reference number")
+    listing.add_argument("--page", type=_page, default=1, help="page number (10 per page)")
+    shown = queue_commands.add_parser(
+        "show", help="one enquiry: its thread, the closest entries and the reason code"
+    )
+    shown.add_argument("ref", type=_reference, help="reference number")
     reply = queue_commands.add_parser(
         "reply", help="answer the user; the running bot delivers it through the outbox"
     )
-    reply.add_argument("ref", type=int, help="reference number")
-    reply.add_argument("text", nargs="+", help="the answer")
+    reply.add_argument("ref", type=_reference, help="reference number")
+    reply.add_argument("text", nargs="+", help="the answer (not empty)")
     resolve = queue_commands.add_parser("resolve", help="mark an enquiry resolved")
-    resolve.add_argument("ref", type=int, help="reference number")
+    resolve.add_argument("ref", type=_reference, help="reference number")
     reopen = queue_commands.add_parser("reopen", help="open a resolved enquiry again")
-    reopen.add_argument("ref", type=int, help="reference number")
-    export = queue_commands.add_parser("export", help="write every enquiry to a CSV file")
-    export.add_argument("file", type=Path, help="the CSV file to write")
+    reopen.add_argument("ref", type=_reference, help="reference number")
+    export = queue_commands.add_parser(
+        "export", help="write every enquiry as CSV to a file, or to standard output with -"
+    )
+    export.add_argument("file", help="the CSV file to write, or - for standard output")
     return parser
 
 
@@ -137,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[args.command](args, settings)
-    except KnowledgeError as exc:
+    except (KnowledgeError, SavedRepliesError) as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -155,7 +189,8 @@ def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
     if args.kb_command == "suggestions":
         return asyncio.run(_kb_suggestions(settings))
     report = check_knowledge(settings.knowledge.path)
-    for problem in report.problems:
+    replies, reply_problems = check_saved_replies(settings.staff.saved_replies)
+    for problem in [*report.problems, *reply_problems]:
         print(problem)
     if report.kb is None:
         print(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
@@ -165,6 +200,10 @@ def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
         f"ok: {len(kb.entries)} entries, {kb.question_count()} alternate questions, "
         f"{len(kb.tables)} tables, {len(report.warnings)} warning(s)"
     )
+    if replies is None:
+        print(f"saved replies: {len(reply_problems)} error(s)")
+        return EXIT_FAILED
+    print(f"ok: {len(replies.replies)} saved replies")
     return EXIT_OK
 
 
@@ -177,6 +216,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         questions = [without_surrogates(args.question)]
     for question in questions:
         decision = matcher.decide(question)
+        decision = replace(decision, answer=answer_text(matcher.kb, decision))  # as sent
         if args.json:
             print(json.dumps(decision.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -229,92 +269,15 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return result
 
 
-async def chat(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+async def chat(
+    settings: Settings, stdin: TextIO, stdout: TextIO, poll_seconds: float = POLL_SECONDS
+) -> int:
     """A terminal conversation with the same engine and database as the Telegram bot."""
     services = await Services.open(settings)
-    users = services.users
-    asker = Asker(
-        user_id=TERMINAL_CHAT_ID, chat_id=TERMINAL_CHAT_ID, name=getpass.getuser() or "terminal"
-    )
-
-    def say(text: str) -> None:
-        print(text, file=stdout, flush=True)
-
-    def language(text: str) -> str:
-        return detect_language(text)
-
-    async def to_staff(question: str, reason: str) -> None:
-        try:
-            enquiry = await users.ask_staff(asker, question, reason)
-        except DailyLimitReached:
-            say(f"bot> {texts.get(language(question)).daily_limit}")
-            return
-        say(f"bot> {users.acknowledgement(enquiry, language(question))}")
-
-    say(texts.CHAT_HELP)
-    choices: list[str] = []
-    last_question = ""
     try:
-        while True:
-            print("\nyou> ", end="", file=stdout, flush=True)
-            line = stdin.readline()
-            if not line:
-                break
-            text = without_surrogates(line).strip()
-            if not text:
-                continue
-            if text in ("/quit", "/exit"):
-                break
-            if text == "/help":
-                say(texts.CHAT_HELP)
-                continue
-            if text == "/status":
-                await _chat_status(users, asker, say)
-                continue
-            if text.startswith("/staff"):
-                question = text.removeprefix("/staff").strip() or last_question
-                if not question:
-                    say("Type /staff followed by your question.")
-                    continue
-                await to_staff(question, "asked for staff")
-                continue
-            if choices and (choice := typed_number(text)) is not None:
-                index = choice - 1
-                if index == len(choices):
-                    await to_staff(last_question, "none of the choices")
-                elif 0 <= index < len(choices):
-                    answer, _ = await users.answer_choice(
-                        asker.user_id, choices[index], last_question, language(last_question)
-                    )
-                    say(f"bot> {answer}")
-                else:
-                    say(f"Please type a number from 1 to {len(choices) + 1}.")
-                    continue
-                choices = []
-                continue
-            reply = await users.handle_message(asker, text)
-            decision = reply.decision
-            last_question = text
-            choices = []
-            if decision is not None and decision.action is Action.ANSWER and decision.forwarded:
-                say(f"bot> {decision.answer}")  # answered in part; the rest follows below
-            if reply.limited:
-                say(f"bot> {texts.get(reply.answer_language).daily_limit}")
-            elif reply.enquiry is not None:
-                say(f"bot> {reply.acknowledgement}")
-            elif decision is None:
-                continue  # only a reply to an enquiry's message comes without a decision
-            elif decision.action is Action.CLARIFY:
-                choices = [s.entry_id for s in decision.suggestions]
-                say(f"bot> {decision.answer}")
-                for number, suggestion in enumerate(decision.suggestions, start=1):
-                    say(f"  {number}. {suggestion.title}")
-                say(f"  {len(choices) + 1}. {texts.get(decision.language).none_of_these}")
-            else:
-                say(f"bot> {decision.answer}")
+        await TerminalChat(services, stdin, stdout, poll_seconds).run()
     finally:
         await services.close()
-    say("Goodbye.")
     return EXIT_OK
 
 
@@ -339,45 +302,71 @@ def _cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
 async def _queue(args: argparse.Namespace, settings: Settings) -> int:
     """The staff commands, for a desk without Telegram; replies go through the outbox."""
     services = await Services.open(settings)
-    service = services.staff
-    staff = f"{getpass.getuser() or 'staff'} (command line)"
     try:
-        command = args.queue_command
-        if command == "list":
-            page = max(args.page, 1) - 1
-            enquiries, total = await service.queue(page, QUEUE_PAGE_SIZE)
-            text, _ = staffview.queue_page(enquiries, total, page, QUEUE_PAGE_SIZE, service.now())
-            print(strip_tags(text))
-        elif command == "show":
-            enquiry, messages = await service.show(args.ref)
-            print(strip_tags(staffview.show(enquiry, messages, service.hours)))
-        elif command == "reply":
-            enquiry = await service.reply(args.ref, 0, staff, " ".join(args.text))
-            print(f"#{enquiry.ref}: reply queued; the running bot will deliver it.")
-        elif command == "resolve":
-            enquiry = await service.resolve(args.ref, None, staff)
-            print(f"#{enquiry.ref} is resolved.")
-        elif command == "reopen":
-            enquiry = await service.reopen(args.ref, None, staff)
-            print(f"#{enquiry.ref} is {enquiry.state.value} again.")
-        elif command == "export":
-            args.file.write_text(await service.export_csv(), encoding="utf-8")
-            print(f"wrote {args.file}")
-    except UnknownEnquiry as exc:
+        return await _queue_command(args, services)
+    except (UnknownEnquiry, EmptyReply) as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except EnquiryResolved as exc:
+        print(f"clair-bot: #{exc.ref} is resolved: reopen it first", file=sys.stderr)
         return EXIT_FAILED
     finally:
         await services.close()
+
+
+async def _queue_command(args: argparse.Namespace, services: Services) -> int:
+    service = services.staff
+    staff = f"{getpass.getuser() or 'staff'} (command line)"
+    command = args.queue_command
+    if command == "list":
+        page = args.page - 1
+        enquiries, total = await service.queue(page, QUEUE_PAGE_SIZE)
+        pages = service.pages(total, QUEUE_PAGE_SIZE)
+        if page >= pages:
+            print(
+                f"clair-bot: there is no page {args.page}: the queue has {pages} page(s) of "
+                f"{QUEUE_PAGE_SIZE}; try clair-bot queue list --page {pages}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        text, _ = staffview.queue_page(
+            enquiries, total, page, QUEUE_PAGE_SIZE, service.now(), service.words
+        )
+        print(strip_tags(text))
+    elif command == "show":
+        enquiry, messages, rating = await service.show(args.ref)
+        print(strip_tags(staffview.show(enquiry, messages, service.hours, service.words, rating)))
+    elif command == "reply":
+        enquiry = await service.reply(args.ref, 0, staff, " ".join(args.text))
+        print(f"#{enquiry.ref}: reply queued; the running bot will deliver it.")
+    elif command == "resolve":
+        enquiry = await service.resolve(args.ref, None, staff)
+        print(f"#{enquiry.ref} is resolved.")
+    elif command == "reopen":
+        enquiry = await service.reopen(args.ref, None, staff)
+        print(strip_tags(staffview.state_changed(enquiry, staff, service.words, Event.REOPEN)))
+    elif command == "export":
+        return _export(args.file, await service.export_csv())
     return EXIT_OK
 
 
-async def _chat_status(users: UserService, asker: Asker, say: Callable[[str], None]) -> None:
-    """The terminal user's enquiries, with staff replies (no Telegram chat to relay them to)."""
-    enquiries = await users.status(asker.user_id)
-    if not enquiries:
-        say("You have no enquiries.")
-    for enquiry in enquiries:
-        say(f"#{enquiry.ref} {enquiry.state.value}: {shorten(enquiry.text, 60)}")
-        for message in await users.thread(asker.user_id, enquiry.ref):
-            if message.author is Author.STAFF:
-                say(f"   CLAIR staff: {message.text}")
+def _export(target: str, data: str) -> int:
+    """The CSV to standard output (-) or to a file, with one line when it cannot be written."""
+    if target == "-":
+        sys.stdout.write(data)
+        return EXIT_OK
+    path = Path(target)
+    if not path.parent.is_dir():
+        print(
+            f"clair-bot: cannot write {path}: the folder {path.parent} does not exist "
+            "(create it, or use - for standard output)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        print(f"clair-bot: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path}")
+    return EXIT_OK

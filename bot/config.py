@@ -152,8 +152,19 @@ class StaffSettings(Section):
     office_days: WordList = ("mon", "tue", "wed", "thu", "fri")
     office_start: str = "09:00"
     office_end: str = "17:45"
+    language: str = "ja"
+    autoclose_days: int = Field(7, ge=0)
+    saved_replies: Path = Path("saved-replies.yaml")
 
     _lists = field_validator("user_ids", "office_days", mode="before")(_comma_list)
+    _replies = field_validator("saved_replies", mode="before")(_path)
+
+    @field_validator("language")
+    @classmethod
+    def _staff_language(cls, value: str) -> str:
+        if value not in ("ja", "en"):
+            raise ValueError("must be ja or en")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -180,10 +191,12 @@ class StaffSettings(Section):
 
 
 class LimitsSettings(Section):
-    """Flood protection per user."""
+    """Per user: flood protection, the daily cap on enquiries, and how long a message may
+    join an open enquiry without asking."""
 
     messages_per_minute: int = Field(20, ge=1)
     enquiries_per_day: int = Field(5, ge=1)
+    follow_up_minutes: float = Field(30.0, ge=0)
 
 
 class LoggingSettings(Section):
@@ -412,6 +425,9 @@ def _relative_to(settings: Settings, base: Path) -> Settings:
             ),
             "storage": settings.storage.model_copy(
                 update={"path": resolve(settings.storage.path)}
+            ),
+            "staff": settings.staff.model_copy(
+                update={"saved_replies": resolve(settings.staff.saved_replies)}
             ),
         }
     )

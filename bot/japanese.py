@@ -90,3 +90,15 @@ def names_a_thing(word: str) -> bool:
 def warm_up() -> None:
     """Load the dictionary now rather than on the first question."""
     morphemes("研修の期間")
+
+
+def dictionary_words(text: str) -> list[str]:
+    """The content words of a text that Sudachi's dictionary knows (none made up on the spot
+    for an unknown run of characters): whether a message has any real Japanese word."""
+    return [
+        m.surface()
+        for m in _ANALYSER.tokenizer().tokenize(text)
+        if not m.is_oov()
+        and m.part_of_speech()[0] in CONTENT
+        and m.part_of_speech()[1] not in NOT_CONTENT
+    ]

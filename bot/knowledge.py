@@ -267,6 +267,7 @@ class _ContentFile(_Model):
 
 class _Source(_Model):
     title: Filled
+    title_ja: Text = ""
     file: StrictStr = ""
 
 
@@ -306,6 +307,7 @@ class _SmalltalkFile(_Model):
 
 class _PlacesFile(_Model):
     places: dict[StrictStr, Annotated[Words, Field(min_length=1)]]
+    countries: dict[StrictStr, Annotated[Words, Field(min_length=1)]] = {}
 
 
 class _CategoriesFile(_Model):
@@ -374,6 +376,15 @@ class KnowledgeBase:
     guards_ja: dict[str, tuple[str, ...]] = field(default_factory=dict)
     categories_ja: dict[str, str] = field(default_factory=dict)
     language: LanguageLists = field(default_factory=LanguageLists)
+    # Everyday country names and demonyms (normalised) -> the country's canonical name.
+    country_names: dict[str, str] = field(default_factory=dict)
+    sources_ja: dict[str, str] = field(default_factory=dict)
+
+    def source_in(self, source: str, language: str) -> str:
+        """The title of a source document (an entry's `source`) in a language."""
+        return in_language(
+            language, self.sources.get(source, source), self.sources_ja.get(source, "")
+        )
 
     def category_in(self, category: str, language: str) -> str:
         """A category's name in a language."""
@@ -560,7 +571,7 @@ class _Checker:
         if not self.root.is_dir():
             self.error(str(self.root), 1, "the knowledge folder does not exist")
             return self.report
-        sources = self._sources()
+        sources, sources_ja = self._sources()
         guards = self._special("guards.yaml", _GuardsFile)
         places = self._special("places.yaml", _PlacesFile)
         synonyms = self._special("synonyms.yaml", _SynonymsFile)
@@ -607,6 +618,12 @@ class _Checker:
             guards_ja={k: tuple(basic_normalize(t) for t in v) for k, v in topics_ja.items()},
             categories_ja=categories,
             language=_language_lists(language),
+            country_names={
+                basic_normalize(variant): country
+                for country, variants in (places.countries.items() if places else ())
+                for variant in variants
+            },
+            sources_ja=sources_ja,
         )
         return self.report
 
@@ -615,9 +632,12 @@ class _Checker:
         data = self._read(path, required)
         return None if data is None else self._validate(model, data, self._rel(path))
 
-    def _sources(self) -> dict[str, str]:
+    def _sources(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The source documents' titles, in English and (where given) in Japanese."""
         found = self._special("sources.yaml", _SourcesFile)
-        return {key: source.title for key, source in (found.sources.items() if found else ())}
+        sources = found.sources.items() if found else ()
+        titles = {key: source.title for key, source in sources}
+        return titles, {key: source.title_ja for key, source in sources if source.title_ja}
 
     def _content(self, path: Path, sources: Mapping[str, str], guards: _GuardsFile | None) -> None:
         rel = self._rel(path)

@@ -18,13 +18,14 @@ forwarded to staff, in one reply. Nothing here knows about Telegram.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from bot import texts
 from bot.answerability import Checker, Verdict
 from bot.decision import Action, Candidate, Decision, MatcherSettings, Reason
 from bot.english import is_real_word
-from bot.entities import country_names, find_countries, find_years, standalone
+from bot.entities import find_years, standalone
 from bot.knowledge import Entry, KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language, has_japanese
 from bot.normalize import basic_normalize
@@ -57,11 +58,15 @@ class Matcher:
         self.kb = kb
         self.settings = settings or MatcherSettings()
         self.analyser = Analyser(kb)
-        self.analyser.set_vocabulary(_english_vocabulary(kb))
+        self.analyser.set_vocabulary(_english_vocabulary(kb, self.analyser.countries.names))
         self._named = PhraseFinder(
             {
                 **{name: f"place:{place}" for name, place in kb.places.items()},
-                **{n: f"country:{c}" for n, c in country_names().items() if n != "us"},
+                **{
+                    n: f"country:{c}"
+                    for n, c in self.analyser.countries.names.items()
+                    if n != "us"
+                },
             },
             lambda text, start, name: name in kb.places or standalone(text, start, name),
         )
@@ -72,7 +77,7 @@ class Matcher:
         views = {
             language: build_views(kb, self.analyser, language) for language in (ENGLISH, JAPANESE)
         }
-        self.checker = Checker(kb, {})
+        self.checker = Checker(kb, {}, self.analyser.countries)
         for language in (ENGLISH, JAPANESE):
             for view in views[language]:
                 self._facts(view, region)
@@ -208,7 +213,7 @@ class Matcher:
         if not reading.dropped:
             return ()
         folded = self.analyser.fold(" ".join(reading.dropped), language, correct=True)
-        return find_countries(folded)
+        return self.analyser.countries.find(folded)
 
     def _decide_part(self, query: Query, reply: str) -> Decision:
         text = query.text
@@ -516,10 +521,11 @@ class Matcher:
 
     def countries_in(self, text: str) -> tuple[str, ...]:
         """The countries a text names (for tools)."""
-        return find_countries(self.analyser.fold(text, detect_language(text), correct=True))
+        folded = self.analyser.fold(text, detect_language(text), correct=True)
+        return self.analyser.countries.find(folded)
 
 
-def _english_vocabulary(kb: KnowledgeBase) -> set[str]:
+def _english_vocabulary(kb: KnowledgeBase, countries: Mapping[str, str]) -> set[str]:
     """Every English word the knowledge base uses: typos are corrected towards these."""
     words: set[str] = set()
     for entry in kb.entries.values():
@@ -531,7 +537,7 @@ def _english_vocabulary(kb: KnowledgeBase) -> set[str]:
     for intent in kb.smalltalk:
         for phrase in intent.phrases:
             words.update(basic_normalize(phrase).split())
-    for name in country_names():
+    for name in countries:
         words.update(name.split())
     return {w for w in words if w.isalpha()}
 

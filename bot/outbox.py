@@ -25,8 +25,8 @@ from functools import partial
 from typing import Protocol
 
 from bot.storage.database import StorageUnavailable
-from bot.storage.outbox import STAFF_KINDS, USER_KINDS, OutboxStore
-from bot.storage.records import Draft, Enquiry, Kind, OutboxItem
+from bot.storage.outbox import Lane, OutboxStore
+from bot.storage.records import Draft, Enquiry, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,10 @@ async def deliver_due(
     limit: int = 50,
     stopping: Callable[[], bool] = lambda: False,
     unrecorded: list[Outcome] | None = None,
-    kinds: Sequence[Kind] = tuple(Kind),
+    lane: Lane | None = None,
 ) -> int:
-    """Deliver what is due now (of `kinds`), one message at a time, in order; returns how
-    many were sent.
+    """Deliver what is due now (of one `lane`, or both), one message at a time, in order;
+    returns how many were sent.
 
     Stops early once `stopping()` is true. An outcome the store cannot take is appended to
     `unrecorded` (for the caller to write later) before StorageUnavailable is raised.
@@ -96,7 +96,7 @@ async def deliver_due(
             break
         # One at a time: a message sent now can change how the next one is threaded
         # (the announcement's id is what follow-ups reply to).
-        due = await store.due(limit=1, kinds=kinds)
+        due = await store.due(limit=1, lane=lane)
         if not due:
             break
         item = due[0]
@@ -137,8 +137,8 @@ async def deliver_due(
 
 class OutboxWorker:
     """Background tasks that deliver the outbox as soon as something is due: one lane for
-    answers to users, one for the staff chat, so that a user's answer never waits behind
-    the staff group's rate limit."""
+    what goes to users (answers, copies, edits, rating questions), one for the staff chat,
+    so that a user's answer never waits behind the staff group's rate limit."""
 
     def __init__(
         self,
@@ -167,8 +167,8 @@ class OutboxWorker:
             )
         self._stopping.clear()
         self._tasks = [
-            asyncio.create_task(self._run(kinds), name=f"clair-bot outbox ({name})")
-            for name, kinds in (("users", USER_KINDS), ("staff", STAFF_KINDS))
+            asyncio.create_task(self._run(lane), name=f"clair-bot outbox ({lane})")
+            for lane in Lane
         ]
 
     async def stop(self, grace_s: float | None = None) -> None:
@@ -202,8 +202,8 @@ class OutboxWorker:
                 await self._unrecorded[0]()
                 self._unrecorded.pop(0)
 
-    async def deliver(self, kinds: Sequence[Kind] = tuple(Kind)) -> int:
-        """One round: the outcomes still owed to the store, then what is due (of `kinds`)."""
+    async def deliver(self, lane: Lane | None = None) -> int:
+        """One round: the outcomes still owed to the store, then what is due (of `lane`)."""
         await self._record_outcomes()
         return await deliver_due(
             self.store,
@@ -212,23 +212,23 @@ class OutboxWorker:
             self.on_failure,
             stopping=self._stopping.is_set,
             unrecorded=self._unrecorded,
-            kinds=kinds,
+            lane=lane,
         )
 
-    async def _run(self, kinds: Sequence[Kind]) -> None:
-        """One lane: deliver `kinds` until stopped."""
+    async def _run(self, lane: Lane) -> None:
+        """One lane: deliver its messages until stopped."""
         changed = self.store.changed.subscribe()
         try:
-            await self._lane(kinds, changed)
+            await self._lane(lane, changed)
         finally:
             self.store.changed.unsubscribe(changed)
 
-    async def _lane(self, kinds: Sequence[Kind], changed: asyncio.Event) -> None:
+    async def _lane(self, lane: Lane, changed: asyncio.Event) -> None:
         failures = 0  # rounds in a row that failed (most often on a write)
         while not self._stopping.is_set():
             changed.clear()
             try:
-                await self.deliver(kinds)
+                await self.deliver(lane)
                 failures = 0
             except StorageUnavailable:  # the database logged why, once
                 failures += 1
@@ -239,7 +239,7 @@ class OutboxWorker:
             if failures:
                 wait = min(self.backoff.delay(failures), STORAGE_RETRY_CAP_S)
             else:
-                upcoming = await self.store.next_attempt_at(kinds)
+                upcoming = await self.store.next_attempt_at(lane)
                 if upcoming is not None:
                     wait = min(wait, max(0.0, (upcoming - self.store.clock()).total_seconds()))
             if wait > 0:

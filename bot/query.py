@@ -16,7 +16,7 @@ from functools import cached_property
 
 from bot import japanese
 from bot.english import is_real_word, stem
-from bot.entities import COUNTRY_TOKEN, YEAR_TOKEN, find_countries, find_years, mask
+from bot.entities import COUNTRY_TOKEN, YEAR_TOKEN, Countries, find_years
 from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, fold_japanese
 from bot.normalize import Normalizer, basic_normalize
@@ -82,6 +82,7 @@ class Analyser:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.normalizer = Normalizer(kb.lexicon, keep=is_real_word)
+        self.countries = Countries(kb.country_names)
         self._places = PhraseFinder(kb.places)
         guard_terms: dict[str, str] = {}
         for topic, terms in (*kb.guards.items(), *kb.guards_ja.items()):
@@ -110,7 +111,7 @@ class Analyser:
 
     def words_of(self, folded: str, language: str) -> list[str]:
         """Content words of folded text, countries and years as placeholders."""
-        masked = mask(folded)
+        masked = self.countries.mask(folded)
         wording = self.wording(language)
         if language == JAPANESE:
             return [w for w in _japanese_words(masked) if w not in wording.stopwords]
@@ -125,7 +126,9 @@ class Analyser:
         if language != JAPANESE:
             return words
         pieces = [
-            a + b for run in _CJK_RUN.findall(mask(folded)) for a, b in itertools.pairwise(run)
+            a + b
+            for run in _CJK_RUN.findall(self.countries.mask(folded))
+            for a, b in itertools.pairwise(run)
         ]
         return [*words, *pieces]
 
@@ -187,7 +190,11 @@ class Analyser:
         basic = basic_normalize(text)
         normalized = self.fold(text, language, correct=True)
         words = self.words_of(normalized, language)
-        surfaces = {stem(t): t for t in mask(normalized).split()} if language == ENGLISH else {}
+        surfaces = (
+            {stem(t): t for t in self.countries.mask(normalized).split()}
+            if language == ENGLISH
+            else {}
+        )
         wording = self.wording(language)
         cues = wording.cues
         look = f"{basic} {normalized}" if language == ENGLISH else basic
@@ -211,7 +218,7 @@ class Analyser:
             words=tuple(words),
             topic=tuple(self.topic_of(words, language)),
             match=tuple(self.match_of(words, language)),
-            countries=find_countries(normalized),
+            countries=self.countries.find(normalized),
             years=find_years(text),
             places=frozenset(self._places.find(basic)),
             named=frozenset(w for w in words if w in self.key_terms),
@@ -260,7 +267,7 @@ class Analyser:
             return True
         # A real word the knowledge base never uses still names something ("vaccinations").
         if language == ENGLISH:
-            surfaces = {stem(t): t for t in mask(normalized).split()}
+            surfaces = {stem(t): t for t in self.countries.mask(normalized).split()}
             if any(is_real_word(surfaces.get(w, w)) and len(w) > 3 for w in topic):
                 return True
         elif topic:

@@ -1,8 +1,9 @@
 """The bot's core services, opened together and closed together; nothing here knows Telegram.
 
-`Services` holds the knowledge base, the store and the three services built on them: the
-user flow (`users`), the staff workflow (`staff`) and `maintenance`. Telegram's handlers and
-the command line call their methods; neither reaches into the store or the matcher.
+`Services` holds the knowledge base, the store and the services built on them: the user flow
+(`users`), attachments and edits both ways (`relay`), the staff workflow (`staff`), ratings
+(`satisfaction`) and `maintenance`. Telegram's handlers and the command line call their
+methods; neither reaches into the store or the matcher.
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot import stafftexts
 from bot.config import Settings
 from bot.core import Knowledge, StaffNotices
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.maintenance import Maintenance
 from bot.matcher import Matcher
 from bot.outbox import Backoff, OutboxWorker, Sender
+from bot.relay import Relay
+from bot.satisfaction import Satisfaction
+from bot.savedreplies import SavedReplies, load_saved_replies
 from bot.staffwork import StaffService
 from bot.storage import Storage
 from bot.storage.database import now
+from bot.storage.enquiries import StoreHooks
 from bot.users import UserService
 
 
@@ -31,23 +37,38 @@ class Services:
         kb: KnowledgeBase,
         storage: Storage,
         matcher: Matcher | None = None,
+        saved: SavedReplies | None = None,
     ) -> None:
         self.settings = settings
-        self.knowledge = Knowledge(settings, kb, matcher)
+        self.knowledge = Knowledge(settings, kb, matcher, saved)
         self.storage = storage
         self.hours = settings.staff.office_hours()
         staff = settings.staff
-        self.notices = StaffNotices(staff.chat_id, self.hours, staff.follow_up_window_seconds)
+        words = stafftexts.get(staff.language)
+        self.notices = StaffNotices(
+            staff.chat_id,
+            self.hours,
+            words,
+            staff.autoclose_days,
+            follow_up_window_s=staff.follow_up_window_seconds,
+        )
+        # Every change of state, whichever command made it, updates the announcement's
+        # buttons; the first close asks the user for a rating.
+        storage.enquiries.hooks = StoreHooks(self.notices.keyboard, self.notices.resolved)
         self.users = UserService(settings, self.knowledge, storage, self.notices)
+        self.relay = Relay(settings, storage, self.notices)
         self.staff = StaffService(settings, self.knowledge, storage, self.notices)
+        self.satisfaction = Satisfaction(storage, self.notices)
         self.maintenance = Maintenance(settings, storage, self.notices)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Callable[[], datetime] = now) -> Services:
-        """Load and validate the knowledge base (raises KnowledgeError), then open the store."""
+        """Load and validate the knowledge base and the saved replies (raises KnowledgeError
+        or SavedRepliesError), then open the store."""
         kb = load_knowledge(settings.knowledge.path)
+        saved = load_saved_replies(settings.staff.saved_replies)
         storage = await Storage.open(settings.storage.path, clock)
-        return cls(settings, kb, storage)
+        return cls(settings, kb, storage, saved=saved)
 
     async def close(self) -> None:
         """Close the store."""

@@ -56,6 +56,28 @@ class Texts:
     button_forget_no: str
     states: dict[State, str]
     commands: tuple[tuple[str, str], ...]
+    staff_reply: str  # {ref}: the first line of what staff send
+    attachment_added: str  # {ref}
+    file_too_big: str  # {limit}
+    caption_too_long: str  # {limit}
+    rating_question: str  # {ref}
+    rating_thanks: str  # {score}
+    rating_already: str
+    comment_prompt: str  # {ref}
+    comment_thanks: str
+    autoclosed: str  # {ref}, {days}
+    merged: str  # {merged}, {into}
+    source: str  # {title}: the last line of every answer
+    contact_phone: str  # {title}, {phone}
+    rephrase: str
+    broad_topics: str
+    which_enquiry: str  # {ref}
+    button_new_question: str
+    button_same_enquiry: str  # {ref}
+    not_your_enquiry: str
+    chat_help: str  # the terminal chat's /help
+    chat_unknown_command: str  # {commands}
+    chat_choose: str  # {count}
     button_helpful: str = "👍"
     button_not_helpful: str = "👎"
 
@@ -111,8 +133,8 @@ EN = Texts(
     no_enquiries="You have no questions with CLAIR staff.",
     enquiries_header="<b>Your questions to staff</b> (newest first):",
     not_text=(
-        "Sorry, I can only read text messages. Please type your question in words. "
-        "To send a question straight to CLAIR staff, type /ask followed by your question."
+        "Sorry, I can't read or forward stickers and messages of this kind. Please type your "
+        "question in words; photos, files, voice notes, videos and locations go to CLAIR staff."
     ),
     unknown_command="I don't know that command. /help lists the commands I understand.",
     button_expired="This button has expired - please type your question again.",
@@ -134,17 +156,20 @@ EN = Texts(
     privacy=(
         "<b>Privacy</b>\n"
         "When a question goes to CLAIR staff, I store it with your name, username, Telegram "
-        "user id and the language you wrote in, so staff can reply to you. When you rate an "
-        "answer with 👍 or 👎, I store the rating with your user id. If you choose a language "
-        "with /language, I store that choice.\n"
+        "user id and the language you wrote in, so staff can reply to you; photos, files and "
+        "other attachments you send them stay with Telegram, and I keep a reference to them. "
+        "When you rate an answer with 👍 or 👎, or rate how a question to staff was answered "
+        "(1-5, with an optional comment), I store the rating. If you choose a language with "
+        "/language, I store that choice.\n"
         "Questions answered from the knowledge base are not stored.\n"
         "Stored questions are kept until they are resolved, then for {days} more days. "
         "/forget deletes everything stored about you now."
     ),
     daily_limit=(
-        "I've already forwarded as many of your questions to staff as I can today, so this "
-        "one was not sent. Staff will reply to the ones you sent; please ask again tomorrow "
-        "if you still need to."
+        "I've already forwarded as many new questions to staff as I can in a day, so this one "
+        "was not sent. Staff will reply to the ones you sent. You can send a new question to "
+        "staff again from {when}; until then I still answer questions, and /topics, /status "
+        "and the other commands work as usual."
     ),
     too_fast="You're sending messages faster than I can read them. Please wait a minute.",
     cannot_forward="I couldn't forward this just now; please try again in a few minutes.",
@@ -157,7 +182,7 @@ EN = Texts(
     states={
         State.NEW: "new",
         State.CLAIMED: "being handled",
-        State.ANSWERED: "answered",
+        State.PENDING: "answered, waiting for you",
         State.RESOLVED: "resolved",
     },
     commands=(
@@ -171,6 +196,66 @@ EN = Texts(
         ("forget", "Delete what is stored about you"),
         ("help", "How to use this bot"),
     ),
+    staff_reply="<b>CLAIR staff</b> (about your enquiry #{ref}):",
+    attachment_added=(
+        "I've forwarded this to CLAIR staff with your question #{ref}. You don't need to send "
+        "it again."
+    ),
+    file_too_big=(
+        "Sorry, this file is larger than {limit} MB, the most Telegram lets me pass on, so it "
+        "was not forwarded. Please send a smaller file or a link."
+    ),
+    caption_too_long=(
+        "Sorry, the caption is longer than {limit} characters, so nothing was forwarded. "
+        "Please send the file with a shorter caption and the text as a separate message."
+    ),
+    rating_question=(
+        "Your enquiry #{ref} is resolved. Did this answer your question? "
+        "Please rate it from 1 (not at all) to 5 (completely)."
+    ),
+    rating_thanks="Thank you! You rated the answer {score} of 5.",
+    rating_already="You have already rated this answer. Thank you!",
+    comment_prompt=(
+        "If you like, reply to this message with a comment on the answer to #{ref} (optional)."
+    ),
+    comment_thanks="Thank you for your comment; CLAIR staff will read it.",
+    autoclosed=(
+        "Your enquiry #{ref} was closed because we have not heard from you for {days} days. "
+        "If you still need help, reply to this message and it will be opened again."
+    ),
+    merged=(
+        "Your enquiries #{merged} and #{into} are about the same thing, so staff joined them: "
+        "#{into} is the one to refer to from now on."
+    ),
+    source="Source: {title}",
+    contact_phone="{title}: {phone}",
+    rephrase=(
+        "Sorry, I couldn't find any words I know in that. Could you rephrase your question? "
+        "You can also pick a topic below."
+    ),
+    broad_topics="That covers several topics. Which one would you like?",
+    which_enquiry=(
+        "I can't answer this myself. Is it a new question for staff, or part of your open "
+        "question #{ref}?"
+    ),
+    button_new_question="New question",
+    button_same_enquiry="Part of #{ref}",
+    not_your_enquiry="That question is no longer open. Please type your message again.",
+    chat_help=(
+        "Type a question and press Enter (English or 日本語). Where I offer choices, type the "
+        "number of one: a topic, a related question, Ask staff, or 👍/👎 for the answer. "
+        "Replies from CLAIR staff appear here as they arrive.\n"
+        "/topics - browse the topics\n"
+        "/contact - how to reach CLAIR\n"
+        "/ask <question> - send a question straight to staff\n"
+        "/status - your questions to staff, with their replies\n"
+        "/language - English or 日本語\n"
+        "/privacy - what is stored about you\n"
+        "/forget - delete what is stored about you\n"
+        "/quit - leave (Ctrl-C and Ctrl-D work too)"
+    ),
+    chat_unknown_command="I don't know that command. The commands are: {commands}.",
+    chat_choose="Please type a number from 1 to {count}, or a new question.",
 )
 
 JA = Texts(
@@ -223,8 +308,9 @@ JA = Texts(
     no_enquiries="職員へのお問い合わせはありません。",
     enquiries_header="<b>職員へのお問い合わせ</b>（新しい順）:",
     not_text=(
-        "申し訳ありませんが、文字のメッセージのみ読み取れます。ご質問を文章で入力してください。"
-        "職員に直接質問する場合は、/ask に続けてご質問を入力してください。"
+        "申し訳ありませんが、スタンプやこの種類のメッセージは読み取り・転送ができません。"
+        "ご質問を文章で入力してください。写真、ファイル、音声メッセージ、動画、位置情報は"
+        "クレア職員にお送りします。"
     ),
     unknown_command="そのコマンドはありません。使えるコマンドは /help でご確認ください。",
     button_expired="このボタンは有効期限が切れました。もう一度ご質問を入力してください。",
@@ -245,17 +331,19 @@ JA = Texts(
     privacy=(
         "<b>プライバシー</b>\n"
         "ご質問をクレア職員にお送りする場合、職員が返信できるよう、ご質問とともにお名前、"
-        "ユーザー名、TelegramのユーザーID、ご質問の言語を保存します。回答を👍/👎で評価された"
-        "場合は、その評価をユーザーIDとともに保存します。/language で言語を選んだ場合は、"
-        "その設定を保存します。\n"
+        "ユーザー名、TelegramのユーザーID、ご質問の言語を保存します。職員に送られた写真や"
+        "ファイルなどはTelegramに保管され、ボットはその参照を保存します。回答を👍/👎で評価"
+        "された場合や、職員の回答を1～5で評価された場合（任意のコメントを含む）は、その評価を"
+        "保存します。/language で言語を選んだ場合は、その設定を保存します。\n"
         "ナレッジベースからお答えしたご質問は保存しません。\n"
         "保存したお問い合わせは、解決するまで、その後さらに {days} 日間保存します。"
         "/forget で、保存された情報をすぐに削除できます。"
     ),
     daily_limit=(
-        "本日お送りできるお問い合わせの上限に達したため、このご質問はお送りしていません。"
-        "お送り済みのお問い合わせには職員が返信します。必要であれば、明日改めてお問い合わせ"
-        "ください。"
+        "1日にお送りできる新しいお問い合わせの上限に達したため、このご質問はお送りしていません。"
+        "お送り済みのお問い合わせには職員が返信します。{when} から、また新しいご質問を職員に"
+        "お送りできます。それまでも、ご質問への回答や /topics、/status などのコマンドは"
+        "これまでどおりご利用いただけます。"
     ),
     too_fast="メッセージの送信が速すぎます。1分ほどお待ちください。",
     cannot_forward="ただいまこのメッセージを職員に転送できませんでした。数分後にもう一度お送りください。",
@@ -268,7 +356,7 @@ JA = Texts(
     states={
         State.NEW: "受付済み",
         State.CLAIMED: "対応中",
-        State.ANSWERED: "回答済み",
+        State.PENDING: "回答済み（ご返信待ち）",
         State.RESOLVED: "解決済み",
     },
     commands=(
@@ -282,6 +370,66 @@ JA = Texts(
         ("forget", "保存された情報の削除"),
         ("help", "このボットの使い方"),
     ),
+    staff_reply="<b>クレア職員より</b>（お問い合わせ #{ref} について）:",
+    attachment_added=(
+        "お問い合わせ #{ref} とともにクレア職員にお送りしました。改めて送っていただく必要は"
+        "ありません。"
+    ),
+    file_too_big=(
+        "申し訳ありませんが、このファイルはTelegramでボットが扱える上限の {limit} MB を"
+        "超えているため、お送りしていません。小さいファイルかリンクをお送りください。"
+    ),
+    caption_too_long=(
+        "申し訳ありませんが、キャプションが {limit} 文字を超えているため、お送りしていません。"
+        "キャプションを短くし、本文は別のメッセージでお送りください。"
+    ),
+    rating_question=(
+        "お問い合わせ #{ref} は解決済みになりました。ご質問への回答になりましたか。"
+        "1（まったくならなかった）から 5（十分になった）でお答えください。"
+    ),
+    rating_thanks="ありがとうございます。評価は 5 段階中 {score} です。",
+    rating_already="この回答はすでに評価いただいています。ありがとうございます。",
+    comment_prompt=(
+        "よろしければ、#{ref} の回答へのコメントをこのメッセージへの返信でお送りください（任意）。"
+    ),
+    comment_thanks="コメントをありがとうございます。クレア職員が確認します。",
+    autoclosed=(
+        "{days} 日間ご返信がなかったため、お問い合わせ #{ref} を終了しました。まだお困りの"
+        "場合は、このメッセージに返信していただければ再開します。"
+    ),
+    merged=(
+        "お問い合わせ #{merged} と #{into} は同じ内容のため、職員が1つにまとめました。"
+        "今後は #{into} をご参照ください。"
+    ),
+    source="出典：{title}",
+    contact_phone="{title}：{phone}",
+    rephrase=(
+        "申し訳ありません。知っている言葉が見つかりませんでした。ご質問を言い換えていただけますか。"
+        "下のトピックからお選びいただくこともできます。"
+    ),
+    broad_topics="いくつかのトピックに関係します。どれについてお知りになりたいですか。",
+    which_enquiry=(
+        "このご質問にはお答えできません。職員への新しいご質問ですか、それとも対応中の"
+        "お問い合わせ #{ref} の続きですか。"
+    ),
+    button_new_question="新しい質問",
+    button_same_enquiry="#{ref} の続き",
+    not_your_enquiry="そのお問い合わせは対応中ではありません。もう一度メッセージを入力してください。",
+    chat_help=(
+        "ご質問を入力して Enter を押してください（日本語・English）。選択肢を表示したときは、"
+        "トピック、関連する質問、「職員に問い合わせる」、回答への👍/👎のいずれかの番号を入力して"
+        "ください。クレア職員からの返信は、届きしだいここに表示します。\n"
+        "/topics - トピック一覧\n"
+        "/contact - 問い合わせ先\n"
+        "/ask <質問> - 職員に直接質問する\n"
+        "/status - 職員へのお問い合わせ状況と返信\n"
+        "/language - 日本語 / English\n"
+        "/privacy - 保存される情報\n"
+        "/forget - 保存された情報の削除\n"
+        "/quit - 終了（Ctrl-C、Ctrl-D でも終了します）"
+    ),
+    chat_unknown_command="そのコマンドはありません。使えるコマンド：{commands}",
+    chat_choose="1 から {count} までの番号か、新しいご質問を入力してください。",
 )
 
 _BY_LANGUAGE = {ENGLISH: EN, JAPANESE: JA}
@@ -317,7 +465,4 @@ To run it on Telegram: talk to @BotFather in Telegram, send /newbot, follow the 
 then run:  TELEGRAM_BOT_TOKEN=<the token> make run
 Meanwhile, here is the same bot in your terminal (same knowledge base, same database)."""
 
-CHAT_HELP = """\
-Type a question and press Enter (English or 日本語). When I offer choices, type the number
-of one. Commands: /staff <question> sends a question straight to staff, /status lists your
-enquiries, /help shows this, /quit leaves (Ctrl-D works too)."""
+GOODBYE = "Goodbye."

@@ -2,28 +2,46 @@
 
 Telegram and the terminal chat (`clair-bot chat`) both go through these methods, so they
 behave the same. An escalated question is stored, with its announcement to staff in the
-outbox, before the user is told it was forwarded.
+outbox, before the user is told it was forwarded. An unanswerable message joins the user's
+open enquiry only when it plainly continues it (a reply to its messages, or soon after and
+about the same thing, `bot.conversation.same_thing`); otherwise the user is asked whether it
+is new or part of it. Once staff have answered (the enquiry is pending on the user), a new
+unanswerable message opens a new enquiry; the daily cap (limits.enquiries_per_day) counts
+only new enquiries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import html
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import references, texts
+from bot.answers import answer_text, finish
 from bot.config import Settings
-from bot.core import Knowledge, StaffNotices, require
+from bot.conversation import Topics
+from bot.core import Knowledge, StaffNotices, UnknownEnquiry, require
 from bot.decision import Action, Decision, Reason
 from bot.flood import FloodGuard, Verdict
 from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language
 from bot.storage import Storage
-from bot.storage.records import Asker, Enquiry, ForgetResult, Message
+from bot.storage.enquiries import EnquiryStore
+from bot.storage.records import Asker, Author, Enquiry, ForgetResult, Message, State
+
+#: The daily cap (limits.enquiries_per_day) counts enquiries opened in a moving 24 hours.
+CAP_WINDOW = timedelta(days=1)
+#: How many recent questions per user buttons and numbered choices can refer to.
+REMEMBERED_QUESTIONS = 20
 
 
 class DailyLimitReached(Exception):
-    """The user has opened as many enquiries today as limits.enquiries_per_day allows."""
+    """The user has opened as many enquiries in a day as limits.enquiries_per_day allows."""
+
+    def __init__(self, resets_at: datetime) -> None:
+        super().__init__(f"no new enquiry before {resets_at.isoformat()}")
+        self.resets_at = resets_at  # when the oldest of the day's enquiries leaves the window
 
 
 @dataclass(frozen=True)
@@ -34,8 +52,15 @@ class Reply:
     enquiry: Enquiry | None = None  # stored for staff (new, or the open one it joined)
     follow_up: bool = False  # joined the user's open enquiry instead of opening one
     limited: bool = False  # over the daily cap: nothing was forwarded
-    acknowledgement: str = ""  # what to tell the user when it went to staff (plain text)
+    # What to tell the user (plain text) when it went to staff, or why it could not.
+    acknowledgement: str = ""
     language: str = ""  # the language to answer in; the decision's when empty
+    answer: str = ""  # an answer as sent: the matcher's text, a contact's phone, the source
+    rephrase: bool = False  # no recognisable words: asked to rephrase, nothing forwarded
+    broad: Topics | None = None  # one broad word: the topics it names, offered as buttons
+    # Unanswerable while this enquiry is open and not plainly about the same thing: the
+    # user is asked whether it is a new question or part of it; nothing is stored yet.
+    belongs: Enquiry | None = None
 
     @property
     def answer_language(self) -> str:
@@ -43,6 +68,66 @@ class Reply:
         if self.language:
             return self.language
         return self.decision.language if self.decision is not None else ENGLISH
+
+
+@dataclass
+class RecentQuestions:
+    """A user's recent questions, numbered so that buttons (and the terminal's numbered
+    choices) can refer to them, and which of them went to staff."""
+
+    questions: dict[int, str] = field(default_factory=dict)
+    forwarded: dict[int, int] = field(default_factory=dict)  # question number -> enquiry ref
+    last_number: int = 0
+
+    def remember(self, question: str) -> int:
+        """Keep a question and return its number (for callback data)."""
+        self.last_number += 1
+        self.questions[self.last_number] = question
+        for old in [n for n in self.questions if n <= self.last_number - REMEMBERED_QUESTIONS]:
+            del self.questions[old]
+            self.forwarded.pop(old, None)
+        return self.last_number
+
+    def question(self, number: int) -> str | None:
+        """A remembered question, or None when it is unknown or too old."""
+        return self.questions.get(number)
+
+    def clear(self) -> None:
+        """Forget every remembered question (after /forget)."""
+        self.questions.clear()
+        self.forwarded.clear()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What to tell the user (HTML) after a button or choice; `ref` when it is about an
+    enquiry (replies to it then join the enquiry's thread)."""
+
+    html: str
+    ref: int | None = None
+
+
+def _pending(recent: RecentQuestions, number: int, language: str) -> str | Notice:
+    """Remembered question `number`, still to be sent to staff; or, when it is too old or
+    was sent already, what to tell the user."""
+    words = texts.get(language)
+    asked = recent.question(number)
+    if asked is None:
+        return Notice(words.ask_type_question)
+    if (ref := recent.forwarded.get(number)) is not None:
+        return Notice(html.escape(words.already_forwarded.format(ref=ref)))
+    return asked
+
+
+async def cap_resets_at(
+    enquiries: EnquiryStore, user_id: int, now: datetime, cap: int
+) -> datetime | None:
+    """None while the user has opened fewer than `cap` enquiries in the 24 hours before
+    `now`; else when the oldest of them leaves the window, which makes room for one more."""
+    created = await enquiries.created_since(user_id, now - CAP_WINDOW)
+    if len(created) < cap:
+        return None
+    return created[len(created) - cap] + CAP_WINDOW
 
 
 class UserService:
@@ -107,34 +192,65 @@ class UserService:
             current = await self._enquiries.get(ref) if ref is not None else None
             if current is None and (ref := references.in_user_message(quoted)) is not None:
                 current = await self._enquiries.get(ref)
-                if current is not None and current.user_id != asker.user_id:
-                    current = None
-            if current is not None:
-                enquiry = await self.follow_up(current.ref, asker, text)
-                language = await self.reply_language(asker, text)
-                ack = self.acknowledgement(enquiry, language, follow_up=True)
-                return Reply(None, enquiry, True, acknowledgement=ack, language=language)
+            if current is not None and current.user_id == asker.user_id:
+                return await self.join(asker, current.ref, text)
         return await self.ask(asker, text, await self._users.language_of(asker.user_id))
 
     async def ask(self, asker: Asker, text: str, language: str | None = None) -> Reply:
-        """Decide on a question; what goes to staff joins the user's open enquiry, or opens one.
+        """Decide on a message; what goes to staff joins the user's open enquiry when it
+        plainly continues it, opens a new one, or waits for the user to say which.
 
         The answer comes in `language` (the user's choice) if given, else in the language the
-        question is written in; an enquiry records the language it was written in.
+        question is written in; an enquiry records the language it was written in. A message
+        of one broad word gets topics, one of no recognisable words a request to rephrase.
         """
-        matcher = self.knowledge.matcher
-        decision = matcher.decide(text, hint=asker.language, reply_language=language)
+        decision = self.knowledge.matcher.decide(
+            text, hint=asker.language, reply_language=language
+        )
+        conversation = self.knowledge.conversation
+        if decision.action is not Action.SMALLTALK and not decision.forwarded:
+            broad = conversation.broad_topics(text)
+            if broad is not None:
+                return Reply(decision, broad=broad)
         if decision.action is not Action.ESCALATE and not decision.forwarded:
-            return Reply(decision)
+            if decision.action is Action.ANSWER:
+                await self._count_answer()
+            return Reply(decision, answer=self.finish(decision))
+        if decision.action is Action.ESCALATE and conversation.is_gibberish(text):
+            return Reply(decision, rephrase=True)
         # Escalated, or answered in part: what the knowledge base cannot answer goes to staff.
+        answer = self.finish(decision) if decision.action is Action.ANSWER else ""
         asker = replace(asker, language=detect_language(text, asker.language))
         current = await self._enquiries.open_for_user(asker.user_id)
-        if current is not None:
-            enquiry = await self.follow_up(current.ref, asker, text)
-            ack = self.acknowledgement(enquiry, decision.language, follow_up=True)
-            return Reply(decision, enquiry, follow_up=True, acknowledgement=ack)
-        if await self._over_daily_cap(asker.user_id):
-            return Reply(decision, limited=True)
+        if current is not None and current.state is not State.PENDING:
+            # Once staff have answered, a new question is a new enquiry.
+            if await self._continues(current, text, decision):
+                enquiry = await self.follow_up(current.ref, asker, text)
+                ack = self.acknowledgement(enquiry, decision.language, follow_up=True)
+                return Reply(decision, enquiry, True, acknowledgement=ack, answer=answer)
+            return Reply(decision, belongs=current, answer=answer)
+        return await self._open(asker, text, decision, answer)
+
+    async def _continues(self, current: Enquiry, text: str, decision: Decision) -> bool:
+        """Soon after the user last wrote about `current`, and about the same thing."""
+        thread = [
+            m for m in await self._enquiries.messages(current.ref) if m.author is Author.USER
+        ]
+        last = max((m.created_at for m in thread), default=current.created_at)
+        window = timedelta(minutes=self.settings.limits.follow_up_minutes)
+        if self._clock() - last > window:
+            return False
+        earlier = [m.text for m in thread] or [current.text]
+        return self.knowledge.conversation.same_thing(
+            earlier, current.candidates, text, decision.considered
+        )
+
+    async def _open(self, asker: Asker, text: str, decision: Decision, answer: str = "") -> Reply:
+        """A new enquiry for an unanswerable message (or its unanswered parts), under the cap."""
+        resets_at = await self._cap_resets_at(asker.user_id)
+        if resets_at is not None:
+            notice = self.limit_notice(resets_at, decision.language)
+            return Reply(decision, limited=True, acknowledgement=notice, answer=answer)
         reason = decision.reason
         if decision.forwarded:  # staff see the whole message, and which parts are theirs
             reason = "answered in part; not answered: " + "; ".join(decision.forwarded)
@@ -146,18 +262,38 @@ class UserService:
             self._notices.announce,
             code=decision.code.value,
         )
-        return Reply(
-            decision, enquiry, acknowledgement=self.acknowledgement(enquiry, decision.language)
+        ack = self.acknowledgement(enquiry, decision.language)
+        return Reply(decision, enquiry, acknowledgement=ack, answer=answer)
+
+    async def open_new(self, asker: Asker, text: str) -> Reply:
+        """The user said a message is a new question: its own enquiry (under the cap)."""
+        language = await self._users.language_of(asker.user_id)
+        decision = self.knowledge.matcher.decide(
+            text, hint=asker.language, reply_language=language
         )
+        asker = replace(asker, language=detect_language(text, asker.language))
+        reply = await self._open(asker, text, decision)
+        return replace(reply, decision=None, language=decision.language)
+
+    async def join(self, asker: Asker, ref: int, text: str) -> Reply:
+        """The user said (or showed, by replying) that a message belongs to enquiry `ref`."""
+        language = await self.reply_language(asker, text)
+        current = await self._enquiries.get(ref)
+        if current is None or current.user_id != asker.user_id:
+            raise UnknownEnquiry(ref)
+        enquiry = await self.follow_up(ref, asker, text)
+        ack = self.acknowledgement(enquiry, language, follow_up=True)
+        return Reply(None, enquiry, True, acknowledgement=ack, language=language)
 
     async def ask_staff(self, asker: Asker, text: str, reason: str = "asked for staff") -> Enquiry:
         """A new enquiry the user asked for (/ask, "Ask staff"); DailyLimitReached over the cap.
 
-        Unlike an unanswerable message, which joins the user's open enquiry, an explicit
+        Unlike an unanswerable message, which may join the user's open enquiry, an explicit
         request is a new question and gets its own reference.
         """
-        if await self._over_daily_cap(asker.user_id):
-            raise DailyLimitReached
+        resets_at = await self._cap_resets_at(asker.user_id)
+        if resets_at is not None:
+            raise DailyLimitReached(resets_at)
         text = without_surrogates(text)
         asker = replace(asker, language=detect_language(text, asker.language))
         matcher = self.knowledge.matcher
@@ -166,12 +302,59 @@ class UserService:
             asker, text, considered, reason, self._notices.announce, code=Reason.ASKED_STAFF.value
         )
 
+    async def forward_remembered(
+        self, asker: Asker, recent: RecentQuestions, number: int, reason: str, language: str
+    ) -> Notice:
+        """ "Ask staff" / "None of these" for remembered question `number`: once only."""
+        asked = _pending(recent, number, language)
+        if isinstance(asked, Notice):
+            return asked
+        try:
+            enquiry = await self.ask_staff(asker, asked, reason)
+        except DailyLimitReached as over:
+            return Notice(html.escape(self.limit_notice(over.resets_at, language)))
+        recent.forwarded[number] = enquiry.ref
+        return Notice(html.escape(self.acknowledgement(enquiry, language)), enquiry.ref)
+
+    async def settle(
+        self,
+        asker: Asker,
+        recent: RecentQuestions,
+        number: int,
+        ref: int | None,
+        language: str,
+    ) -> Notice:
+        """The user's answer to "a new question, or part of #ref?" for remembered question
+        `number`: a new enquiry (ref None) or a follow-up of `ref`; once only."""
+        asked = _pending(recent, number, language)
+        if isinstance(asked, Notice):
+            return asked
+        if ref is None:
+            reply = await self.open_new(asker, asked)
+        else:
+            try:
+                reply = await self.join(asker, ref, asked)
+            except UnknownEnquiry:  # deleted with /forget, purged, or forged data
+                return Notice(html.escape(texts.get(language).not_your_enquiry))
+        if reply.enquiry is None:  # over the daily cap
+            return Notice(html.escape(reply.acknowledgement))
+        recent.forwarded[number] = reply.enquiry.ref
+        return Notice(html.escape(reply.acknowledgement), reply.enquiry.ref)
+
     async def follow_up(self, ref: int, asker: Asker, text: str) -> Enquiry:
-        """The user wrote again about an enquiry: into its staff thread (reopening it)."""
+        """The user wrote again about an enquiry: into its staff thread (reopening it).
+
+        Staff see whether it arrived after their reply."""
         await require(self._enquiries, ref)
+        thread = await self._enquiries.messages(ref)
+        after_reply = any(m.is_staff_reply for m in thread)
         return await self._enquiries.add_user_message(
-            ref, asker, text, self._notices.follow_up(text)
+            ref, asker, text, self._notices.follow_up(text, after_reply)
         )
+
+    def finish(self, decision: Decision) -> str:
+        """An answer as the user gets it: with a contact's telephone and the source line."""
+        return answer_text(self.kb, decision)
 
     async def answer_choice(
         self, user_id: int, entry_id: str, question: str | None, language: str
@@ -179,13 +362,26 @@ class UserService:
         """A "did you mean" choice: the entry's answer to the question, and its language.
 
         The answer comes in the user's chosen language, else in the question's, else in
-        `language` (the one the buttons were shown in).
+        `language` (the one the buttons were shown in); it ends with its source.
         """
         reply_in = await self._users.language_of(user_id)
         if reply_in is None and question:
             reply_in = detect_language(question, language)
         reply_in = reply_in or language
-        return self.knowledge.matcher.answer_for(entry_id, question or "", reply_in), reply_in
+        text = self.knowledge.matcher.answer_for(entry_id, question or "", reply_in)
+        await self._count_answer()
+        return finish(self.kb, (entry_id,), text, reply_in), reply_in
+
+    def entry_answer(self, entry_id: str, language: str) -> str:
+        """An entry's answer as opened from a topic button or link, ending with its source."""
+        entry = self.kb.entries[entry_id]
+        return finish(self.kb, (entry_id,), entry.answer_in(language), language)
+
+    async def _count_answer(self) -> None:
+        """One more question the bot answered itself (for /stats: a count a day, no more)."""
+        await self._users.count_answer(
+            self._clock().astimezone(self._notices.hours.timezone).date()
+        )
 
     def expected_reply(self, now: datetime | None = None) -> datetime:
         """When a reply can be expected for an enquiry sent now (office hours)."""
@@ -201,10 +397,14 @@ class UserService:
         when = texts.format_time(self.expected_reply(enquiry.created_at), hours, language)
         return words.escalated.format(ref=enquiry.ref, when=when)
 
-    async def _over_daily_cap(self, user_id: int) -> bool:
-        since = self._clock() - timedelta(days=1)
-        count = await self._enquiries.count_created_since(user_id, since)
-        return count >= self.settings.limits.enquiries_per_day
+    def limit_notice(self, resets_at: datetime, language: str) -> str:
+        """Over the daily cap (plain text): nothing sent, and when a new question can be."""
+        when = texts.format_time(resets_at, self._notices.hours, language)
+        return texts.get(language).daily_limit.format(when=when)
+
+    async def _cap_resets_at(self, user_id: int) -> datetime | None:
+        cap = self.settings.limits.enquiries_per_day
+        return await cap_resets_at(self._enquiries, user_id, self._clock(), cap)
 
     # -- the user's own data -----------------------------------------------------------------
     async def status(self, user_id: int) -> list[Enquiry]:
@@ -217,6 +417,18 @@ class UserService:
         if enquiry is None or enquiry.user_id != user_id:
             return []
         return await self._enquiries.messages(ref)
+
+    async def staff_replies_after(
+        self, user_id: int, after: int
+    ) -> list[tuple[int, str | None, Message]]:
+        """Staff replies to the user's enquiries stored after message id `after`, oldest
+        first, as (enquiry ref, its language, the reply): for the terminal chat, which has
+        no chat for the outbox to deliver them to."""
+        return await self._enquiries.staff_replies_after(user_id, after)
+
+    async def last_message_id(self) -> int:
+        """The newest message id of any enquiry's thread (where to start showing replies)."""
+        return await self._enquiries.last_message_id()
 
     async def rate(self, user_id: int, entry_id: str, helpful: bool) -> None:
         """Record a 👍 or 👎 on an answer."""

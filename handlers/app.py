@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -32,10 +32,11 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import inbound, texts
+from bot import inbound, stafftexts, texts
 from bot.config import TOKEN_VARIABLE, Settings, TelegramSettings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.language import JAPANESE
+from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from bot.storage.database import StorageUnavailable
 from bot.storage.lock import AlreadyRunning, InstanceLock
@@ -198,6 +199,16 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
             await application.bot.set_my_commands(commands, language_code=language)
         except TelegramError as exc:  # the menu is cosmetic: the bot works without it
             logger.warning("could not register the command menu: %s", exc)
+    # In the staff chat, staff's own commands, in staff.language.
+    if staff_chat := data.service.settings.staff.chat_id:
+        words = stafftexts.get(data.service.settings.staff.language)
+        staff_menu = [BotCommand(name, description) for name, description in words.commands]
+        try:
+            await application.bot.set_my_commands(
+                staff_menu, scope=BotCommandScopeChat(staff_chat)
+            )
+        except TelegramError as exc:
+            logger.warning("could not register the staff chat's command menu: %s", exc)
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
@@ -252,13 +263,17 @@ def run_telegram(settings: Settings, webhook: bool = False, once: bool = False) 
             file=sys.stderr,
         )
         return EXIT_USAGE
-    if settings.token is None:
-        print(f"clair-bot: {TOKEN_VARIABLE} is not set", file=sys.stderr)
-        return EXIT_USAGE
     report = check_knowledge(settings.knowledge.path)  # fail before touching the network
     if report.kb is None:
         _print_problems(KnowledgeError(report.errors))
         return EXIT_FAILED
+    replies, problems = check_saved_replies(settings.staff.saved_replies)
+    if replies is None:
+        _print_problems(SavedRepliesError(problems))
+        return EXIT_FAILED
+    if settings.token is None:
+        print(f"clair-bot: {TOKEN_VARIABLE} is not set", file=sys.stderr)
+        return EXIT_USAGE
     wait = settings.telegram.wait_for_network and not once
     return asyncio.run(_main(settings, webhook, wait))
 
@@ -302,6 +317,9 @@ async def serve(
             services = services or await Services.open(settings)
         except StorageUnavailable as exc:
             print(f"clair-bot: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except (KnowledgeError, SavedRepliesError) as exc:  # changed since run_telegram's check
+            _print_problems(exc)
             return EXIT_FAILED
         try:
             application = build_application(settings, services)
@@ -423,5 +441,5 @@ async def _stop(application: ClairApplication) -> None:
     await application.shutdown()
 
 
-def _print_problems(error: KnowledgeError) -> None:
+def _print_problems(error: KnowledgeError | SavedRepliesError) -> None:
     print(f"clair-bot: {error}", file=sys.stderr)

@@ -17,18 +17,21 @@ from bot.callback_data import (
     Choose,
     Feedback,
     Forget,
+    JoinEnquiry,
+    NewEnquiry,
     OpenCategory,
     OpenEntry,
+    Rate,
     SetLanguage,
     ShowTopics,
     parse,
 )
 from bot.knowledge import KnowledgeBase
 from bot.storage.database import StorageUnavailable
-from bot.users import DailyLimitReached
-from handlers.replies import MessageGone, edit_view, send_view, set_keyboard
+from bot.users import Notice
+from handlers import satisfaction
+from handlers.replies import MessageGone, edit_view, record_sent, send_view, set_keyboard
 from handlers.state import Context, asker_for, language_of, user_state
-from handlers.user import send_acknowledgement
 from handlers.views import (
     View,
     category_view,
@@ -67,6 +70,12 @@ async def button(update: Update, context: Context) -> None:
         return
     if isinstance(action, Feedback):
         await _feedback(update, context, action, language)
+        return
+    if isinstance(action, Rate):
+        await satisfaction.rate(update, context, action)
+        return
+    if isinstance(action, JoinEnquiry | NewEnquiry):
+        await _which_enquiry(update, context, action, language)
         return
     if isinstance(action, OpenEntry | Choose):
         await query.answer()
@@ -125,27 +134,49 @@ async def _ask_staff(update: Update, context: Context, action: AskStaff, languag
     query = update.callback_query
     assert query is not None
     await query.answer()
-    words = texts.get(language)
-    state = user_state(context)
-    asked = state.question(action.number)
-    if asked is None:
-        await send_view(update, context, View((words.ask_type_question,)))
-        return
-    if (ref := state.forwarded.get(action.number)) is not None:
-        await send_view(update, context, text_view(words.already_forwarded.format(ref=ref)))
-        return
     reason = "none of the suggestions" if action.none_of_these else "asked for staff"
     try:
-        enquiry = await context.bot_data.core.users.ask_staff(asker_for(update), asked, reason)
-    except DailyLimitReached:
-        await send_view(update, context, text_view(words.daily_limit))
-        return
+        notice = await context.bot_data.core.users.forward_remembered(
+            asker_for(update), user_state(context), action.number, reason, language
+        )
     except StorageUnavailable:  # the database logged why, once
-        await send_view(update, context, text_view(words.cannot_forward))
+        await _cannot_forward(update, context, language)
         return
-    state.forwarded[action.number] = enquiry.ref
-    logger.info("enquiry #%d: sent to staff from a button (%s)", enquiry.ref, reason)
-    await send_acknowledgement(update, context, enquiry, language)
+    if notice.ref is not None:
+        logger.info("enquiry #%d: sent to staff from a button (%s)", notice.ref, reason)
+    await _tell(update, context, notice)
+
+
+async def _which_enquiry(
+    update: Update, context: Context, action: JoinEnquiry | NewEnquiry, language: str
+) -> None:
+    """The answer to "a new question, or part of #N?": forward the message as told, once."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    ref = action.ref if isinstance(action, JoinEnquiry) else None
+    try:
+        notice = await context.bot_data.core.users.settle(
+            asker_for(update), user_state(context), action.number, ref, language
+        )
+    except StorageUnavailable:  # the database logged why, once
+        await _cannot_forward(update, context, language)
+        return
+    if notice.ref is not None:
+        how = "joined" if ref is not None else "escalated"
+        logger.info("enquiry #%d: %s from the user's choice", notice.ref, how)
+    await _tell(update, context, notice)
+
+
+async def _cannot_forward(update: Update, context: Context, language: str) -> None:
+    await send_view(update, context, text_view(texts.get(language).cannot_forward))
+
+
+async def _tell(update: Update, context: Context, notice: Notice) -> None:
+    """Send a notice; one about an enquiry is part of its thread (replies to it join it)."""
+    sent = await send_view(update, context, View((notice.html,)))
+    if notice.ref is not None:
+        await record_sent(context, notice.ref, sent)
 
 
 async def _forget(update: Update, context: Context, confirmed: bool, language: str) -> None:

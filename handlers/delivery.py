@@ -1,9 +1,11 @@
 """Delivering the outbox over Telegram: the Sender the outbox worker uses, and its lifecycle.
 
-`TelegramSender` turns one outbox item into one sendMessage call (threaded as a reply to the
-enquiry's announcement, or into its forum topic) and translates Telegram's errors into the
-worker's two outcomes: try again later, or give up. `Delivery` starts the worker and the
-periodic jobs (reminders, purge) in post_init; `stop` ends it before the service closes.
+`TelegramSender` turns one outbox item into one Bot API call (sendMessage threaded as a reply
+to the enquiry's announcement or into its forum topic; copyMessage for an attachment;
+editMessageText or editMessageCaption for an edited reply; editMessageReplyMarkup for the
+announcement's buttons) and translates Telegram's errors into the worker's two outcomes: try
+again later, or give up. `start` starts the worker and the periodic jobs (reminders, the
+automatic close, purge) in post_init; `stop` ends it before the service closes.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ PURGE_FIRST = timedelta(minutes=1)  # soon after start-up, then daily
 TOPIC_NAME_LIMIT = 128  # Telegram's limit for a forum topic name
 
 ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
+_NOT_MODIFIED = "message is not modified"
 
 
 def keyboard(rows: ButtonRows) -> InlineKeyboardMarkup | None:
@@ -72,12 +75,28 @@ class TelegramSender:
     async def send(self, item: OutboxItem) -> int:
         """Deliver one item; raise RetryLater or Undeliverable as the error deserves."""
         try:
+            if item.kind is Kind.EDIT:
+                return await self._edit(item)
+            if item.kind is Kind.KEYBOARD:
+                return await self._keyboard(item)
             thread_id = await self._thread_for(item)
             reply_to = (
                 ReplyParameters(item.reply_to_message_id, allow_sending_without_reply=True)
                 if item.in_thread and item.reply_to_message_id is not None
                 else None
             )
+            if item.copy_of is not None:
+                copied = await self.bot.copy_message(
+                    item.chat_id,
+                    item.copy_of.chat_id,
+                    item.copy_of.message_id,
+                    caption=item.text or None,
+                    parse_mode=ParseMode.HTML if item.text else None,
+                    reply_markup=keyboard(item.markup),
+                    reply_parameters=reply_to,
+                    message_thread_id=thread_id,
+                )
+                return copied.message_id
             message = await self.bot.send_message(
                 item.chat_id,
                 item.text,
@@ -99,6 +118,39 @@ class TelegramSender:
         except TelegramError as exc:
             raise RetryLater(exc.message) from exc
         return message.message_id
+
+    async def _edit(self, item: OutboxItem) -> int:
+        """Change a delivered message (a relayed reply) to the item's text."""
+        target = item.edit_message_id
+        if target is None:
+            raise Undeliverable("the message to edit was never delivered")
+        try:
+            if item.edit_caption:
+                await self.bot.edit_message_caption(
+                    item.chat_id, target, caption=item.text, parse_mode=ParseMode.HTML
+                )
+            else:
+                await self.bot.edit_message_text(
+                    item.text, item.chat_id, target, parse_mode=ParseMode.HTML
+                )
+        except BadRequest as exc:
+            if _NOT_MODIFIED not in exc.message.lower():  # sent before a restart: done
+                raise
+        return target
+
+    async def _keyboard(self, item: OutboxItem) -> int:
+        """Bring the announcement's buttons up to date."""
+        target = item.reply_to_message_id
+        if target is None:
+            raise Undeliverable("the enquiry has no announcement to update")
+        try:
+            await self.bot.edit_message_reply_markup(
+                item.chat_id, target, reply_markup=keyboard(item.markup)
+            )
+        except BadRequest as exc:
+            if _NOT_MODIFIED not in exc.message.lower():  # a button press already did it
+                raise
+        return target
 
     async def _thread_for(self, item: OutboxItem) -> int | None:
         """The forum topic to send into; for an announcement in forum mode, create it."""
@@ -140,6 +192,7 @@ async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> N
         logger.warning("no job queue: reminders and the daily purge will not run")
         return
     jobs.run_repeating(send_reminders, interval=REMIND_EVERY, first=REMIND_EVERY)
+    jobs.run_repeating(autoclose, interval=REMIND_EVERY, first=REMIND_EVERY)
     jobs.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_FIRST)
 
 
@@ -155,6 +208,12 @@ async def send_reminders(context: Context) -> None:
     """Job: re-announce enquiries waiting longer than staff.remind_after_hours."""
     for ref in await context.bot_data.core.maintenance.send_reminders():
         logger.info("enquiry #%d: reminder sent to staff", ref)
+
+
+async def autoclose(context: Context) -> None:
+    """Job: resolve enquiries pending on the user for staff.autoclose_days."""
+    for ref in await context.bot_data.core.maintenance.autoclose():
+        logger.info("enquiry #%d: resolved automatically", ref)
 
 
 async def purge(context: Context) -> None:

@@ -3,13 +3,14 @@ language they chose with /language."""
 
 from __future__ import annotations
 
+import html
 import logging
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
-from bot import texts
+from bot import stafftexts, texts
 from bot.language import ENGLISH
 from bot.storage.database import StorageUnavailable
 from handlers.state import Context, language_of
@@ -32,12 +33,29 @@ async def on_error(update: object, context: Context) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer()
         if update.effective_chat is not None:
-            words = texts.get(await _language(update, context))
             await context.bot.send_message(
-                update.effective_chat.id, words.something_wrong, parse_mode=ParseMode.HTML
+                update.effective_chat.id,
+                await _apology(update, context),
+                parse_mode=ParseMode.HTML,
             )
     except TelegramError as exc:
         logger.warning("could not tell the user about update %s's error: %s", update_id, exc)
+
+
+async def _apology(update: Update, context: Context) -> str:
+    """What to say: to staff whose change the database could not take, that nothing was sent
+    or kept (in their language); to anyone else, that something went wrong."""
+    user, chat = update.effective_user, update.effective_chat
+    if not isinstance(context.error, StorageUnavailable) or user is None or chat is None:
+        return texts.get(await _language(update, context)).something_wrong
+    staff = context.bot_data.core.staff  # open: the store it holds raised
+    if staff.may_act(user.id, chat.id, chat.type == ChatType.PRIVATE):
+        try:
+            words = await staff.words_for(user.id)
+        except Exception:  # reading the language failed too: staff.language
+            words = stafftexts.get(staff.settings.staff.language)
+        return html.escape(words.not_stored)
+    return texts.get(await _language(update, context)).something_wrong
 
 
 async def _language(update: Update, context: Context) -> str:

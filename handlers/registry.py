@@ -15,14 +15,15 @@ from telegram.ext import (
 )
 
 from bot.callback_data import STAFF_PREFIX
-from handlers import callbacks, errors, staff, user
+from handlers import callbacks, errors, media, satisfaction, staff, user
 from handlers.groups import ADDRESSED
 
-#: Edited messages and channel posts are ignored: an edit must not ask (or escalate) twice.
+#: New messages only: an edit must not ask (or escalate) twice; edits have their own handler.
 NEW_MESSAGE = filters.UpdateType.MESSAGE
-NOT_TEXT = (
-    filters.Sticker.ALL
-    | filters.PHOTO
+EDITED = filters.UpdateType.EDITED_MESSAGE
+#: Attachments relayed to staff (bot.media.RELAYED); a venue is a location with a name.
+ATTACHMENT = (
+    filters.PHOTO
     | filters.VOICE
     | filters.AUDIO
     | filters.VIDEO
@@ -31,10 +32,9 @@ NOT_TEXT = (
     | filters.Document.ALL
     | filters.LOCATION
     | filters.VENUE
-    | filters.CONTACT
-    | filters.POLL
-    | filters.Dice.ALL
 )
+#: Kinds that are neither read nor relayed: the sender is told so.
+NOT_RELAYED = filters.Sticker.ALL | filters.CONTACT | filters.POLL | filters.Dice.ALL
 COMMANDS = {
     "start": user.start,
     "help": user.help_command,
@@ -54,7 +54,24 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     staff_chat = settings.staff.chat_id if settings is not None else 0
     # First, in a group of its own: the flood limit sees every update from a user (messages,
     # commands, buttons) and stops the rest of the handlers when the user is over it.
-    application.add_handler(TypeHandler(Update, user.flood_guard), group=-1)
+    application.add_handler(TypeHandler(Update, user.flood_guard), group=-2)
+    # Then a reply to a rating's comment prompt: the comment, which stops the handlers below
+    # (that would take it as a follow-up); any other reply falls through to them.
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT
+            & filters.REPLY
+            & ~filters.COMMAND
+            & filters.ChatType.PRIVATE
+            & NEW_MESSAGE,
+            satisfaction.comment,
+        ),
+        group=-1,
+    )
+    # An edited message: relayed when the bot stored the original (staff's or a user's).
+    application.add_handler(
+        MessageHandler(EDITED & (filters.TEXT | filters.CAPTION), media.edited)
+    )
     # Commands first. CommandHandler ignores "/cmd@other_bot" in groups by itself.
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGE))
@@ -82,7 +99,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             filters.COMMAND & filters.ChatType.PRIVATE & NEW_MESSAGE, user.unknown_command
         )
     )
-    application.add_handler(MessageHandler(NOT_TEXT & NEW_MESSAGE & ADDRESSED, user.not_text))
+    application.add_handler(MessageHandler(ATTACHMENT & NEW_MESSAGE & ADDRESSED, media.user_media))
+    application.add_handler(MessageHandler(NOT_RELAYED & NEW_MESSAGE & ADDRESSED, user.not_text))
     # Last: any other text addressed to the bot is a question, and may be escalated to staff,
     # so it must not swallow anything a handler above should take.
     application.add_handler(

@@ -94,6 +94,15 @@ def is_from_bot(message: Message, bot_id: int) -> bool:
     return message.from_user is not None and message.from_user.id == bot_id
 
 
+def quoted_text(message: Message, bot_id: int) -> str | None:
+    """What the message `message` replies to says (its text, or a copy's caption), when the
+    bot sent it: where a copy whose id was never recorded shows its `#N`."""
+    replied = message.reply_to_message
+    if replied is None or not is_from_bot(replied, bot_id):
+        return None
+    return replied.text if replied.text is not None else replied.caption
+
+
 async def record_thread(
     context: Context, ref: int, chat_id: int, message_ids: Sequence[int]
 ) -> None:
@@ -103,3 +112,9 @@ async def record_thread(
         await context.bot_data.core.record_thread(ref, chat_id, message_ids)
     except StorageUnavailable:
         logger.info("enquiry #%d: messages %s not recorded in its thread", ref, message_ids)
+
+
+async def record_sent(context: Context, ref: int, sent: Sequence[Message]) -> None:
+    """Messages sent about enquiry `ref`: a reply to any of them joins its thread."""
+    if sent:
+        await record_thread(context, ref, sent[0].chat_id, [m.message_id for m in sent])

@@ -17,9 +17,9 @@ from bot.language import ENGLISH
 from bot.outbox import Backoff, OutboxWorker
 from bot.service import Services
 from bot.storage.records import Asker
+from bot.users import REMEMBERED_QUESTIONS, RecentQuestions
 
-#: How many recent questions per user the "Ask staff" and "did you mean" buttons can refer to.
-REMEMBERED_QUESTIONS = 20
+__all__ = ["REMEMBERED_QUESTIONS", "UserData"]
 
 
 @dataclass
@@ -41,30 +41,11 @@ class BotData:
 
 
 @dataclass
-class UserData:
-    """Per-user state: recent questions, numbered so buttons can refer to them."""
+class UserData(RecentQuestions):
+    """Per-user state: recent questions, numbered so buttons can refer to them, and the
+    album last acknowledged."""
 
-    questions: dict[int, str] = field(default_factory=dict)
-    forwarded: dict[int, int] = field(default_factory=dict)  # question number -> enquiry ref
-    last_number: int = 0
-
-    def remember(self, question: str) -> int:
-        """Keep a question and return its number (for callback data)."""
-        self.last_number += 1
-        self.questions[self.last_number] = question
-        for old in [n for n in self.questions if n <= self.last_number - REMEMBERED_QUESTIONS]:
-            del self.questions[old]
-            self.forwarded.pop(old, None)
-        return self.last_number
-
-    def question(self, number: int) -> str | None:
-        """A remembered question, or None when it is unknown or too old."""
-        return self.questions.get(number)
-
-    def clear(self) -> None:
-        """Forget every remembered question (after /forget)."""
-        self.questions.clear()
-        self.forwarded.clear()
+    last_album: str | None = None  # the media group whose first item was acknowledged
 
 
 Context: TypeAlias = CallbackContext[ExtBot[Any], UserData, dict[Any, Any], BotData]
@@ -72,8 +53,9 @@ CONTEXT_TYPES = ContextTypes(bot_data=BotData, user_data=UserData)
 
 
 def asker_for(update: Update) -> Asker:
-    """Who sent an update, as the store records it."""
+    """Who sent an update (and which message of theirs it is), as the store records it."""
     user, chat = update.effective_user, update.effective_chat
+    message = update.message or update.edited_message  # the person's own, not a button's
     if user is None:
         raise ValueError(f"update {update.update_id} has no sender")
     return Asker(
@@ -82,6 +64,7 @@ def asker_for(update: Update) -> Asker:
         name=user.full_name,
         username=user.username,
         language=user.language_code,
+        message_id=message.message_id if message is not None else None,
     )
 
 

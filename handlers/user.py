@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import staffview, texts
+from bot import texts
 from bot.flood import Verdict
 from bot.knowledge import Entry
+from bot.screens import CONTACT_ENTRIES
 from bot.storage.database import StorageUnavailable
 from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
 from handlers.groups import ADDRESSED, strip_mention
-from handlers.replies import is_from_bot, record_thread, send_view
+from handlers.replies import quoted_text, record_sent, send_view
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import (
     View,
@@ -24,7 +24,7 @@ from handlers.views import (
     entry_view,
     forget_view,
     language_view,
-    reply_view,
+    reply_views,
     resolve_deep_link,
     status_view,
     text_view,
@@ -33,20 +33,19 @@ from handlers.views import (
 
 logger = logging.getLogger(__name__)
 
-CONTACT_ENTRIES = ("contact-tokyo-division", "contact-jclair-singapore", "contact-online")
-
 
 async def flood_guard(update: Update, context: Context) -> None:
     """Before every other handler: over limits.messages_per_minute, say "too fast" once and
     handle nothing more from that user until their minute has room again. Staff are exempt."""
-    user, message, query = update.effective_user, update.message, update.callback_query
+    user, query = update.effective_user, update.callback_query
+    message = update.message or update.edited_message
     services = context.bot_data.core
     if user is None or services.staff.is_staff(user.id):
         return
     if message is not None and not _addressed(message):
         return  # group talk the bot does not read
     if message is None and query is None:
-        return  # edits, channel posts and the like: no handler acts on them
+        return  # channel posts and the like: no handler acts on them
     verdict = await services.users.admit(user.id)
     if verdict is Verdict.ALLOW:
         return
@@ -84,12 +83,16 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: what the bot does and its commands."""
-    words = texts.get(await language_of(update, context))
+    """/help: what the bot does and its commands; staff also get theirs, in their language."""
     user = update.effective_user
-    staff = context.bot_data.core.staff.is_staff(user.id if user else None)
-    extra = staffview.STAFF_HELP if staff else ""
-    await send_view(update, context, View((words.help + extra,)))
+    staff = context.bot_data.core.staff
+    if user is not None and staff.is_staff(user.id):
+        staff_words = await staff.words_for(user.id)
+        words = texts.get(staff_words.language)
+        await send_view(update, context, View((words.help + staff_words.help,)))
+        return
+    words = texts.get(await language_of(update, context))
+    await send_view(update, context, View((words.help,)))
 
 
 async def topics(update: Update, context: Context) -> None:
@@ -123,8 +126,8 @@ async def ask(update: Update, context: Context) -> None:
     asker = asker_for(update)
     try:
         enquiry = await users.ask_staff(asker, question)
-    except DailyLimitReached:
-        await send_view(update, context, text_view(texts.get(chosen).daily_limit))
+    except DailyLimitReached as over:
+        await send_view(update, context, text_view(users.limit_notice(over.resets_at, chosen)))
         return
     except StorageUnavailable:
         await _cannot_forward(update, context, chosen)
@@ -166,10 +169,11 @@ async def not_text(update: Update, context: Context) -> None:
 
 
 async def question(update: Update, context: Context) -> None:
-    """A typed question: answer it, offer choices, or forward it to staff.
+    """A typed question: answer it, offer choices or topics, or forward it to staff.
 
     A reply to one of the bot's messages about an enquiry (its acknowledgement or a staff
-    answer) is a follow-up of that enquiry, whatever it says.
+    answer) is a follow-up of that enquiry, whatever it says; another unanswerable message
+    may join it, open a new one, or ask the user which (see bot.users).
     """
     message = update.effective_message
     if message is None or message.text is None:
@@ -178,10 +182,12 @@ async def question(update: Update, context: Context) -> None:
     services = context.bot_data.core
     asker = asker_for(update)
     replied = message.reply_to_message
-    quoted = replied.text if replied is not None and is_from_bot(replied, context.bot.id) else None
     try:
         reply = await services.users.handle_message(
-            asker, text, replied.message_id if replied is not None else None, quoted
+            asker,
+            text,
+            replied.message_id if replied is not None else None,
+            quoted_text(message, context.bot.id),
         )
     except StorageUnavailable:  # it had to be stored for staff, and the disk takes no writes
         await _cannot_forward(update, context, await services.users.reply_language(asker, text))
@@ -193,9 +199,13 @@ async def question(update: Update, context: Context) -> None:
         how = "follow-up" if reply.follow_up else "escalated"
         why = reply.decision.reason if reply.decision else "a reply in the user's chat"
         logger.info("enquiry #%d: %s (%s)", reply.enquiry.ref, how, why)
-    sent = await send_view(update, context, reply_view(services.kb, reply, number))
+    sent = [
+        m
+        for view in reply_views(services.kb, reply, number)
+        for m in await send_view(update, context, view)
+    ]
     if reply.enquiry is not None:
-        await _thread(context, reply.enquiry.ref, sent)
+        await record_sent(context, reply.enquiry.ref, sent)
 
 
 async def _cannot_forward(update: Update, context: Context, language: str) -> None:
@@ -210,9 +220,4 @@ async def send_acknowledgement(
     """Tell the user their message is with staff; replies to that message join the thread."""
     text = context.bot_data.core.users.acknowledgement(enquiry, language, follow_up)
     sent = await send_view(update, context, text_view(text))
-    await _thread(context, enquiry.ref, sent)
-
-
-async def _thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
-    if sent:
-        await record_thread(context, ref, sent[0].chat_id, [m.message_id for m in sent])
+    await record_sent(context, enquiry.ref, sent)

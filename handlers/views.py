@@ -1,39 +1,29 @@
-"""What the bot shows: message texts (HTML) and inline keyboards, built without the network.
+"""What the bot shows on Telegram: the core's screens (bot.screens) as texts and keyboards.
 
-Every function here is pure, so the decisions a user sees (which buttons, how a long answer
-is split, where a deep link leads) are unit-tested without Telegram. Text from a person or
-from the knowledge base (plain text) is html-escaped here and nowhere else.
+The decisions a user sees (which buttons, how a long answer is split, where a deep link
+leads) are made in bot.screens, shared with the terminal chat; here a screen's buttons
+become an inline keyboard, their actions callback data. Everything is built without the
+network, so it is unit-tested without Telegram.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
-from bot.callback_data import (
-    AskStaff,
-    Choose,
-    Feedback,
-    Forget,
-    OpenCategory,
-    OpenEntry,
-    SetLanguage,
-    ShowTopics,
-    parse,
-)
-from bot.decision import Action
+from bot import screens
+from bot.callback_data import Feedback, parse
 from bot.knowledge import Entry, KnowledgeBase
-from bot.markup import shorten, split_html
+from bot.screens import Rows, Screen, escaped_parts
 from bot.storage.records import Enquiry
 from bot.users import Reply
 
-STATUS_TEXT_CHARS = 60
 _DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+__all__ = ["View", "escaped_parts"]
 
 
 @dataclass(frozen=True)
@@ -44,37 +34,28 @@ class View:
     keyboard: InlineKeyboardMarkup | None = None
 
 
-def escaped_parts(text: str, header: str = "") -> tuple[str, ...]:
-    """Plain text html-escaped and split for Telegram; `header` (HTML) goes before part one."""
-    body = html.escape(text)
-    return tuple(split_html(f"{header}\n{body}" if header else body))
+def keyboard(rows: Rows) -> InlineKeyboardMarkup | None:
+    """A screen's buttons as an inline keyboard; None when it has none."""
+    buttons = [
+        [InlineKeyboardButton(b.label, callback_data=b.action.data) for b in row] for row in rows
+    ]
+    buttons = [row for row in buttons if row]
+    return InlineKeyboardMarkup(buttons) if buttons else None
 
 
-def _rows(buttons: Iterable[InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
-    return [[button] for button in buttons]
+def view(screen: Screen) -> View:
+    """A screen as Telegram shows it."""
+    return View(screen.parts, keyboard(screen.rows))
 
 
 def topics_view(kb: KnowledgeBase, language: str, intro: str | None = None) -> View:
     """The list of categories, one button each."""
-    buttons = (
-        InlineKeyboardButton(kb.category_in(name, language), callback_data=OpenCategory(i).data)
-        for i, name in enumerate(kb.categories)
-    )
-    return View((intro or texts.get(language).topics,), InlineKeyboardMarkup(_rows(buttons)))
+    return view(screens.topics(kb, language, intro))
 
 
 def category_view(kb: KnowledgeBase, index: int, language: str) -> View:
     """The entries of one category, one button each, and a Back button."""
-    name = kb.categories[index]
-    rows = _rows(
-        InlineKeyboardButton(e.title_in(language), callback_data=OpenEntry(e.id).data)
-        for e in kb.in_category(name)
-    )
-    back = texts.get(language).button_back
-    rows.append([InlineKeyboardButton(back, callback_data=ShowTopics().data)])
-    return View(
-        (f"<b>{html.escape(kb.category_in(name, language))}</b>",), InlineKeyboardMarkup(rows)
-    )
+    return view(screens.category(kb, index, language))
 
 
 def answer_keyboard(
@@ -85,27 +66,7 @@ def answer_keyboard(
     question_number: int | None = None,
 ) -> InlineKeyboardMarkup | None:
     """Related entries, "Ask staff" (for a remembered question), then 👍 / 👎 (for an entry)."""
-    words = texts.get(language)
-    rows = _rows(
-        InlineKeyboardButton(kb.entries[r].title_in(language), callback_data=OpenEntry(r).data)
-        for r in related
-        if r in kb.entries
-    )
-    if question_number is not None:
-        data = AskStaff(question_number).data
-        rows.append([InlineKeyboardButton(words.button_ask_staff, callback_data=data)])
-    if entry_id is not None:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    words.button_helpful, callback_data=Feedback(True, entry_id).data
-                ),
-                InlineKeyboardButton(
-                    words.button_not_helpful, callback_data=Feedback(False, entry_id).data
-                ),
-            ]
-        )
-    return InlineKeyboardMarkup(rows) if rows else None
+    return keyboard(screens.answer_rows(kb, entry_id, language, related, question_number))
 
 
 def entry_view(
@@ -116,97 +77,37 @@ def entry_view(
     question_number: int | None = None,
 ) -> View:
     """An entry opened from a button or deep link: bold title, its answer, its keyboard."""
-    header = f"<b>{html.escape(entry.title_in(language))}</b>"
-    parts = escaped_parts(entry.answer_in(language) if answer is None else answer, header)
-    keyboard = answer_keyboard(kb, entry.id, language, entry.related, question_number)
-    return View(parts, keyboard)
+    return view(screens.entry(kb, entry, language, answer, question_number))
 
 
-def reply_view(kb: KnowledgeBase, reply: Reply, question_number: int) -> View:
-    """The reply to a typed message, whatever became of it."""
-    decision = reply.decision
-    language = reply.answer_language
-    words = texts.get(language)
-    answered = decision is not None and decision.action is Action.ANSWER
-    if reply.limited and not answered:
-        return View((html.escape(words.daily_limit),))
-    if reply.enquiry is not None and not answered:
-        return View((html.escape(reply.acknowledgement),))
-    if decision is None:  # only a message that joined an enquiry comes without a decision
-        return View((words.ask_usage,))
-    if decision.action is Action.ANSWER and decision.entry_id in kb.entries:
-        keyboard = answer_keyboard(
-            kb, decision.entry_id, language, decision.related, question_number
-        )
-        parts = escaped_parts(decision.answer)
-        # Answered in part: the rest went to staff (or could not, over the daily cap).
-        if reply.enquiry is not None:
-            parts = (*parts, html.escape(reply.acknowledgement))
-        elif reply.limited:
-            parts = (*parts, html.escape(words.daily_limit))
-        return View(parts, keyboard)
-    if decision.action is Action.CLARIFY and decision.suggestions:
-        rows = _rows(
-            InlineKeyboardButton(s.title, callback_data=Choose(question_number, s.entry_id).data)
-            for s in decision.suggestions
-        )
-        none = AskStaff(question_number, none_of_these=True).data
-        rows.append([InlineKeyboardButton(words.none_of_these, callback_data=none)])
-        return View((html.escape(decision.answer),), InlineKeyboardMarkup(rows))
-    if decision.action is Action.ESCALATE:  # not stored: let the user send it themselves
-        return View((words.ask_usage,))
-    return View(escaped_parts(decision.answer or words.empty_question))
+def reply_views(kb: KnowledgeBase, reply: Reply, question_number: int) -> list[View]:
+    """The reply to a typed message, whatever became of it (one or two messages)."""
+    return [view(screen) for screen in screens.replies(kb, reply, question_number)]
 
 
 def text_view(text: str) -> View:
     """A plain-text message (escaped), e.g. an acknowledgement."""
-    return View((html.escape(text),))
+    return view(screens.plain(text))
 
 
 def status_view(enquiries: Sequence[Enquiry], language: str) -> View:
     """A user's enquiries: reference, state and the start of the question."""
-    words = texts.get(language)
-    if not enquiries:
-        return View((words.no_enquiries,))
-    lines = [words.enquiries_header]
-    for enquiry in enquiries:
-        text = shorten(enquiry.text, STATUS_TEXT_CHARS)
-        state = words.states[enquiry.state]
-        lines.append(f"#{enquiry.ref} ({state}): {html.escape(text)}")
-    return View(tuple(split_html("\n".join(lines))))
+    return view(screens.status(enquiries, language))
 
 
 def contact_view(kb: KnowledgeBase, entry_ids: Sequence[str], language: str) -> View:
     """The answers of the contact entries, each under its title."""
-    sections = [texts.get(language).contact_header]
-    for entry_id in entry_ids:
-        if (entry := kb.entries.get(entry_id)) is not None:
-            title = html.escape(entry.title_in(language))
-            sections.append(f"<b>{title}</b>\n{html.escape(entry.answer_in(language))}")
-    return View(tuple(split_html("\n".join(sections))))
+    return view(screens.contact(kb, language, entry_ids))
 
 
 def forget_view(language: str) -> View:
     """The /forget confirmation with its two buttons."""
-    words = texts.get(language)
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(words.button_forget_yes, callback_data=Forget(True).data),
-                InlineKeyboardButton(words.button_forget_no, callback_data=Forget(False).data),
-            ]
-        ]
-    )
-    return View((words.forget_confirm,), keyboard)
+    return view(screens.forget(language))
 
 
 def language_view(language: str) -> View:
     """/language: one button per language the bot speaks."""
-    buttons = [
-        InlineKeyboardButton(name, callback_data=SetLanguage(code).data)
-        for code, name in texts.LANGUAGE_NAMES.items()
-    ]
-    return View((texts.get(language).language_prompt,), InlineKeyboardMarkup([buttons]))
+    return view(screens.language_choice(language))
 
 
 def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,9 +23,12 @@ from bot.config import Settings, load_settings
 from bot.decision import MatcherSettings
 from bot.knowledge import load_knowledge
 from bot.matcher import Matcher
+from bot.outbox import Backoff, OutboxWorker, Sender
+from bot.savedreplies import load_saved_replies
 from bot.service import Services
 from bot.storage import Storage
 from bot.storage.database import now
+from bot.storage.outbox import OutboxStore
 from handlers.app import ClairApplication, build_application, polling, serve
 
 # The tests speak plain HTTP to 127.0.0.1 only. Otherwise every Bot API client httpx
@@ -35,15 +38,15 @@ from handlers.app import ClairApplication, build_application, polling, serve
 os.environ.pop("SSL_CERT_FILE", None)
 os.environ["SSL_CERT_DIR"] = tempfile.mkdtemp(prefix="clair-bot-no-certs-")
 
-# Property tests (test_properties.py): a hundred examples each in `make test`, 10,000 in
-# `make chaos` (HYPOTHESIS_PROFILE=chaos). One bot serves every example of a test, and an
-# example may wait on the network: neither is a health problem here.
+# Property tests (test_properties.py): fifty examples each in `make test` (it stays near 30 s
+# on two cores), 10,000 in `make chaos` (HYPOTHESIS_PROFILE=chaos). One bot serves every
+# example of a test, and an example may wait on the network: neither is a health problem here.
 _PROPERTY_CHECKS = dict(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=False,
 )
-hypothesis_settings.register_profile("ci", max_examples=100, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
+hypothesis_settings.register_profile("ci", max_examples=50, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
 hypothesis_settings.register_profile("chaos", max_examples=10_000, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
@@ -51,7 +54,28 @@ TOKEN = "123456:TEST-token"
 #: A small copy of some of knowledge/, so that editing the content cannot break these tests
 #: (and a small knowledge base is quick to load for every test).
 FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+#: The tests' own saved replies, for the same reason.
+FIXTURE_REPLIES = Path(__file__).resolve().parent / "fixtures" / "saved-replies.yaml"
 USER_ID = 42
+
+
+def config_file(
+    tmp_path: Path,
+    knowledge: Path = FIXTURE_KNOWLEDGE,
+    saved_replies: Path = FIXTURE_REPLIES,
+    staff: str = "",
+    more: str = "",
+) -> Path:
+    """A config.yaml in `tmp_path` for the command line: the knowledge base, a database of
+    the test's own and the saved replies; `staff` adds lines to the staff section (such as
+    "language: en"), `more` adds whole sections."""
+    path = tmp_path / "config.yaml"
+    staff_lines = "".join(f"  {line}\n" for line in staff.splitlines())
+    path.write_text(
+        f"knowledge:\n  path: {knowledge}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
+        f"staff:\n  saved_replies: {saved_replies}\n{staff_lines}{more}"
+    )
+    return path
 
 
 def is_escalated(text: str, ref: int, language: str = "en") -> bool:
@@ -75,6 +99,7 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         "CLAIRBOT_KNOWLEDGE_PATH": str(FIXTURE_KNOWLEDGE),
         # Follow-ups go at once unless a test sets a window (they still join queued ones).
         "CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "0",
+        "CLAIRBOT_STAFF_SAVED_REPLIES": str(FIXTURE_REPLIES),
     }
     return load_settings(environ=environ | overrides)
 
@@ -128,8 +153,17 @@ async def running_bot(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Asyn
     fake rejects bad HTML and overlong messages, so this checks escaping and splitting).
     TELEGRAM_BOT_TOKEN must be set to ``api.token``.
     """
+    async with running_bot_at(api, tmp_path, now, overrides) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def running_bot_at(
+    api: FakeBotApi, tmp_path: Path, clock: Callable[[], datetime], overrides: dict[str, str]
+) -> AsyncIterator[Harness]:
+    """`running_bot` with `clock` as the store's clock."""
     settings = settings_for(api, tmp_path, **overrides)
-    services = await open_services(settings)
+    services = await open_services(settings, clock)
     application = build_application(settings, services)
     harness = Harness(api, application, settings)
     try:
@@ -191,7 +225,7 @@ async def open_services(settings: Settings, clock: Callable[[], datetime] = now)
         return await Services.open(settings, clock)
     matcher = fixture_matcher(settings.matcher)
     storage = await Storage.open(settings.storage.path, clock)
-    return Services(settings, matcher.kb, storage, matcher)
+    return Services(settings, matcher.kb, storage, matcher, load_saved_replies(FIXTURE_REPLIES))
 
 
 @pytest.fixture
@@ -207,17 +241,44 @@ async def clair(
         yield harness
 
 
+# ------------------------------------------------------------------ delivery without waits
+class FastClock:
+    """The store's clock: real time, plus the waits the test skipped (see `skip_waits`)."""
+
+    def __init__(self) -> None:
+        self.skipped = timedelta()
+        self.jumps: list[float] = []  # each skipped wait, in seconds
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
+
+
+async def skip_waits(outbox: OutboxStore, clock: FastClock) -> None:
+    """Whenever the next outbox retry lies in the future, move the clock there and wake the
+    worker: a 429's retry_after of 1 s costs the test no real second."""
+    while True:
+        # A poll: the worker's waits are on the store's clock, which nothing else moves.
+        await asyncio.sleep(0.01)
+        upcoming = await outbox.next_attempt_at()
+        if upcoming is not None and (gap := upcoming - clock()) > timedelta():
+            clock.skipped += gap
+            clock.jumps.append(gap.total_seconds())
+            outbox.changed.set()
+
+
 # ---------------------------------------------------------------------------- staff side
 STAFF_CHAT_ID = -1009876543
 STAFF_USER_ID = 500
 
 
-def staff_overrides(forum: bool = False) -> dict[str, str]:
-    """Environment overrides that make STAFF_CHAT_ID the staff chat and STAFF_USER_ID staff."""
+def staff_overrides(forum: bool = False, language: str = "en") -> dict[str, str]:
+    """Environment overrides that make STAFF_CHAT_ID the staff chat and STAFF_USER_ID staff,
+    speaking `language` (the tests read English unless they test Japanese, the default)."""
     return {
         "CLAIRBOT_STAFF_CHAT_ID": str(STAFF_CHAT_ID),
         "CLAIRBOT_STAFF_USER_IDS": str(STAFF_USER_ID),
         "CLAIRBOT_STAFF_FORUM_TOPICS": "true" if forum else "false",
+        "CLAIRBOT_STAFF_LANGUAGE": language,
     }
 
 
@@ -237,3 +298,54 @@ async def staff_bot(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
     async with running_bot(staff_api, tmp_path, **staff_overrides()) as harness:
         yield harness
+
+
+async def recorded(bot: Harness, ref: int) -> None:
+    """Wait until the worker has recorded the announcement's id (just after Telegram's reply).
+
+    Staff cannot answer faster than that in real life; a test can, so it waits.
+    """
+
+    async def poll() -> None:
+        # A poll with a deadline: the store has no event for outbox writes.
+        while (enquiry := await bot.service.storage.enquiries.get(ref)) is None or (  # noqa: ASYNC110
+            enquiry.staff_message_id is None
+        ):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=5)
+
+
+async def in_thread_of(bot: Harness, chat_id: int, message_id: int) -> None:
+    """Wait until the worker has recorded a delivered message as part of an enquiry's thread."""
+
+    async def poll() -> None:
+        enquiries = bot.service.storage.enquiries
+        while await enquiries.ref_for_message(chat_id, message_id) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout=5)
+
+
+async def staff_command(bot: Harness, text: str, chat: int = STAFF_USER_ID) -> SentMessage:
+    """A staff member sends a command (in their private chat by default); return the reply."""
+    bot.api.send_message(text, user=STAFF_USER_ID, chat=chat)
+    return await bot.api.next_message(chat)
+
+
+async def answers(bot: Harness, query_id: str) -> str | None:
+    [answer] = await bot.api.wait_for(
+        lambda: [a for a in bot.api.callback_answers if a.callback_query_id == query_id]
+    )
+    return answer.text
+
+
+def fast_worker(service: Services, sender: Sender, idle_s: float = 0.5) -> OutboxWorker:
+    """An outbox worker that retries after 50 ms (200 ms at most), for delivery tests."""
+    return OutboxWorker(
+        service.storage.outbox,
+        sender,
+        Backoff(base_s=0.05, cap_s=0.2),
+        on_failure=service.notices.failure_notice,
+        idle_s=idle_s,
+    )

@@ -22,9 +22,11 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -52,6 +54,11 @@ def _words(text: str) -> frozenset[str]:
 
 MAX_TEXT_LENGTH = 4096  # counted in code points after entity parsing
 MAX_CAPTION_LENGTH = 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files
+#: Message fields that make up its content: what copyMessage copies.
+MEDIA_FIELDS = _words(
+    "photo document voice audio video video_note animation location venue sticker contact"
+)
 MAX_CALLBACK_DATA_BYTES = 64
 #: Update types Telegram withholds unless explicitly listed in ``allowed_updates``.
 OPT_IN_UPDATES = _words("chat_member message_reaction message_reaction_count")
@@ -135,6 +142,8 @@ class SentMessage:
     reply_to_message_id: int | None = None
     message_thread_id: int | None = None
     document: UploadedFile | None = None
+    photo: UploadedFile | None = None  # an uploaded photo (sendPhoto)
+    copied_from: tuple[int, int] | None = None  # copyMessage: (from_chat_id, message_id)
     edited: bool = False
     deleted: bool = False
 
@@ -337,6 +346,13 @@ class _Fault:
         return iter((self.status, self.retry_after, self.delay, self.description, self.chat_id))
 
 
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (from its IHDR chunk); (0, 0) for anything else."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return 0, 0
+
+
 def _update_kind(update: JSON) -> str:
     return next(key for key in update if key != "update_id")
 
@@ -389,7 +405,11 @@ class FakeBotApi:
         self._open_callbacks: set[str] = set()
         self._allowed_updates: list[str] = []
         self._files: dict[str, tuple[str, bytes]] = {}
+        self._sizes: dict[str, int] = {}  # file_id -> declared size, when not len(content)
         self._faults: dict[str, list[_Fault]] = {}
+        self._random_faults: tuple[random.Random, float, frozenset[str], float] | None = None
+        #: Faults injected by :meth:`fail_randomly`, by kind ("500", "429", "timeout").
+        self.injected: Counter[str] = Counter()
         self._poll_generation = 0
         self._closing = False
         self._changed = asyncio.Event()  # set and replaced by a fresh Event on every change
@@ -494,6 +514,15 @@ class FakeBotApi:
         fault = _Fault(status, retry_after, delay, description, chat_id)
         self._faults.setdefault(method.lower(), []).extend([fault] * count)
 
+    def fail_randomly(
+        self, rate: float, methods: Iterable[str], *, seed: int = 0, timeout_s: float = 1.0
+    ) -> None:
+        """Make a share ``rate`` of the calls of ``methods`` fail, chosen by a seeded random
+        generator, a third each as 500, as 429 (retry_after 1) and as a timeout (no answer
+        for ``timeout_s``, then a 504; the call is not carried out)."""
+        names = frozenset(m.lower() for m in methods)
+        self._random_faults = (random.Random(seed), rate, names, timeout_s)
+
     # ------------------------------------------------------------------ test side: updates
     def enqueue_update(self, kind: str, payload: JSON) -> int:
         """Queue a raw update of type ``kind`` (e.g. "message"); return its update_id."""
@@ -530,15 +559,22 @@ class FakeBotApi:
         sticker |= {"width": 512, "height": 512, "is_animated": False, "is_video": False}
         return self._incoming({"sticker": sticker}, **options)
 
-    def send_photo(self, caption: str | None = None, **options: Unpack[MessageOptions]) -> int:
-        """Queue a photo message (two sizes) with an optional caption."""
+    def send_photo(
+        self,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+        **options: Unpack[MessageOptions],
+    ) -> int:
+        """Queue a photo message (two sizes) with an optional caption; photos sent together
+        as an album share a ``media_group_id``."""
         sizes = [
             self._file(f"photos/{w}.jpg", b"\xff\xd8\xff", width=w, height=w * 2 // 3)
             for w in (90, 1280)
         ]
-        return self._incoming(
-            {"photo": sizes} | ({"caption": caption} if caption else {}), **options
-        )
+        content: JSON = {"photo": sizes} | ({"caption": caption} if caption else {})
+        if media_group_id is not None:
+            content["media_group_id"] = media_group_id
+        return self._incoming(content, **options)
 
     def send_voice(self, duration: int = 3, **options: Unpack[MessageOptions]) -> int:
         """Queue a voice note."""
@@ -551,13 +587,45 @@ class FakeBotApi:
         content: bytes = b"%PDF-1.4",
         mime_type: str = "application/pdf",
         caption: str | None = None,
+        file_size: int | None = None,
+        size_in_update: bool = True,
         **options: Unpack[MessageOptions],
     ) -> int:
-        """Queue a document; the bot can download it via getFile and ``base_file_url``."""
+        """Queue a document; the bot can download it via getFile and ``base_file_url``.
+
+        ``file_size`` declares a size other than the content's (a large file without the
+        bytes); ``size_in_update=False`` leaves the field out of the update, as Telegram
+        may, so that only getFile tells."""
         doc = self._file(f"documents/{filename}", content, file_name=filename, mime_type=mime_type)
+        if file_size is not None:
+            self._sizes[doc["file_id"]] = file_size
+            doc |= {"file_size": file_size}
+        if not size_in_update:
+            del doc["file_size"]
         return self._incoming(
             {"document": doc} | ({"caption": caption} if caption else {}), **options
         )
+
+    def edit_message(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str | None = None,
+        caption: str | None = None,
+        user: JSON | int | None = None,
+    ) -> int:
+        """Queue an ``edited_message`` update: a person edited their message's text or
+        caption; return the update id."""
+        message = dict(self._all_messages[(chat_id, message_id)])
+        if text is not None:
+            message["text"] = text
+        if caption is not None:
+            message["caption"] = caption
+        message["edit_date"] = int(time.time())
+        if user is not None:
+            message["from"] = self._resolve_user(user)
+        self._all_messages[(chat_id, message_id)] = message
+        return self.enqueue_update("edited_message", message)
 
     def send_location(
         self,
@@ -798,14 +866,29 @@ class FakeBotApi:
                 return web.Response(body=content)
         return web.json_response(ApiError(404, "Not Found").to_json(), status=404)
 
+    def _random_fault(self, method: str) -> tuple[int | None, float | None, float, str | None]:
+        if self._random_faults is None:
+            return (None, None, 0.0, None)
+        rng, rate, methods, timeout_s = self._random_faults
+        if method.lower() not in methods or rng.random() >= rate:
+            return (None, None, 0.0, None)
+        kind = rng.choice(("500", "429", "timeout"))
+        self.injected[kind] += 1
+        if kind == "429":
+            return (429, 1, 0.0, None)
+        if kind == "timeout":
+            return (504, None, timeout_s, None)
+        return (500, None, 0.0, None)
+
     async def _apply_fault(self, method: str, params: JSON) -> None:
         faults = self._faults.get(method.lower(), [])
         chat = params.get("chat_id")
         chosen = next((f for f in faults if f.chat_id is None or f.chat_id == chat), None)
-        if chosen is None:
-            return
-        faults.remove(chosen)
-        status, retry_after, delay, description, _ = chosen
+        if chosen is not None:
+            faults.remove(chosen)
+            status, retry_after, delay, description, _ = chosen
+        else:
+            status, retry_after, delay, description = self._random_fault(method)
         if delay:
             await asyncio.sleep(delay)  # a deliberately slow response, not a polling loop
         if status is None:
@@ -945,9 +1028,68 @@ class FakeBotApi:
             content |= {"caption": caption} | ({"caption_entities": entities} if entities else {})
         return self._send(params, content, entities, document=document)
 
+    async def _api_sendPhoto(self, params: JSON) -> JSON:
+        photo = params.get("photo")
+        if isinstance(photo, str):
+            if photo not in self._files:
+                raise _bad("wrong file identifier/HTTP URL specified")
+            path, data = self._files[photo]
+            photo = UploadedFile(path.rsplit("/", 1)[-1], data)
+        if not isinstance(photo, UploadedFile):
+            raise _bad("there is no photo in the request")
+        caption, entities = _format(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+        width, height = _image_size(photo.content)
+        sizes = [self._file(f"photos/{photo.filename}", photo.content, width=width, height=height)]
+        content: JSON = {"photo": sizes}
+        if caption:
+            content |= {"caption": caption} | ({"caption_entities": entities} if entities else {})
+        return self._send(params, content, entities, photo=photo)
+
+    async def _api_copyMessage(self, params: JSON) -> JSON:
+        source_chat = self._chat(params.get("from_chat_id"))
+        key = (source_chat["id"], int(params.get("message_id") or 0))
+        original = self._all_messages.get(key)
+        if original is None:
+            raise _bad("message to copy not found")
+        content = {k: v for k, v in original.items() if k in MEDIA_FIELDS or k == "text"}
+        if not content:
+            raise _bad("message can't be copied")
+        entities: list[JSON] = []
+        if "text" in content:
+            content["entities"] = original.get("entities") or []
+        elif "caption" in params:  # a new caption replaces the original one
+            caption, entities = _format(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+            if caption:
+                content |= {"caption": caption}
+                content |= {"caption_entities": entities} if entities else {}
+        elif original.get("caption"):
+            content["caption"] = original["caption"]
+        if not content.get("entities"):
+            content.pop("entities", None)
+        payload = self._send(params, content, entities, copied_from=key)
+        return {"message_id": payload["message_id"]}
+
+    async def _api_editMessageCaption(self, params: JSON) -> JSON:
+        message = self._find_sent(params)
+        if not any(k in message.payload for k in MEDIA_FIELDS) or "location" in message.payload:
+            raise _bad("there is no caption in the message to edit")
+        caption, entities = _format(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+        markup = _check_markup(params.get("reply_markup"))
+        if (caption, entities, markup) == (message.text, message.entities, message.reply_markup):
+            raise _bad(_NOT_MODIFIED)
+        message.text, message.raw_text, message.entities = (
+            caption,
+            str(params.get("caption")),
+            entities,
+        )
+        message.parse_mode = params.get("parse_mode")
+        content: JSON = {"caption": caption}
+        content |= {"caption_entities": entities} if entities else {}
+        return self._store_edit(message, markup, content)
+
     async def _api_editMessageText(self, params: JSON) -> JSON:
         message = self._find_sent(params)
-        if message.document is not None:
+        if "text" not in message.payload:
             raise _bad("there is no text in the message to edit")
         text, entities = _format(params, "text", "entities", MAX_TEXT_LENGTH)
         markup = _check_markup(params.get("reply_markup"))
@@ -1014,8 +1156,11 @@ class FakeBotApi:
         if (file_id := str(params.get("file_id"))) not in self._files:
             raise _bad("invalid file_id")
         path, content = self._files[file_id]
+        size = self._sizes.get(file_id) or len(content)
+        if size > MAX_DOWNLOAD_BYTES:
+            raise _bad("file is too big")
         ids = {"file_id": file_id, "file_unique_id": f"U{file_id}"}
-        return ids | {"file_size": len(content), "file_path": path}
+        return ids | {"file_size": size, "file_path": path}
 
     async def _api_close(self, params: JSON) -> bool:
         return True

@@ -1,16 +1,21 @@
 """The offline command line: ask, ask --json, chat, eval, and `run` without a token."""
 
+import asyncio
+import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import config_file, open_services
 
 from bot.cli import chat, main
 from bot.config import load_settings
+from bot.storage.records import Asker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,11 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """The shipped settings, but with the database in a temporary folder."""
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"knowledge:\n  path: {ROOT / 'knowledge'}\nstorage:\n  path: {tmp_path / 'db.sqlite3'}\n"
-    )
-    return path
+    return config_file(tmp_path, ROOT / "knowledge", ROOT / "saved-replies.yaml")
 
 
 def test_ask_in_words(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,6 +39,7 @@ def test_ask_json_one_question(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["action"] == "answer"
     assert data["entry_id"] == "jet-participants"
     assert "339" in data["answer"] and "334" in data["answer"]
+    assert data["answer"].endswith("\n\nSource: Our Activities 2025 (J.CLAIR Singapore)")
     assert isinstance(data["suggestions"], list)
 
 
@@ -114,7 +116,7 @@ async def test_chat_answers_offers_choices_and_escalates_with_a_reference(config
     assert "1. " in out and "None of these - ask staff" in out
     assert "6224-8376" in out  # choice 1 of "fax" is J.CLAIR Singapore's fax
     assert "Your reference is #1" in out
-    assert "#1 new: is there a visa fee" in out
+    assert "#1 (new): is there a visa fee" in out
 
 
 def test_run_without_token_explains_and_starts_the_terminal_chat(config: Path) -> None:
@@ -132,3 +134,107 @@ def test_run_without_token_explains_and_starts_the_terminal_chat(config: Path) -
     assert "TELEGRAM_BOT_TOKEN is not set" in done.stdout
     assert "@BotFather" in done.stdout
     assert "Coordinator for International Relations" in done.stdout
+
+
+# ---------------------------------------------------------------------------- queue
+@pytest.fixture
+def queue_config(tmp_path: Path) -> Path:
+    """Settings on the fixture knowledge base, with one escalated enquiry (#1) stored; staff
+    texts in English (staff.language is Japanese by default)."""
+    path = config_file(tmp_path, staff="language: en")
+
+    async def escalate() -> None:
+        services = await open_services(load_settings(path, environ={}))
+        try:
+            asker = Asker(user_id=7, chat_id=7, name="Ana")
+            await services.users.ask(asker, "what is the application deadline for lgotp")
+        finally:
+            await services.close()
+
+    asyncio.run(escalate())
+    return path
+
+
+def queue(config: Path, *args: str) -> int:
+    return main(["--config", str(config), "queue", *args])
+
+
+def test_queue_show_has_the_closest_entries_and_the_reason_code(
+    queue_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert queue(queue_config, "show", "#1") == 0
+    out = capsys.readouterr().out
+    assert "what is the application deadline for lgotp" in out
+    considered = next(line for line in out.splitlines() if line.startswith("Bot considered:"))
+    assert re.search(r"\[lgotp-[a-z-]+\] \(\d+\)", considered)  # entry ids with scores
+    assert "Why it was forwarded: [guard-topic]" in out
+
+
+def test_queue_reply_refuses_an_empty_answer(
+    queue_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert queue(queue_config, "reply", "1", "  ", "\u200b") == 1
+    err = capsys.readouterr().err
+    assert err == "clair-bot: the reply to #1 is empty: type the answer\n"
+    assert queue(queue_config, "reply", "1", "The deadline is in March.") == 0
+    assert "reply queued" in capsys.readouterr().out
+
+
+def test_queue_reopen_says_open_again(
+    queue_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert queue(queue_config, "resolve", "1") == 0
+    assert queue(queue_config, "reopen", "1") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "#1 is resolved."
+    assert out[1].startswith("#1 is open again") and "claimed" not in out[1]
+
+
+def test_queue_export_to_standard_output_and_to_a_missing_folder(
+    queue_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert queue(queue_config, "export", "-") == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:3] == ["ref", "state", "created_at"]
+    assert rows[1][0] == "1" and rows[1][9] == "what is the application deadline for lgotp"
+    missing = tmp_path / "no-such-folder" / "out.csv"
+    assert queue(queue_config, "export", str(missing)) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the folder" in err and "does not exist" in err
+    assert queue(queue_config, "export", str(tmp_path / "out.csv")) == 0
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith("ref,state")
+
+
+def test_queue_list_past_the_last_page(
+    queue_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert queue(queue_config, "list") == 0
+    assert "Open enquiries (1), page 1 of 1" in capsys.readouterr().out
+    assert queue(queue_config, "list", "--page", "3") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clair-bot: there is no page 3: the queue has 1 page(s)")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["queue", "show", "abc"], "expected an enquiry number such as 12, got 'abc'"),
+        (["queue", "show"], "the following arguments are required: ref"),
+        (["queue", "reply", "0", "hi"], "expected an enquiry number such as 12, got '0'"),
+        (["queue", "list", "--page", "-1"], "expected a page number from 1, got '-1'"),
+        (["queue", "export"], "the following arguments are required: file"),
+        (["queue", "bogus"], "invalid choice: 'bogus'"),
+        (["ask"], "the following arguments are required: question"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+    ],
+)
+def test_bad_arguments_get_one_line_with_the_usage(
+    args: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and problem in err and "; usage: clair-bot" in err
+    assert "Traceback" not in err

@@ -523,3 +523,68 @@ async def test_get_updates_long_polling(fake_bot_api: FakeBotApi) -> None:
             },
         ) as response:  # form-encoded, as PTB sends it; "42" must stay a string
             assert (await response.json())["result"]["text"] == "42"
+
+
+# ---------------------------------------------------------------- media methods (issue 13)
+async def test_copy_message_copies_content_and_replaces_the_caption(
+    fake_bot_api: FakeBotApi, bot: Bot
+) -> None:
+    api = fake_bot_api
+    api.group(-100, "Staff")
+    photo_id = api.send_photo(caption="original", user=USER_ID)
+    copied = await bot.copy_message(
+        -100, USER_ID, photo_id, caption="<b>new</b> caption", parse_mode=ParseMode.HTML
+    )
+    [copy] = api.messages(-100)
+    assert copy.message_id == copied.message_id and copy.copied_from == (USER_ID, photo_id)
+    assert "photo" in copy.payload and copy.text == "new caption"
+    assert copy.entities == [{"type": "bold", "offset": 0, "length": 3}]
+    kept = await bot.copy_message(-100, USER_ID, photo_id)
+    assert api.messages(-100)[-1].text == "original" and kept.message_id == copy.message_id + 1
+    with pytest.raises(BadRequest, match=r"(?i)message to copy not found"):
+        await bot.copy_message(-100, USER_ID, 999)
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.copy_message(-100, USER_ID, photo_id, caption="x" * 1025)
+
+
+async def test_send_photo_edit_caption_and_get_file(fake_bot_api: FakeBotApi, bot: Bot) -> None:
+    api = fake_bot_api
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+        + (640).to_bytes(4, "big")
+        + (480).to_bytes(4, "big")
+    )
+    sent = await bot.send_photo(USER_ID, InputFile(png, filename="c.png"), caption="chart")
+    assert sent.photo[-1].width == 640 and sent.photo[-1].height == 480
+    edited = await bot.edit_message_caption(USER_ID, sent.message_id, caption="new chart")
+    assert isinstance(edited, Message) and edited.caption == "new chart"
+    with pytest.raises(BadRequest, match=r"(?i)not modified"):
+        await bot.edit_message_caption(USER_ID, sent.message_id, caption="new chart")
+    text = await bot.send_message(USER_ID, "plain")
+    with pytest.raises(BadRequest, match=r"(?i)no caption in the message to edit"):
+        await bot.edit_message_caption(USER_ID, text.message_id, caption="x")
+    with pytest.raises(BadRequest, match=r"(?i)no text in the message to edit"):
+        await bot.edit_message_text("x", USER_ID, sent.message_id)
+    api.send_document("big.zip", b"PK", file_size=21 * 1024 * 1024, user=USER_ID)
+    big_id = next(m for m in api._all_messages.values() if "document" in m)["document"]["file_id"]
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
+        await bot.get_file(big_id)
+    small = await bot.get_file(sent.photo[-1].file_id)
+    assert small.file_size == len(png) and str(small.file_path).endswith("/photos/c.png")
+
+
+async def test_random_faults_hit_the_chosen_methods_at_the_chosen_rate(
+    fake_bot_api: FakeBotApi, bot: Bot
+) -> None:
+    api = fake_bot_api
+    api.fail_randomly(0.5, ["sendMessage"], seed=1, timeout_s=0.01)
+    outcomes = []
+    for _ in range(40):
+        try:
+            await bot.send_message(USER_ID, "hi")
+            outcomes.append("ok")
+        except (RetryAfter, NetworkError) as exc:
+            outcomes.append(type(exc).__name__)
+    assert 10 < outcomes.count("ok") < 30
+    assert sum(api.injected.values()) == 40 - outcomes.count("ok")
+    await bot.get_me()  # not chosen: never fails

@@ -15,7 +15,7 @@ from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, 
 from telegram.ext import MessageHandler
 
 from bot import callback_data as cd
-from bot import texts
+from bot import screens, texts
 from bot.config import Settings, load_settings
 from bot.decision import Action, Candidate, Decision
 from bot.knowledge import Entry, KnowledgeBase, load_knowledge
@@ -35,7 +35,7 @@ from handlers.views import (
     contact_view,
     entry_view,
     escaped_parts,
-    reply_view,
+    reply_views,
     resolve_deep_link,
     status_view,
     topics_view,
@@ -90,6 +90,8 @@ def enquiry(ref: int, text: str) -> Enquiry:
         cd.Forget(True),
         cd.Forget(False),
         cd.SetLanguage("ja"),
+        cd.JoinEnquiry(BIG_NUMBER, 999_999_999_999),
+        cd.NewEnquiry(BIG_NUMBER),
         cd.StaffButton(cd.StaffAction.CLAIM, 1),
         cd.StaffButton(cd.StaffAction.QUEUE_PAGE, 0),
         cd.StaffButton(cd.StaffAction.ADD_TO_KB, 999_999_999_999),
@@ -133,6 +135,12 @@ def test_callback_data_round_trips(action: cd.ButtonAction) -> None:
         "st:c:01",
         "st:c:1234567890123",
         "st:p:-1",
+        "j:1",
+        "j:1:0",
+        "j:0:1",
+        "j:1:1234567890123",
+        "q:",
+        "q:0",
     ],
 )
 def test_callback_data_rejects_anything_else(data: str | None) -> None:
@@ -170,7 +178,7 @@ def test_every_keyboard_fits_telegram_for_the_real_knowledge_base() -> None:
                 "q", Action.CLARIFY, texts.get(language).did_you_mean, suggestions=candidates,
                 language=language,
             )  # fmt: skip
-            views.append(reply_view(kb, Reply(clarify), BIG_NUMBER))
+            views += reply_views(kb, Reply(clarify), BIG_NUMBER)
     for view in views:
         for button in all_buttons(view):
             data = str(button.callback_data)
@@ -219,22 +227,23 @@ def test_without_feedback_drops_only_the_rating_row(kb: KnowledgeBase) -> None:
 def test_answer_reply(kb: KnowledgeBase, matcher: Matcher) -> None:
     decision = matcher.decide("How many JET participants came from the Philippines?")
     assert decision.action is Action.ANSWER
-    view = reply_view(kb, Reply(decision), 3)
+    [view] = reply_views(kb, Reply(decision), 3)
     assert "339" in view.parts[0] and "334" in view.parts[0]
     assert "s:3" in datas(view) and f"f:1:{decision.entry_id}" in datas(view)
 
 
 def test_answer_text_is_escaped(kb: KnowledgeBase) -> None:
     decision = Decision("q", Action.ANSWER, "Tom & Jerry <3", entry_id="jet-overview")
-    assert reply_view(kb, Reply(decision), 1).parts == ("Tom &amp; Jerry &lt;3",)
+    [view] = reply_views(kb, Reply(decision, answer="Tom & Jerry <3\n\nSource: A & B"), 1)
+    assert view.parts == ("Tom &amp; Jerry &lt;3\n\nSource: A &amp; B",)
     smalltalk = Decision("q", Action.SMALLTALK, "Hi <you>")
-    assert reply_view(kb, Reply(smalltalk), 1) == View(("Hi &lt;you&gt;",))
+    assert reply_views(kb, Reply(smalltalk), 1) == [View(("Hi &lt;you&gt;",))]
 
 
 def test_clarify_reply(kb: KnowledgeBase, matcher: Matcher) -> None:
     decision = matcher.decide("fax")
     assert decision.action is Action.CLARIFY
-    view = reply_view(kb, Reply(decision), 9)
+    [view] = reply_views(kb, Reply(decision), 9)
     assert view.parts == (html.escape(texts.EN.did_you_mean),)
     expected = [f"d:9:{s.entry_id}" for s in decision.suggestions] + ["n:9"]
     assert datas(view) == expected
@@ -244,16 +253,33 @@ def test_clarify_reply(kb: KnowledgeBase, matcher: Matcher) -> None:
 def test_escalated_reply(kb: KnowledgeBase) -> None:
     decision = Decision("q", Action.ESCALATE)
     reply = Reply(decision, enquiry(12, "q"), acknowledgement="Sent to staff: #12 <soon>")
-    view = reply_view(kb, reply, 1)
+    [view] = reply_views(kb, reply, 1)
     assert view.parts == ("Sent to staff: #12 &lt;soon&gt;",) and view.keyboard is None
 
 
 def test_limited_replies(kb: KnowledgeBase) -> None:
     decision = Decision("q", Action.ESCALATE)
-    limited = reply_view(kb, Reply(decision, limited=True), 1)
-    assert limited.parts == (html.escape(texts.EN.daily_limit),)
-    japanese = Decision("q", Action.ESCALATE, language="ja")
-    assert reply_view(kb, Reply(japanese, limited=True), 1).parts == (texts.JA.daily_limit,)
+    notice = texts.EN.daily_limit.format(when="Mon 23 Nov <10:00>")
+    [limited] = reply_views(kb, Reply(decision, limited=True, acknowledgement=notice), 1)
+    assert limited.parts == (html.escape(notice),)
+    answered = Decision("q", Action.ANSWER, "Mid-May.", entry_id="lgotp-arrival", language="ja")
+    reply = Reply(answered, limited=True, acknowledgement=texts.JA.daily_limit, answer="5月中旬")
+    [view] = reply_views(kb, reply, 1)
+    assert view.parts == ("5月中旬", texts.JA.daily_limit)  # the answer, then why not the rest
+    assert view.keyboard is not None
+
+
+def test_a_message_that_may_belong_to_an_open_enquiry_asks_which(kb: KnowledgeBase) -> None:
+    decision = Decision("q", Action.ESCALATE)
+    [question] = reply_views(kb, Reply(decision, belongs=enquiry(4, "earlier")), 7)
+    assert question.parts == (html.escape(texts.EN.which_enquiry.format(ref=4)),)
+    assert datas(question) == ["q:7", "j:7:4"]
+    assert [b.text for b in all_buttons(question)] == ["New question", "Part of #4"]
+    answered = Decision("q", Action.ANSWER, "Mid-May.", entry_id="lgotp-arrival")
+    reply = Reply(answered, belongs=enquiry(4, "earlier"), answer="Mid-May.")
+    answer, question = reply_views(kb, reply, 8)  # the answer keeps its own buttons
+    assert answer.parts == ("Mid-May.",) and "f:1:lgotp-arrival" in datas(answer)
+    assert datas(question) == ["q:8", "j:8:4"]
 
 
 def test_status_view_escapes_and_shortens() -> None:
@@ -265,9 +291,9 @@ def test_status_view_escapes_and_shortens() -> None:
 
 
 def test_contact_view(kb: KnowledgeBase) -> None:
-    view = contact_view(kb, (*user.CONTACT_ENTRIES, "missing"), "en")
+    view = contact_view(kb, (*screens.CONTACT_ENTRIES, "missing"), "en")
     text = "\n".join(view.parts)
-    for entry_id in user.CONTACT_ENTRIES:
+    for entry_id in screens.CONTACT_ENTRIES:
         assert html.escape(kb.entries[entry_id].answer) in text
 
 

@@ -41,7 +41,7 @@ async def test_japanese_unanswerable_question_is_escalated_in_japanese(
         assert enquiry.text == "LGOTPの応募締め切りはいつですか"  # kept as written
         assert enquiry.language == "ja"
         [announcement] = await clair.service.storage.outbox.items(1)
-        assert "wrote in Japanese" in announcement.text
+        assert "言語: 日本語" in announcement.text
         assert "LGOTPの応募締め切りはいつですか" in announcement.text
 
 

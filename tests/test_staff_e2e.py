@@ -7,7 +7,6 @@ get one refusal that reveals nothing.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 import io
@@ -22,13 +21,17 @@ from conftest import (
     STAFF_USER_ID,
     USER_ID,
     Harness,
+    answers,
+    in_thread_of,
     is_escalated,
+    recorded,
     running_bot,
+    staff_command,
     staff_overrides,
 )
 from fakebotapi import FakeBotApi, SentMessage
 
-from bot import staffview
+from bot import stafftexts
 from bot.markup import split_html
 
 QUESTION = "what is the application deadline for lgotp"
@@ -42,39 +45,10 @@ async def escalate(bot: Harness, text: str = QUESTION) -> SentMessage:
     return announcement
 
 
-async def recorded(bot: Harness, ref: int) -> None:
-    """Wait until the worker has recorded the announcement's id (just after Telegram's reply).
-
-    Staff cannot answer faster than that in real life; a test can, so it waits.
-    """
-
-    async def poll() -> None:
-        # A poll with a deadline: the store has no event for outbox writes.
-        while (enquiry := await bot.service.storage.enquiries.get(ref)) is None or (  # noqa: ASYNC110
-            enquiry.staff_message_id is None
-        ):
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout=5)
-
-
 def staff_says(
     bot: Harness, text: str, reply_to: SentMessage | int | None = None, user: int = STAFF_USER_ID
 ) -> None:
     bot.api.send_message(text, user=user, chat=STAFF_CHAT_ID, reply_to=reply_to)
-
-
-async def staff_command(bot: Harness, text: str, chat: int = STAFF_USER_ID) -> SentMessage:
-    """A staff member sends a command (in their private chat by default); return the reply."""
-    bot.api.send_message(text, user=STAFF_USER_ID, chat=chat)
-    return await bot.api.next_message(chat)
-
-
-async def answers(bot: Harness, query_id: str) -> str | None:
-    [answer] = await bot.api.wait_for(
-        lambda: [a for a in bot.api.callback_answers if a.callback_query_id == query_id]
-    )
-    return answer.text
 
 
 async def test_escalation_reaches_the_staff_chat_once_with_who_and_buttons(
@@ -88,6 +62,7 @@ async def test_escalation_reaches_the_staff_chat_once_with_who_and_buttons(
     assert [label for label, _ in announcement.buttons()] == [
         "Claim",
         "Resolve",
+        "Saved replies",
         "Add to knowledge base",
     ]
     assert announcement.button("Claim") == "st:c:1"
@@ -105,7 +80,7 @@ async def test_staff_reply_to_the_announcement_reaches_the_user(staff_bot: Harne
     staff_says(staff_bot, "Also see the website.", reply_to=confirmation.reply_to_message_id)
     assert (await staff_bot.api.next_message(USER_ID)).text.endswith("Also see the website.")
     enquiry = await staff_bot.service.storage.enquiries.get(1)
-    assert enquiry is not None and enquiry.state.value == "answered"
+    assert enquiry is not None and enquiry.state.value == "pending"
 
 
 async def test_staff_chat_talk_is_ignored(staff_bot: Harness) -> None:
@@ -123,13 +98,21 @@ async def test_reply_command_and_follow_up_thread(staff_bot: Harness) -> None:
     assert (await staff_command(staff_bot, "/reply 1 Try the LGOTP page.")).text == (
         "Sent to the user (#1)."
     )
-    assert (await staff_bot.api.next_message(USER_ID)).text.endswith("Try the LGOTP page.")
-    follow_up = await staff_bot.say("and what about the <b>2027</b> deadline & fees?")
+    relayed = await staff_bot.api.next_message(USER_ID)
+    assert relayed.text.endswith("Try the LGOTP page.")
+    await in_thread_of(staff_bot, USER_ID, relayed.message_id)
+    # A reply to staff's answer continues the enquiry, whatever it says.
+    text = "and what about the <b>2027</b> deadline & fees?"
+    staff_bot.api.send_message(text, user=USER_ID, reply_to=relayed)
+    follow_up = await staff_bot.api.next_message(USER_ID)
     assert "#1" in follow_up.text  # the user is told it joined #1
     in_thread = await staff_bot.api.next_message(STAFF_CHAT_ID)
     assert in_thread.reply_to_message_id == announcement.message_id
-    assert "#1 Ana <Test>, @ana, id 42 wrote again:" in in_thread.text
+    # Staff see that it came after their reply, in the notice and in /show.
+    assert "#1 Ana <Test>, @ana, id 42 wrote again after staff's reply:" in in_thread.text
     assert "and what about the <b>2027</b> deadline & fees?" in in_thread.text
+    shown = await staff_command(staff_bot, "/show 1")
+    assert "- user, after staff's reply, " in shown.text
     usage = await staff_command(staff_bot, "/reply 1")
     assert usage.text.startswith("Usage: /reply N")
     assert (await staff_command(staff_bot, "/reply 99 hello")).text == "There is no enquiry #99."
@@ -143,7 +126,7 @@ async def test_non_staff_are_refused_without_revealing_anything(
 ) -> None:
     await escalate(staff_bot)
     refusal = await staff_bot.say(command)
-    assert refusal.text == staffview.REFUSED
+    assert refusal.text == stafftexts.EN.refused
     enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "new"
 
@@ -153,7 +136,7 @@ async def test_staff_commands_only_in_the_staff_chat_or_private(
 ) -> None:
     staff_api.group(-100111, "Some other group")
     staff_api.send_message("/queue", user=STAFF_USER_ID, chat=-100111)
-    assert (await staff_api.next_message(-100111)).text == staffview.REFUSED
+    assert (await staff_api.next_message(-100111)).text == stafftexts.EN.refused
     assert (await staff_command(staff_bot, "/queue", chat=STAFF_CHAT_ID)).text.startswith(
         "The queue is empty"
     )
@@ -168,6 +151,8 @@ async def test_queue_show_stats_and_export(staff_bot: Harness) -> None:
     assert shown.text.startswith("#1 · new")
     assert QUESTION in shown.text
     assert "Open: 1" in (await staff_command(staff_bot, "/stats")).text
+    chart = await staff_bot.api.next_message(STAFF_USER_ID)  # then the chart, a photo
+    assert chart.photo is not None and chart.photo.content.startswith(b"\x89PNG")
     staff_bot.api.send_message("/export", user=STAFF_USER_ID, chat=STAFF_USER_ID)
     document = await staff_bot.api.next_message(STAFF_USER_ID)
     assert document.document is not None
@@ -194,12 +179,17 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     announcement = await escalate(staff_bot)
     api = staff_bot.api
     add = api.press(announcement, "st:k:1", user=STAFF_USER_ID)
-    assert await answers(staff_bot, add) == staffview.RESOLVE_FIRST.format(ref=1)
+    assert await answers(staff_bot, add) == stafftexts.EN.resolve_first.format(ref=1)
 
     claim = api.press(announcement, "st:c:1", user=STAFF_USER_ID)
     assert await answers(staff_bot, claim) == "#1 is claimed by you."
     await api.wait_for(lambda: announcement.edited)
-    assert [label for label, _ in announcement.buttons()] == ["Resolve", "Add to knowledge base"]
+    assert [label for label, _ in announcement.buttons()] == [
+        "Claimed by Kenji",
+        "Resolve",
+        "Saved replies",
+        "Add to knowledge base",
+    ]
     notice = await api.next_message(STAFF_CHAT_ID)
     assert notice.text == "#1 is now claimed (Kenji)."
     assert notice.reply_to_message_id == announcement.message_id
@@ -223,7 +213,7 @@ async def test_claim_resolve_and_add_buttons(staff_bot: Harness) -> None:
     assert await answers(staff_bot, resolve) == "#1 is resolved."
 
     outsider = api.press_raw("st:c:1", STAFF_CHAT_ID, announcement.message_id, user=USER_ID)
-    assert await answers(staff_bot, outsider) == staffview.REFUSED
+    assert await answers(staff_bot, outsider) == stafftexts.EN.refused
     enquiry = await staff_bot.service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.state.value == "resolved"
 
@@ -298,7 +288,7 @@ async def test_reload_keeps_the_old_knowledge_base_on_errors(
     async with running_bot(staff_api, tmp_path, **overrides) as bot:
         entries = len(bot.service.kb.entries)
         reloaded = await staff_command(bot, "/reload")
-        assert reloaded.text == f"Knowledge base reloaded: {entries} entries."
+        assert reloaded.text == f"Knowledge base reloaded: {entries} entries; 4 saved replies."
         (knowledge / "broken.yaml").write_text("entries:\n  - id: <broken>\n    title: [\n")
         kept = bot.service.kb
         refused = await staff_command(bot, "/reload")
@@ -310,7 +300,11 @@ async def test_reload_keeps_the_old_knowledge_base_on_errors(
 async def test_jobs_are_scheduled(staff_bot: Harness) -> None:
     job_queue = staff_bot.application.job_queue
     assert job_queue is not None
-    assert sorted(str(job.name) for job in job_queue.jobs()) == ["purge", "send_reminders"]
+    assert sorted(str(job.name) for job in job_queue.jobs()) == [
+        "autoclose",
+        "purge",
+        "send_reminders",
+    ]
 
 
 async def test_forum_topics_thread_replies(
@@ -363,11 +357,34 @@ async def test_help_lists_staff_commands_for_staff_only(staff_bot: Harness) -> N
     assert "For CLAIR staff" not in (await staff_bot.say("/help")).text
 
 
+async def test_show_has_what_the_bot_considered_and_blank_replies_are_refused(
+    staff_bot: Harness,
+) -> None:
+    announcement = await escalate(staff_bot)
+    shown = await staff_command(staff_bot, "/show 1")
+    considered = next(
+        line for line in shown.text.splitlines() if line.startswith("Bot considered")
+    )
+    assert re.search(r"\[lgotp-[a-z-]+\] \(\d+\)", considered)
+    assert "Why it was forwarded: [guard-topic]" in shown.text
+    # A "blank" reply (a filler character some clients send) reaches nobody.
+    api = staff_bot.api
+    api.send_message("\u3164", user=STAFF_USER_ID, chat=STAFF_CHAT_ID, reply_to=announcement)
+    refused = await api.next_message(STAFF_CHAT_ID)
+    assert refused.text == stafftexts.EN.empty_reply.format(ref=1)
+    assert (await staff_command(staff_bot, "/reply 1 \u200b")).text == refused.text
+    assert [m.author.value for m in await staff_bot.service.storage.enquiries.messages(1)] == [
+        "user"
+    ]
+    assert (await staff_command(staff_bot, "/resolve 1")).text == "#1 is now resolved (Kenji)."
+    assert (await staff_command(staff_bot, "/reopen 1")).text == "#1 is open again (Kenji)."
+
+
 @pytest.mark.parametrize("command", ["/show ²", "/claim ¹²", "/resolve #１", "/reopen 1x"])
 async def test_numbers_are_ascii_digits_only(staff_bot: Harness, command: str) -> None:
     reply = await staff_command(staff_bot, command)
     name = command.split()[0].lstrip("/")
-    assert reply.text == staffview.USAGE[name]
+    assert reply.text == stafftexts.EN.usage[name]
 
 
 # ------------------------------------------------------- copies the bot never heard about
@@ -392,8 +409,10 @@ async def test_copies_of_every_thread_message_are_tied_by_their_number(
     staff_bot: Harness, kind: str
 ) -> None:
     announcement = await escalate(staff_bot)
-    if kind == "follow-up":
-        await staff_bot.say("and the fee?")
+    if kind == "follow-up":  # a reply to the acknowledgement joins the enquiry, whatever it says
+        [acknowledgement] = staff_bot.api.messages(USER_ID)
+        staff_bot.api.send_message("and the fee?", user=USER_ID, reply_to=acknowledgement)
+        await staff_bot.api.next_message(USER_ID)
     elif kind == "state change":
         staff_says(staff_bot, "/claim 1")
     else:
@@ -410,15 +429,17 @@ async def test_a_staff_reply_to_a_bot_message_of_no_enquiry_is_answered_not_sent
     await escalate(staff_bot)
     staff_says(staff_bot, "/stats")
     stats = await staff_bot.api.next_message(STAFF_CHAT_ID)
+    await staff_bot.api.next_message(STAFF_CHAT_ID)  # the chart
     staff_says(staff_bot, "The deadline is 30 June.", reply_to=stats)
     answer = await staff_bot.api.next_message(STAFF_CHAT_ID)
-    assert answer.text == staffview.NOT_TIED and "/reply N" in answer.text
+    assert answer.text == stafftexts.EN.not_tied and "/reply N" in answer.text
     assert answer.reply_to_message_id is not None  # it answers the staff member's message
     # Staff talking among themselves, replying to each other, stays silent.
     said = staff_bot.api.send_message("who is on duty?", user=STAFF_USER_ID, chat=STAFF_CHAT_ID)
     staff_says(staff_bot, "me", reply_to=said)
     assert await staff_command(staff_bot, "/stats")  # the bot has read everything before
-    assert len(staff_bot.api.messages(STAFF_CHAT_ID)) == 3  # announcement, stats, "not sent"
+    # The announcement, /stats's figures and chart, "not sent".
+    assert len(staff_bot.api.messages(STAFF_CHAT_ID)) == 4
     assert staff_bot.api.messages(USER_ID)[-1].text.startswith("I don't have a reliable")
 
 
@@ -466,8 +487,9 @@ async def test_follow_ups_within_the_window_reach_staff_as_one_message(
     overrides = staff_overrides() | {"CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "1.5"}
     async with running_bot(staff_api, tmp_path, **overrides) as bot:
         announcement = await escalate(bot)
-        for text in ("the fee?", "and the insurance?", "and the visa?"):
-            bot.api.send_message(text, user=USER_ID)
+        [acknowledgement] = bot.api.messages(USER_ID)
+        for text in ("the fee?", "and the insurance?", "and the visa?"):  # each joins #1
+            bot.api.send_message(text, user=USER_ID, reply_to=acknowledgement)
         for _ in range(3):
             reply = await bot.api.next_message(USER_ID)
             assert reply.text.startswith("I've added this to your open")

@@ -127,11 +127,11 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
     [
         (Event.CLAIM, State.NEW, None, State.CLAIMED),
         (Event.CLAIM, State.RESOLVED, 5, State.CLAIMED),
-        (Event.RESOLVE, State.ANSWERED, 5, State.RESOLVED),
+        (Event.RESOLVE, State.PENDING, 5, State.RESOLVED),
         (Event.REOPEN, State.RESOLVED, None, State.NEW),
         (Event.REOPEN, State.RESOLVED, 5, State.CLAIMED),
-        (Event.STAFF_REPLY, State.NEW, None, State.ANSWERED),
-        (Event.USER_WROTE, State.ANSWERED, 5, State.CLAIMED),
+        (Event.STAFF_REPLY, State.NEW, None, State.PENDING),
+        (Event.USER_WROTE, State.PENDING, 5, State.CLAIMED),
         (Event.USER_WROTE, State.RESOLVED, None, State.NEW),
         (Event.USER_WROTE, State.NEW, None, None),
         (Event.USER_WROTE, State.CLAIMED, 5, None),
@@ -148,7 +148,7 @@ async def test_state_changes_keep_their_dates(tmp_path: Path) -> None:
     try:
         await store.enquiries.create(ANA, "question")
         answered = await store.enquiries.add_staff_reply(1, 500, "Ken", "answer")
-        assert (answered.state, answered.assignee) == (State.ANSWERED, 500)
+        assert (answered.state, answered.assignee) == (State.PENDING, 500)
         assert answered.first_reply_at is not None
         resolved = await store.enquiries.change(1, Event.RESOLVE)
         assert resolved.state is State.RESOLVED and resolved.resolved_at is not None

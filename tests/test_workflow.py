@@ -11,7 +11,7 @@ from pathlib import Path
 import limits.aio.storage.memory
 import pytest
 import yaml
-from conftest import FIXTURE_KNOWLEDGE, fixture_matcher
+from conftest import FIXTURE_KNOWLEDGE, FIXTURE_REPLIES, fixture_matcher
 
 from bot.config import Settings, load_settings
 from bot.core import UnknownEnquiry
@@ -48,6 +48,8 @@ def settings_for(tmp_path: Path, **env: str) -> Settings:
         "CLAIRBOT_STORAGE_PATH": str(tmp_path / "db.sqlite3"),
         "CLAIRBOT_STAFF_CHAT_ID": str(STAFF_CHAT),
         "CLAIRBOT_STAFF_USER_IDS": "500,501",
+        "CLAIRBOT_STAFF_SAVED_REPLIES": str(FIXTURE_REPLIES),
+        "CLAIRBOT_STAFF_LANGUAGE": "en",
         **env,
     }
     return load_settings(config, environ=environ)
@@ -101,10 +103,9 @@ async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service:
     text = items[0].text
     assert "<b>#1</b>" in text and "Ana &lt;Cruz&gt;" in text and "@ana" in text
     assert "id 7" in text and "visa fee" in text
-    assert [label for label, _ in items[0].markup[0]] == [
-        "Claim",
-        "Resolve",
-        "Add to knowledge base",
+    assert [[label for label, _ in row] for row in items[0].markup] == [
+        ["Claim", "Resolve"],
+        ["Saved replies", "Add to knowledge base"],
     ]
 
 
@@ -118,8 +119,11 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(
     assert enquiry is not None and enquiry.staff_message_id == 101
     assert await service.storage.enquiries.ref_for_message(STAFF_CHAT, 101) == 1
 
-    # The user writes again: it joins the thread, replying to the announcement.
+    # The user writes about something else: asked whether it is new, they say it is part of
+    # #1, so it joins the thread, replying to the announcement.
     reply = await service.users.ask(ANA, "and do I need insurance?")
+    assert reply.belongs is not None and reply.belongs.ref == 1 and reply.enquiry is None
+    reply = await service.users.join(ANA, 1, "and do I need insurance?")
     assert reply.follow_up and reply.enquiry is not None and reply.enquiry.ref == 1
     clock.moment += timedelta(seconds=10)  # staff.follow_up_window_seconds
     await deliver_due(service.storage.outbox, sender)
@@ -127,10 +131,12 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(
     assert sender.sent[-1].reply_to_message_id == 101
 
     answered = await service.staff.reply(1, 500, "Ken", "No visa fee <b>applies</b>.")
-    assert answered.state is State.ANSWERED and answered.first_reply_at is not None
+    assert answered.state is State.PENDING and answered.first_reply_at is not None
+    sent = len(sender.sent)
     await deliver_due(service.storage.outbox, sender)
-    relay = sender.sent[-1]
+    relay, buttons = sender.sent[sent:]  # the user's answer before the staff chat's update
     assert (relay.kind, relay.chat_id) == (Kind.REPLY, 7)
+    assert (buttons.kind, buttons.chat_id) == (Kind.KEYBOARD, STAFF_CHAT)  # "claimed by Ken"
     assert "CLAIR staff" in relay.text and "No visa fee &lt;b&gt;applies&lt;/b&gt;." in relay.text
     messages = await service.storage.enquiries.messages(1)
     assert [(m.author, m.text) for m in messages] == [
@@ -144,7 +150,7 @@ async def test_user_writing_again_reopens_an_answered_enquiry(service: Services)
     await service.users.ask(ANA, "what is the visa fee for trainees?")
     await service.staff.claim(1, 500, "Ken")
     await service.staff.reply(1, 500, "Ken", "None.")
-    reply = await service.users.ask(ANA, "are you sure? what about the deadline")
+    reply = await service.users.join(ANA, 1, "are you sure? what about the deadline")
     assert reply.enquiry is not None and reply.enquiry.state is State.CLAIMED  # back with Ken
 
 
@@ -186,14 +192,20 @@ async def test_blocked_user_is_reported_in_the_staff_thread(service: Services) -
     sender = RecordingSender()
     await deliver_due(service.storage.outbox, sender)
     await service.staff.reply(1, 500, "Ken", "Hello")
+    # The answer goes first (the users' lane before the staff chat's), and fails.
     sender.failures = [Undeliverable("Forbidden: bot was blocked by the user")]
     await deliver_due(service.storage.outbox, sender, on_failure=service.notices.failure_notice)
     notice = sender.sent[-1]
     assert notice.kind is Kind.NOTICE and notice.chat_id == STAFF_CHAT
     assert "could not be delivered" in notice.text and "blocked" in notice.text
     assert notice.reply_to_message_id == 101
-    states = [i.state for i in await service.storage.outbox.items(1)]
-    assert states == [OutboxState.SENT, OutboxState.FAILED, OutboxState.SENT]
+    states = [(i.kind, i.state) for i in await service.storage.outbox.items(1)]
+    assert states == [
+        (Kind.ANNOUNCE, OutboxState.SENT),
+        (Kind.KEYBOARD, OutboxState.SENT),  # "claimed by Ken" on the announcement
+        (Kind.REPLY, OutboxState.FAILED),
+        (Kind.NOTICE, OutboxState.SENT),
+    ]
 
 
 async def test_a_crash_mid_send_sends_again_after_restart(service: Services) -> None:
@@ -281,7 +293,7 @@ async def test_queue_stats_and_export(service: Services, clock: Clock) -> None:
     assert [e.ref for e in page] == [1, 2] and total == 2
     figures = await service.maintenance.stats()
     assert figures.open == 2
-    assert figures.median_first_reply_s == pytest.approx(7200, abs=1)
+    assert figures.first_reply_median_h == pytest.approx(2.0, abs=0.01)  # office hours
     assert figures.answered_today == 1 and figures.answered_this_week == 1
     rows = list(csv.DictReader(io.StringIO(await service.staff.export_csv())))
     assert [r["ref"] for r in rows] == ["1", "2", "3"]
@@ -373,6 +385,7 @@ async def test_new_enquiries_and_answers_go_before_follow_ups(
         (1, Kind.FOLLOW_UP),
         (2, Kind.FOLLOW_UP),
         (3, Kind.FOLLOW_UP),
+        (1, Kind.KEYBOARD),  # "claimed by Ken", after #1's follow-up (its thread's order)
     ]
 
 

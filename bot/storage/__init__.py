@@ -1,7 +1,7 @@
 """Storage in SQLite: the database, and one repository per concern over it.
 
 `Storage.open` opens the database (migrating it) and hands out the enquiries (with their
-threads), the outbox and the users' own data; each module holds its own SQL.
+threads), the outbox, the users' own data and the ratings; each module holds its own SQL.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.storage.database import Database, now
 from bot.storage.enquiries import EnquiryStore
 from bot.storage.outbox import OutboxStore
+from bot.storage.ratings import RatingStore
 from bot.storage.users import UserStore
 
 
@@ -25,13 +26,16 @@ class Storage:
     enquiries: EnquiryStore
     outbox: OutboxStore
     users: UserStore
+    ratings: RatingStore
 
     @classmethod
     async def open(cls, path: Path, clock: Callable[[], datetime] = now) -> Storage:
         """Open (creating and migrating if needed) the database at `path`."""
         database = await Database.open(path, clock)
         outbox = OutboxStore(database)
-        return cls(database, EnquiryStore(database, outbox), outbox, UserStore(database))
+        enquiries = EnquiryStore(database, outbox)
+        ratings = RatingStore(database, outbox)
+        return cls(database, enquiries, outbox, UserStore(database), ratings)
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -39,5 +43,6 @@ class Storage:
         return self.database.clock
 
     async def close(self) -> None:
-        """Close the database."""
+        """Write what is kept in memory, then close the database."""
+        await self.users.close()
         await self.database.close()

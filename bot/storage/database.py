@@ -106,6 +106,44 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE enquiries ADD COLUMN code TEXT NOT NULL DEFAULT '';
     """,
+    # 5: left for the outbox's own change (issue 10); a database at 4 runs it as a no-op.
+    """
+    SELECT 1;
+    """,
+    # 6: the helpdesk side: pending and merged enquiries, who holds one, attachments, notes
+    # and edits in threads, copies and edits in the outbox, ratings, the bot's own answers.
+    """
+    UPDATE enquiries SET state = 'pending' WHERE state = 'answered';
+    ALTER TABLE enquiries ADD COLUMN assignee_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE enquiries ADD COLUMN pending_since TEXT;
+    ALTER TABLE enquiries ADD COLUMN merged_into INTEGER;
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE messages ADD COLUMN media TEXT;
+    ALTER TABLE messages ADD COLUMN chat_id INTEGER;
+    ALTER TABLE messages ADD COLUMN message_id INTEGER;
+    ALTER TABLE messages ADD COLUMN edit_of INTEGER;
+    ALTER TABLE messages ADD COLUMN saved_reply TEXT NOT NULL DEFAULT '';
+    CREATE INDEX messages_source ON messages (chat_id, message_id);
+    ALTER TABLE outbox ADD COLUMN copy_chat_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN copy_message_id INTEGER;
+    ALTER TABLE outbox ADD COLUMN edit_of INTEGER;
+    ALTER TABLE outbox ADD COLUMN carries INTEGER;
+    CREATE INDEX outbox_carries ON outbox (carries);
+    CREATE INDEX outbox_telegram ON outbox (chat_id, telegram_message_id);
+    CREATE TABLE ratings (
+        ref INTEGER PRIMARY KEY REFERENCES enquiries (ref) ON DELETE CASCADE,
+        asked_at TEXT NOT NULL,
+        score INTEGER CHECK (score BETWEEN 1 AND 5),
+        comment TEXT NOT NULL DEFAULT '',
+        rated_at TEXT,
+        prompt_chat_id INTEGER,
+        prompt_message_id INTEGER
+    );
+    CREATE TABLE bot_answers (
+        day TEXT PRIMARY KEY,
+        answered INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 
 

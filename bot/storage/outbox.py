@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import aiosqlite
@@ -25,32 +26,56 @@ from bot.storage.records import (
     OutboxItem,
     OutboxState,
     Render,
+    Source,
 )
 from bot.storage.rows import read_enquiry
 
+#: What always goes to a user's chat: answers, edits of them, rating questions and notes
+#: (closed, merged). A copy goes to a user when it is not in a staff thread (staff's
+#: attachment); a user's attachment is copied into the staff thread.
+USER_KINDS = (Kind.REPLY, Kind.EDIT, Kind.RATING, Kind.TO_USER)
+
+
+def to_user(kind: Kind, in_thread: bool) -> bool:
+    """Whether an outbox message of `kind` goes to a user's chat (else to the staff chat)."""
+    return kind in USER_KINDS or (kind is Kind.COPY and not in_thread)
+
+
+_TO_USER = (
+    f"(o.kind IN ({', '.join(repr(k.value) for k in USER_KINDS)})"
+    f" OR (o.kind = '{Kind.COPY.value}' AND NOT o.in_thread))"
+)
+
+
+class Lane(StrEnum):
+    """The two delivery lanes, which do not wait for each other: what goes to users, and
+    everything for the staff chat (which takes 20 messages a minute; a user's chat does not
+    make an answer wait behind it)."""
+
+    USERS = "users"
+    STAFF = "staff"
+
+
+_IN_LANE = {None: "1", Lane.USERS: _TO_USER, Lane.STAFF: f"NOT {_TO_USER}"}
+
 # An outbox message `o` waits while an older one to the same chat about the same enquiry is
-# undelivered, so an enquiry's thread arrives in the order it was written; a reply to a
-# user, or a message about no enquiry, waits for every older one to its chat. In the staff
-# chat enquiries do not wait for each other (a new one need not queue behind another's
+# undelivered, so an enquiry's thread arrives in the order it was written; a message to a
+# user, or one about no enquiry, waits for every older one to its chat. In the staff chat
+# enquiries do not wait for each other (a new one need not queue behind another's
 # follow-ups), and a user's answer does not wait for the staff chat.
 _NOT_WAITING = (
     "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id < o.id"
     f" AND p.state IN ({placeholders(UNDELIVERED)}) AND p.chat_id = o.chat_id"
-    f" AND (p.ref = o.ref OR o.ref IS NULL OR o.kind = '{Kind.REPLY.value}'))"
+    f" AND (p.ref = o.ref OR o.ref IS NULL OR {_TO_USER}))"
 )
-# New enquiries for staff and answers for users first; follow-ups, reminders and notes after.
-_FIRST = (Kind.ANNOUNCE.value, Kind.REPLY.value)
-_PRIORITY = f"CASE WHEN o.kind IN ({placeholders(_FIRST)}) THEN 0 ELSE 1 END"
+# New enquiries for staff and everything for users first; follow-ups, copies, reminders,
+# notices and button updates in the staff chat after.
+_PRIORITY = f"CASE WHEN o.kind = '{Kind.ANNOUNCE.value}' OR {_TO_USER} THEN 0 ELSE 1 END"
 _ITEMS = (
-    "SELECT o.*, e.staff_message_id, e.staff_thread_id FROM outbox o"
-    " LEFT JOIN enquiries e ON e.ref = o.ref"
+    "SELECT o.*, e.staff_message_id, e.staff_thread_id, t.telegram_message_id AS edit_message_id,"
+    " t.copy_message_id IS NOT NULL AS edit_caption FROM outbox o"
+    " LEFT JOIN enquiries e ON e.ref = o.ref LEFT JOIN outbox t ON t.id = o.edit_of"
 )
-
-
-#: The two delivery lanes: answers to users, and everything for the staff chat. They do not
-#: wait for each other: the staff group takes 20 messages a minute, a user's chat does not.
-USER_KINDS = (Kind.REPLY,)
-STAFF_KINDS = tuple(kind for kind in Kind if kind not in USER_KINDS)
 
 
 class Wakeup:
@@ -95,9 +120,15 @@ class OutboxStore:
         return self._db.clock
 
     async def add(
-        self, db: aiosqlite.Connection, enquiry: Enquiry | None, render: Render | None
+        self,
+        db: aiosqlite.Connection,
+        enquiry: Enquiry | None,
+        render: Render | None,
+        carries: int | None = None,
     ) -> None:
-        """Inside a write transaction: put what `render` says about `enquiry` in the outbox."""
+        """Inside a write transaction: put what `render` says about `enquiry` in the outbox.
+
+        `carries` is the thread message the drafts relay (a draft may name its own)."""
         if render is None:
             return
         drafts = render(enquiry) if enquiry is not None else ()
@@ -108,7 +139,8 @@ class OutboxStore:
                 continue
             await db.execute(
                 "INSERT INTO outbox (ref, kind, chat_id, in_thread, text, markup,"
-                " next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                " next_attempt_at, created_at, copy_chat_id, copy_message_id, edit_of, carries)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     enquiry.ref if enquiry else None,
                     draft.kind.value,
@@ -120,23 +152,36 @@ class OutboxStore:
                     else None,
                     stamp(moment + timedelta(seconds=draft.delay_s)),
                     now,
+                    draft.copy_of.chat_id if draft.copy_of else None,
+                    draft.copy_of.message_id if draft.copy_of else None,
+                    draft.edit_of,
+                    draft.carries if draft.carries is not None else carries,
                 ),
             )
         if drafts:  # the worker reads through the read connection: wake it after the commit
             self._db.after_commit(self.changed.set)
 
     async def _merge(self, db: aiosqlite.Connection, ref: int, draft: Draft) -> bool:
-        """Append `draft.merge` to a queued message of its kind about `ref`, if one is
-        waiting (not being sent) and the result still fits in one message."""
+        """Append `draft.merge` to the last message queued about `ref` for the same chat, if
+        that one waits (is not being sent), is of the draft's kind, starts with the same
+        heading, and still fits in one message with it. Anything queued after it (a copy, a
+        notice) keeps the thread's order: the draft is then a message of its own."""
+        heading = draft.text.removesuffix(draft.merge)
         cursor = await db.execute(
-            "SELECT id, text FROM outbox WHERE ref = ? AND kind = ? AND state = ?"
+            "SELECT id, kind, state, text FROM outbox WHERE ref = ? AND chat_id = ?"
             " ORDER BY id DESC LIMIT 1",
-            (ref, draft.kind.value, OutboxState.PENDING.value),
+            (ref, draft.chat_id),
         )
         row = await cursor.fetchone()
-        if row is None or visible_length(row[1] + draft.merge) > MAX_MESSAGE:
+        if (
+            row is None
+            or row[1] != draft.kind.value
+            or row[2] != OutboxState.PENDING.value
+            or not row[3].startswith(heading)
+            or visible_length(row[3] + draft.merge) > MAX_MESSAGE
+        ):
             return False
-        await db.execute("UPDATE outbox SET text = ? WHERE id = ?", (row[1] + draft.merge, row[0]))
+        await db.execute("UPDATE outbox SET text = ? WHERE id = ?", (row[3] + draft.merge, row[0]))
         return True
 
     async def enqueue(self, drafts: Sequence[Draft]) -> None:
@@ -161,34 +206,29 @@ class OutboxStore:
             )
             return cursor.rowcount
 
-    async def due(self, limit: int = 20, kinds: Sequence[Kind] = tuple(Kind)) -> list[OutboxItem]:
-        """Messages (of `kinds`) whose time to (re)try has come, with their threading:
-        announcements and answers to users first, then the rest, oldest first within each.
+    async def due(self, limit: int = 20, lane: Lane | None = None) -> list[OutboxItem]:
+        """Messages (of one `lane`, or both) whose time to (re)try has come, with their
+        threading: announcements and what goes to users first, then the rest, oldest first
+        within each.
 
         A message waits while an older one about the same enquiry (or, for a user, to the
         same chat) is still undelivered: a retried announcement must not be overtaken by the
-        follow-up that threads under it, nor a user's first answer by their second.
+        follow-up that threads under it, nor a user's first answer by their second, nor an
+        edit by the answer it edits.
         """
         rows = await self._db.all(
             f"{_ITEMS} WHERE o.state = ? AND o.next_attempt_at <= ? AND {_NOT_WAITING}"
-            f" AND o.kind IN ({placeholders(kinds)}) ORDER BY {_PRIORITY}, o.id LIMIT ?",
-            (
-                OutboxState.PENDING.value,
-                stamp(self._db.clock()),
-                *UNDELIVERED,
-                *kinds,
-                *_FIRST,
-                limit,
-            ),
+            f" AND {_IN_LANE[lane]} ORDER BY {_PRIORITY}, o.id LIMIT ?",
+            (OutboxState.PENDING.value, stamp(self._db.clock()), *UNDELIVERED, limit),
         )
         return [_outbox(r) for r in rows]
 
-    async def next_attempt_at(self, kinds: Sequence[Kind] = tuple(Kind)) -> datetime | None:
-        """When the next message (of `kinds`) that is not waiting behind another is due."""
+    async def next_attempt_at(self, lane: Lane | None = None) -> datetime | None:
+        """When the next message (of `lane`) that is not waiting behind another is due."""
         row = await self._db.one(
             f"SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = ? AND {_NOT_WAITING}"
-            f" AND o.kind IN ({placeholders(kinds)})",
-            (OutboxState.PENDING.value, *UNDELIVERED, *kinds),
+            f" AND {_IN_LANE[lane]}",
+            (OutboxState.PENDING.value, *UNDELIVERED),
         )
         return parse(row[0]) if row and row[0] else None
 
@@ -239,6 +279,23 @@ class OutboxStore:
             if item.ref is not None:
                 await self.add(db, await read_enquiry(db, item.ref), render)
 
+    async def relay_of(self, message_id: int, chat_id: int) -> int | None:
+        """The outbox message that relayed thread message `message_id` to `chat_id`."""
+        row = await self._db.one(
+            "SELECT id FROM outbox WHERE carries = ? AND chat_id = ? AND kind IN (?, ?)"
+            " ORDER BY id LIMIT 1",
+            (message_id, chat_id, Kind.REPLY.value, Kind.COPY.value),
+        )
+        return int(row[0]) if row else None
+
+    async def kind_of_sent(self, chat_id: int, telegram_message_id: int) -> Kind | None:
+        """What kind of outbox message Telegram's message `telegram_message_id` was, if ours."""
+        row = await self._db.one(
+            "SELECT kind FROM outbox WHERE chat_id = ? AND telegram_message_id = ? LIMIT 1",
+            (chat_id, telegram_message_id),
+        )
+        return Kind(row[0]) if row else None
+
     async def items(self, ref: int | None = None) -> list[OutboxItem]:
         """Every outbox message (of one enquiry), oldest first: for tests and /show."""
         where, params = ("WHERE o.ref = ?", (ref,)) if ref is not None else ("", ())
@@ -266,4 +323,11 @@ def _outbox(row: Any) -> OutboxItem:
         last_error=row["last_error"],
         reply_to_message_id=row["staff_message_id"] if in_thread else None,
         thread_id=row["staff_thread_id"] if in_thread else None,
+        copy_of=(
+            Source(row["copy_chat_id"], row["copy_message_id"])
+            if row["copy_message_id"] is not None
+            else None
+        ),
+        edit_message_id=row["edit_message_id"],
+        edit_caption=bool(row["edit_caption"]),
     )

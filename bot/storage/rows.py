@@ -38,6 +38,9 @@ def enquiry_from_row(row: Any) -> Enquiry:
         reminded_at=parse(row["reminded_at"]),
         kb_suggested=bool(row["kb_suggested"]),
         code=row["code"],
+        assignee_name=row["assignee_name"],
+        pending_since=parse(row["pending_since"]),
+        merged_into=row["merged_into"],
     )
 
 
