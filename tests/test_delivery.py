@@ -307,7 +307,7 @@ async def test_forum_mode_creates_a_topic_per_enquiry(bot_api: FakeBotApi, tmp_p
 async def refuse_writes(service: Services, refuse: bool) -> None:
     """Make the database refuse every write, as a full or read-only disk does (SQLite's
     query_only: "attempt to write a readonly database"), or take them again."""
-    writer = service.storage.database._writer
+    writer = await service.storage.database.sqlite_driver_connection()
     await writer.execute(f"PRAGMA query_only={'ON' if refuse else 'OFF'}")
 
 

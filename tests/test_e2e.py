@@ -611,7 +611,7 @@ async def test_a_second_bot_on_the_same_database_refuses_to_start(
 async def test_while_the_disk_is_full_users_are_told_to_try_again(
     clair: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    writer = clair.service.storage.database._writer
+    writer = await clair.service.storage.database.sqlite_driver_connection()
     await writer.execute("PRAGMA query_only=ON")  # as a full or read-only disk refuses
     assert (await clair.say("what is the application deadline for lgotp")).text == (
         texts.EN.cannot_forward

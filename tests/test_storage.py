@@ -4,10 +4,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.decision import Candidate
 from bot.storage import Storage
-from bot.storage.database import MIGRATIONS
+from bot.storage.migrate import head
 from bot.storage.records import Asker, Event, State, next_state
 
 CHOOSE_JAPANESE = "INSERT INTO users (user_id, language, updated_at) VALUES (7, 'ja', '')"
@@ -41,7 +42,7 @@ async def test_reopening_keeps_data_and_schema_version(tmp_path: Path) -> None:
     await store.close()
     store = await Storage.open(path)
     try:
-        assert await store.database.schema_version() == len(MIGRATIONS)
+        assert await store.database.schema_version() == head()
         assert (await store.enquiries.get(1)) is not None
     finally:
         await store.close()
@@ -85,10 +86,8 @@ async def test_reads_never_see_an_unfinished_transaction(tmp_path: Path) -> None
 
         async def slow_writer() -> None:
             async with store.database.write() as db:
-                await db.execute("UPDATE enquiries SET text = 'half-done' WHERE ref = 1")
-                await db.execute(
-                    "INSERT INTO users (user_id, language, updated_at) VALUES (7, 'ja', '')"
-                )
+                await db.execute(text("UPDATE enquiries SET text = 'half-done' WHERE ref = 1"))
+                await db.execute(text(CHOOSE_JAPANESE))
                 inside.set()
                 await finish.wait()
 
@@ -112,9 +111,7 @@ async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> Non
     try:
         with pytest.raises(RuntimeError):
             async with store.database.write() as db:
-                await db.execute(
-                    "INSERT INTO users (user_id, language, updated_at) VALUES (7, 'ja', '')"
-                )
+                await db.execute(text(CHOOSE_JAPANESE))
                 raise RuntimeError("the handler failed half-way")
         assert await store.users.language_of(7) is None
         assert not store.outbox.changed.is_set()
