@@ -18,7 +18,10 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/clair-bot run
 
+# The storage tests run on SQLite and on a throwaway PostgreSQL server (tests/postgres.py);
+# tests/setup-postgres installs PostgreSQL when missing and it can, or says in one line why not.
 test: install
+	@bash tests/setup-postgres
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: install

@@ -327,7 +327,7 @@ async def measure_escalations(
             failed = sum(1 for call in api.calls if call.status != 200)
     finally:
         logging.getLogger().removeHandler(log)
-    with sqlite3.connect(settings.storage.path) as db:
+    with sqlite3.connect(settings.storage.url) as db:
         stored = int(db.execute("SELECT count(*) FROM enquiries").fetchone()[0])
     sent = len(latencies) + lost
     return {

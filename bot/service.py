@@ -67,7 +67,7 @@ class Services:
         or SavedRepliesError), then open the store."""
         kb = load_knowledge(settings.knowledge.path)
         saved = load_saved_replies(settings.staff.saved_replies)
-        storage = await Storage.open(settings.storage.path, clock)
+        storage = await Storage.open(settings.storage.url, clock)
         return cls(settings, kb, storage, saved=saved)
 
     async def close(self) -> None:

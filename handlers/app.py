@@ -39,7 +39,7 @@ from bot.language import JAPANESE
 from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from bot.storage.database import StorageUnavailable
-from bot.storage.lock import AlreadyRunning, InstanceLock
+from bot.storage.lock import AlreadyRunning, InstanceLock, ServerLock
 from handlers import delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
@@ -305,9 +305,10 @@ async def serve(
     opened here and closed on the way out. Returns an exit code.
     """
     quiet_library_logs()
-    lock = InstanceLock(settings.storage.path)
+    lock = InstanceLock(settings.storage.path) if settings.storage.path else None
     try:
-        lock.acquire()
+        if lock is not None:
+            lock.acquire()
     except (AlreadyRunning, StorageUnavailable) as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -321,14 +322,24 @@ async def serve(
         except (KnowledgeError, SavedRepliesError) as exc:  # changed since run_telegram's check
             _print_problems(exc)
             return EXIT_FAILED
+        server_lock = ServerLock(services.storage.database) if lock is None else None
         try:
+            if server_lock is not None:  # PostgreSQL: the server holds the lock
+                try:
+                    await server_lock.acquire()
+                except (AlreadyRunning, StorageUnavailable) as exc:
+                    print(f"clair-bot: {exc}", file=sys.stderr)
+                    return EXIT_FAILED
             application = build_application(settings, services)
             return await _run(application, settings, stop, webhook, wait_for_network)
         finally:
+            if server_lock is not None:
+                await server_lock.release()
             if owned:
                 await services.close()
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def quiet_library_logs() -> None:

@@ -423,7 +423,7 @@ def run_like_the_cli(
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     assert not built[0].running
-    lock = InstanceLock(settings.storage.path)
+    lock = InstanceLock(Path(settings.storage.url))
     lock.acquire()  # the bot let its lock go on the way out
     lock.release()
     assert [c for c in api.calls if c.status != 200] == []

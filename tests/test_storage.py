@@ -1,4 +1,5 @@
-"""The enquiry store on a temporary SQLite file."""
+"""The store on both engines: a temporary SQLite file, and a database on a throwaway
+PostgreSQL server (tests/postgres.py)."""
 
 import asyncio
 from pathlib import Path
@@ -15,8 +16,10 @@ CHOOSE_JAPANESE = "INSERT INTO users (user_id, language, updated_at) VALUES (7, 
 ANA = Asker(user_id=7, chat_id=7, name="Ana Cruz", username="ana", language="en")
 
 
-async def test_enquiries_get_increasing_references_and_keep_everything(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_enquiries_get_increasing_references_and_keep_everything(
+    store_url: str | Path,
+) -> None:
+    store = await Storage.open(store_url)
     try:
         first = await store.enquiries.create(
             ANA, "what is the deadline?", (Candidate("lgotp-overview", "LGOTP", 61.5),), "guard"
@@ -35,8 +38,8 @@ async def test_enquiries_get_increasing_references_and_keep_everything(tmp_path:
         await store.close()
 
 
-async def test_reopening_keeps_data_and_schema_version(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
+async def test_reopening_keeps_data_and_schema_version(store_url: str | Path) -> None:
+    path = store_url
     store = await Storage.open(path)
     await store.enquiries.create(ANA, "hello?")
     await store.close()
@@ -48,8 +51,8 @@ async def test_reopening_keeps_data_and_schema_version(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_concurrent_writes_never_collide(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_concurrent_writes_never_collide(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         results = await asyncio.gather(
             *(store.enquiries.create(Asker(i, i), f"q{i}") for i in range(50)),
@@ -62,8 +65,8 @@ async def test_concurrent_writes_never_collide(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_forget_deletes_only_that_user(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_forget_deletes_only_that_user(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         await store.enquiries.create(ANA, "one")
         await store.enquiries.create(ANA, "two")
@@ -77,8 +80,8 @@ async def test_forget_deletes_only_that_user(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_reads_never_see_an_unfinished_transaction(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_reads_never_see_an_unfinished_transaction(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         await store.enquiries.create(ANA, "committed")
         inside = asyncio.Event()
@@ -106,8 +109,8 @@ async def test_reads_never_see_an_unfinished_transaction(tmp_path: Path) -> None
         await store.close()
 
 
-async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_a_failed_transaction_leaves_nothing_behind(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         with pytest.raises(RuntimeError):
             async with store.database.write() as db:
@@ -140,8 +143,8 @@ def test_the_transition_table(
     assert next_state(event, before, assignee) is after
 
 
-async def test_state_changes_keep_their_dates(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_state_changes_keep_their_dates(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         await store.enquiries.create(ANA, "question")
         answered = await store.enquiries.add_staff_reply(1, 500, "Ken", "answer")

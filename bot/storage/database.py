@@ -19,19 +19,21 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Row, event, text
+from sqlalchemy import Connection, Executable, Row, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: A row of any columns.
 AnyRow = Row[*tuple[Any, ...]]
@@ -100,7 +102,7 @@ def shown(target: str | Path) -> str:
     return str(target)
 
 
-def upsert(db: AsyncConnection, table: Any) -> Any:
+def upsert(db: Transaction, table: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` clauses, in the dialect of `db` (both spell it alike)."""
     dialect = postgresql if db.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
@@ -115,6 +117,44 @@ def _unavailable(error: BaseException) -> bool:
         code = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", ""))
         return code.startswith(("08", "53", "57P")) or code == "25006"
     return False
+
+
+async def settled(operation: Awaitable[T]) -> T:
+    """Await a database operation that a cancellation cannot cut in half.
+
+    SQLAlchemy takes a task cancelled in the middle of a statement for a dead connection and
+    throws it away (closing an aiosqlite connection that way can wait for ever, and SQLite's
+    one write connection must last). So the operation runs to its end in a task of its own;
+    the caller is still cancelled, once it has.
+    """
+    task = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+
+
+class Transaction:
+    """The connection of one write transaction, as the stores use it: each statement runs
+    to its end even if the task is cancelled (see `settled`)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        """Run a statement (``parameters``: a list of dicts runs it once per dict)."""
+        return await settled(self.connection.execute(statement, parameters))
+
+    async def scalar(self, statement: Executable) -> Any:
+        """The first column of the first row of a statement's result."""
+        return await settled(self.connection.scalar(statement))
+
+    async def run_sync(self, function: Callable[[Connection], T]) -> T:
+        """Run synchronous SQLAlchemy code (Alembic) on this connection."""
+        return await settled(self.connection.run_sync(function))
 
 
 class Database:
@@ -196,7 +236,7 @@ class Database:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self) -> AsyncIterator[Transaction]:
         """One write transaction at a time, committed on success, rolled back on error.
 
         A database that cannot take writes (a full or read-only disk, a server gone) comes
@@ -205,16 +245,16 @@ class Database:
         async with self._lock:
             async with self._connection() as connection:
                 try:
-                    await connection.begin()
+                    await settled(connection.begin())
                 except SQLAlchemyError as exc:
                     raise self._failed(exc) if _unavailable(exc) else exc from exc
                 try:
-                    yield connection
-                    await connection.commit()
+                    yield Transaction(connection)
+                    await settled(connection.commit())
                 except BaseException as exc:
                     self._after_commit.clear()
                     with contextlib.suppress(SQLAlchemyError):  # it may have rolled back itself
-                        await connection.rollback()
+                        await settled(connection.rollback())
                     if isinstance(exc, SQLAlchemyError) and _unavailable(exc):
                         raise self._failed(exc) from exc
                     raise
@@ -231,13 +271,13 @@ class Database:
             yield self._writer
             return
         try:
-            connection = await self.engine.connect()
+            connection = await settled(self.engine.connect())
         except SQLAlchemyError as exc:
             raise self._failed(exc) from exc
         try:
             yield connection
         finally:
-            await connection.close()
+            await settled(connection.close())
 
     async def sqlite_driver_connection(self) -> Any:
         """SQLite: the write connection's own aiosqlite connection, under SQLAlchemy (tests
@@ -265,18 +305,36 @@ class Database:
 
     async def one(self, statement: Executable) -> AnyRow | None:
         """The first row of a read, from committed data only."""
-        async with self._reader.connect() as connection:
-            return (await connection.execute(statement)).first()
+        rows = await settled(self._read(statement, first=True))
+        return rows[0] if rows else None
 
     async def all(self, statement: Executable) -> Sequence[AnyRow]:
         """Every row of a read, from committed data only."""
+        return await settled(self._read(statement))
+
+    async def _read(self, statement: Executable, first: bool = False) -> Sequence[AnyRow]:
         async with self._reader.connect() as connection:
-            return (await connection.execute(statement)).all()
+            result = await connection.execute(statement)
+            if first:
+                row = result.first()
+                return [row] if row is not None else []
+            return result.all()
 
     async def scalar(self, statement: Executable) -> Any:
         """The first column of the first row of a read (None without one)."""
         row = await self.one(statement)
         return row[0] if row is not None else None
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """One read transaction: every read through it sees the same moment, whatever is
+        committed meanwhile (SQLite's WAL snapshot, PostgreSQL's REPEATABLE READ)."""
+        async with self._reader.connect() as connection:
+            if self.dialect == "sqlite":
+                await connection.exec_driver_sql("BEGIN")  # ended by the rollback on the way out
+            else:
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            yield connection
 
     async def schema_version(self) -> str | None:
         """The Alembic revision the database is at (None before any)."""

@@ -16,10 +16,9 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.decision import Candidate
-from bot.storage.database import Database, now, parse, stamp, upsert
+from bot.storage.database import Database, Transaction, now, parse, stamp, upsert
 from bot.storage.outbox import OutboxStore
 from bot.storage.ratings import ask_rating
 from bot.storage.records import (
@@ -117,7 +116,7 @@ class EnquiryStore:
             return await self._finish(db, ref, render)
 
     async def _finish(
-        self, db: AsyncConnection, ref: int, render: Render | None, carries: int | None = None
+        self, db: Transaction, ref: int, render: Render | None, carries: int | None = None
     ) -> Enquiry:
         """The enquiry as the transaction left it, with its outbox messages added."""
         enquiry = await read_enquiry(db, ref)
@@ -323,7 +322,7 @@ class EnquiryStore:
 
     async def _apply(
         self,
-        db: AsyncConnection,
+        db: Transaction,
         ref: int,
         event: Event,
         staff_id: int | None = None,
@@ -549,7 +548,7 @@ def _from_user(asker: Asker, text: str, moment: str, media: Media | None) -> _Ro
 
 
 async def _add_message(
-    db: AsyncConnection,
+    db: Transaction,
     ref: int,
     row: _Row,
     edit_of: int | None = None,

@@ -1,10 +1,12 @@
 """One running bot per database: an exclusive lock held for as long as the bot runs.
 
 Two bots on one database would both deliver the outbox (a message sent twice), reset each
-other's messages in flight at start-up, and each keep its own rate limit. The lock is
-`flock` on a file beside the database (``<database>.lock``, holding the pid): the kernel
+other's messages in flight at start-up, and each keep its own rate limit. On SQLite the lock
+is `flock` on a file beside the database (``<database>.lock``, holding the pid): the kernel
 releases it when the process ends in any way, SIGKILL included, so a crash never leaves a
-stale lock. Writing the pid also proves at start-up that the disk takes writes.
+stale lock. Writing the pid also proves at start-up that the disk takes writes. On
+PostgreSQL it is a session advisory lock (`ServerLock`), which the server releases when the
+process's connection ends, however it ends.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ import fcntl
 import os
 from pathlib import Path
 
-from bot.storage.database import StorageUnavailable, describe
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.database import Database, StorageUnavailable, describe
+
+#: The advisory lock's key on PostgreSQL: any number, the same in every clair-bot.
+INSTANCE_LOCK_KEY = 0x636C6272  # "clbr"
 
 
 class AlreadyRunning(Exception):
@@ -53,7 +62,7 @@ class InstanceLock:
             who = f" (pid {holder})" if holder else ""
             raise AlreadyRunning(
                 f"another clair-bot{who} is running on {self.database}; "
-                "stop it first, or give this one its own storage.path"
+                "stop it first, or give this one its own storage.url"
             ) from None
         try:
             os.ftruncate(fd, 0)
@@ -85,3 +94,37 @@ def _read_pid(fd: int) -> int | None:
     with contextlib.suppress(OSError, ValueError):
         return int(os.pread(fd, 32, 0).decode().strip() or "0") or None
     return None
+
+
+class ServerLock:
+    """PostgreSQL's counterpart of `InstanceLock`: ``pg_try_advisory_lock`` on a connection of
+    its own, in autocommit (an open transaction would sit idle for as long as the bot runs)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connection: AsyncConnection | None = None
+
+    async def acquire(self) -> None:
+        """Take the lock; AlreadyRunning if another process has it, StorageUnavailable if the
+        server cannot be reached."""
+        try:
+            connection = await self.database.engine.connect()
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            got = await connection.scalar(select(func.pg_try_advisory_lock(INSTANCE_LOCK_KEY)))
+        except SQLAlchemyError as exc:
+            raise StorageUnavailable(self.database.path, describe(exc)) from exc
+        if not got:
+            await connection.close()
+            raise AlreadyRunning(
+                f"another clair-bot is running on {self.database.path}; "
+                "stop it first, or give this one its own storage.url"
+            )
+        self._connection = connection
+
+    async def release(self) -> None:
+        """Let the lock go (idempotent): closing the connection ends the session."""
+        if self._connection is None:
+            return
+        with contextlib.suppress(SQLAlchemyError):
+            await self._connection.close()
+        self._connection = None

@@ -10,6 +10,7 @@ while others starting at the same moment wait.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,10 @@ from bot.storage import legacy
 
 if TYPE_CHECKING:
     from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+# Alembic says "Context impl SQLiteImpl." on every run; what ran is logged here, once.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 #: The revision that stands for the last SQLite user_version (6).
@@ -51,7 +56,10 @@ async def upgrade(database: Database) -> list[str]:
     """Bring `database` to the newest revision, in one transaction; returns what ran ("legacy
     N" for an old SQLite script, then Alembic's revisions), empty when it was up to date."""
     async with database.write() as connection:
-        return await connection.run_sync(_upgrade)
+        ran = await connection.run_sync(_upgrade)
+    if ran:
+        log.info("database %s: migrated (%s)", database.path, ", ".join(ran))
+    return ran
 
 
 def _upgrade(connection: Connection) -> list[str]:

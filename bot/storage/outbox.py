@@ -15,11 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import FromClause
 
 from bot.markup import MAX_MESSAGE, visible_length
-from bot.storage.database import Database, parse, stamp, upsert
+from bot.storage.database import Database, Transaction, parse, stamp, upsert
 from bot.storage.records import (
     UNDELIVERED,
     Draft,
@@ -140,7 +139,7 @@ class OutboxStore:
 
     async def add(
         self,
-        db: AsyncConnection,
+        db: Transaction,
         enquiry: Enquiry | None,
         render: Render | None,
         carries: int | None = None,
@@ -177,7 +176,7 @@ class OutboxStore:
         if drafts:  # the worker reads through the read side: wake it after the commit
             self._db.after_commit(self.changed.set)
 
-    async def _merge(self, db: AsyncConnection, ref: int, draft: Draft) -> bool:
+    async def _merge(self, db: Transaction, ref: int, draft: Draft) -> bool:
         """Append `draft.merge` to the last message queued about `ref` for the same chat, if
         that one waits (is not being sent), is of the draft's kind, starts with the same
         heading, and still fits in one message with it. Anything queued after it (a copy, a

@@ -11,9 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import case, func, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.database import Database, parse, stamp, upsert
+from bot.storage.database import Database, Transaction, parse, stamp, upsert
 from bot.storage.outbox import OutboxStore
 from bot.storage.records import Rating, Render, Source
 from bot.storage.rows import read_enquiry
@@ -28,7 +27,7 @@ class Rated(StrEnum):
     UNKNOWN = "unknown"  # not asked, or not this user's enquiry (a forged button)
 
 
-async def ask_rating(db: AsyncConnection, ref: int, moment: str) -> bool:
+async def ask_rating(db: Transaction, ref: int, moment: str) -> bool:
     """Inside the transaction that resolves `ref`: True if the question is asked now, the
     first time; False if it was asked before."""
     result = await db.execute(

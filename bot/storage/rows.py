@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.decision import Candidate
-from bot.storage.database import now, parse
+from bot.storage.database import Transaction, now, parse
 from bot.storage.records import Enquiry, State
 from bot.storage.schema import enquiries
 
@@ -47,7 +46,7 @@ def enquiry_from_row(result: Any) -> Enquiry:
     )
 
 
-async def read_enquiry(db: AsyncConnection, ref: int) -> Enquiry | None:
+async def read_enquiry(db: Transaction, ref: int) -> Enquiry | None:
     """Inside a write transaction: an enquiry as the transaction sees it."""
     row = (await db.execute(select(enquiries).where(enquiries.c.ref == ref))).first()
     return enquiry_from_row(row) if row is not None else None
