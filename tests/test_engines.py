@@ -9,12 +9,15 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+from postgres import PostgresServer
 from sqlalchemy import select
 
 from bot.cli import main
 from bot.storage import Storage
 from bot.storage.copy import CopyRefused, copy_database
+from bot.storage.database import Database
 from bot.storage.legacy import SCRIPTS
+from bot.storage.lock import AlreadyRunning, ServerLock
 from bot.storage.migrate import head
 from bot.storage.outbox import Lane
 from bot.storage.records import Asker, Draft, Enquiry, Event, Kind, OutboxItem, Render
@@ -228,11 +231,8 @@ async def test_db_copy_keeps_every_row_id_and_sequence(
 
 
 def test_db_copy_on_the_command_line(
-    tmp_path: Path, postgres_server: object, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from postgres import PostgresServer
-
-    assert isinstance(postgres_server, PostgresServer)
     source = tmp_path / "source.sqlite3"
     sqlite3.connect(source).close()  # an empty file: migrated to an empty database
     target = postgres_server.database().replace("postgres@", "postgres:s3cret@")
@@ -244,3 +244,20 @@ def test_db_copy_on_the_command_line(
     assert main(["db", "copy", str(missing), target]) == 1
     assert capsys.readouterr().err == f"clair-bot: {missing}: no such SQLite database\n"
     assert not missing.exists()
+
+
+async def test_one_bot_per_postgresql_database(postgres_server: PostgresServer) -> None:
+    url = postgres_server.database()
+    first, second = await Database.open(url), await Database.open(url)
+    try:
+        held = ServerLock(first)
+        await held.acquire()
+        with pytest.raises(AlreadyRunning, match="another clair-bot is running on postgresql"):
+            await ServerLock(second).acquire()
+        await held.release()
+        again = ServerLock(second)
+        await again.acquire()  # let go with the connection that held it
+        await again.release()
+    finally:
+        await first.close()
+        await second.close()

@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database, StorageUnavailable, describe
 
-#: The advisory lock's key on PostgreSQL: any number, the same in every clair-bot.
-INSTANCE_LOCK_KEY = 0x636C6272  # "clbr"
+#: The advisory lock's key on PostgreSQL: two 32-bit numbers, the same in every clair-bot.
+#: (PostgreSQL keeps two-number keys apart from one-number keys, which are left for ids
+#: such as a chat's.)
+INSTANCE_LOCK_KEY = (0x636C6169, 1)  # "clai", 1: the running bot
 
 
 class AlreadyRunning(Exception):
@@ -110,7 +112,7 @@ class ServerLock:
         try:
             connection = await self.database.engine.connect()
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            got = await connection.scalar(select(func.pg_try_advisory_lock(INSTANCE_LOCK_KEY)))
+            got = await connection.scalar(select(func.pg_try_advisory_lock(*INSTANCE_LOCK_KEY)))
         except SQLAlchemyError as exc:
             raise StorageUnavailable(self.database.path, describe(exc)) from exc
         if not got:
@@ -122,9 +124,13 @@ class ServerLock:
         self._connection = connection
 
     async def release(self) -> None:
-        """Let the lock go (idempotent): closing the connection ends the session."""
+        """Let the lock go (idempotent); the connection is dropped rather than pooled, so
+        that nothing of its session lingers."""
         if self._connection is None:
             return
         with contextlib.suppress(SQLAlchemyError):
+            await self._connection.scalar(select(func.pg_advisory_unlock(*INSTANCE_LOCK_KEY)))
+        with contextlib.suppress(SQLAlchemyError):
+            await self._connection.invalidate()
             await self._connection.close()
         self._connection = None

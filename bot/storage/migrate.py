@@ -33,8 +33,9 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 #: The revision that stands for the last SQLite user_version (6).
 BASELINE = "0006"
-#: Any number, the same in every process: the key of the lock taken while migrating.
-_MIGRATION_LOCK = 0x636C6169  # "clai"
+#: The key of the lock taken while migrating: two 32-bit numbers, the same in every process
+#: (see bot.storage.lock.INSTANCE_LOCK_KEY).
+_MIGRATION_LOCK = (0x636C6169, 2)  # "clai", 2: migrations
 
 
 def config() -> Config:
@@ -64,7 +65,10 @@ async def upgrade(database: Database) -> list[str]:
 
 def _upgrade(connection: Connection) -> list[str]:
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": _MIGRATION_LOCK[0], "key": _MIGRATION_LOCK[1]},
+        )
     current = MigrationContext.configure(connection).get_current_revision()
     ran: list[str] = []
     if current is None and connection.dialect.name == "sqlite":
