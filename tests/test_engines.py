@@ -21,6 +21,7 @@ from bot.storage.lock import AlreadyRunning, ServerLock
 from bot.storage.migrate import head
 from bot.storage.outbox import Lane
 from bot.storage.records import Asker, Draft, Enquiry, Event, Kind, OutboxItem, Render
+from bot.storage.replicas import first_time
 from bot.storage.schema import TABLES
 
 STAFF = -1009876543210  # a supergroup's id: more than 32 bits
@@ -161,7 +162,8 @@ def test_db_migrate_says_what_it_ran(
     config = tmp_path / "config.yaml"
     config.write_text(f"storage:\n  url: {store_url}\n")
     assert main(["--config", str(config), "db", "migrate"]) == 0
-    assert capsys.readouterr().out.endswith(f"ran {head()}; now at revision {head()}\n")
+    out = capsys.readouterr().out
+    assert ": ran 0006, " in out and out.endswith(f"; now at revision {head()}\n")
     assert main(["--config", str(config), "db", "migrate"]) == 0
     assert capsys.readouterr().out.endswith(f": up to date, at revision {head()}\n")
 
@@ -186,6 +188,8 @@ async def _source(path: Path) -> list[Enquiry]:
         await store.users.set_language(2, "ja")
         await store.users.count_answer(date(2026, 11, 1))
         await store.users.forget(3)  # enquiry 3 is gone; the next one is still #4
+        async with store.database.write() as db:
+            await first_time(db, 123456789, "2026-11-01T00:00:00.000000+00:00")
         return made
     finally:
         await store.close()

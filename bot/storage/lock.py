@@ -25,7 +25,8 @@ from bot.storage.database import Database, StorageUnavailable, describe
 #: The advisory lock's key on PostgreSQL: two 32-bit numbers, the same in every clair-bot.
 #: (PostgreSQL keeps two-number keys apart from one-number keys, which are left for ids
 #: such as a chat's.)
-INSTANCE_LOCK_KEY = (0x636C6169, 1)  # "clai", 1: the running bot
+SPACE = 0x636C6169  # "clai"
+INSTANCE_LOCK_KEY = (SPACE, 1)  # the running bot
 
 
 class AlreadyRunning(Exception):
@@ -98,39 +99,73 @@ def _read_pid(fd: int) -> int | None:
     return None
 
 
-class ServerLock:
-    """PostgreSQL's counterpart of `InstanceLock`: ``pg_try_advisory_lock`` on a connection of
-    its own, in autocommit (an open transaction would sit idle for as long as the bot runs)."""
+class AdvisoryLock:
+    """PostgreSQL's ``pg_try_advisory_lock`` on a connection of its own (autocommit: an open
+    transaction would sit idle for as long as it is held), held until `release` or until
+    the connection ends (the process died). On SQLite it is always granted: one process per
+    database, which `InstanceLock` sees to."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, key: tuple[int, int]) -> None:
         self.database = database
+        self.key = key
         self._connection: AsyncConnection | None = None
+        self._granted = False
 
-    async def acquire(self) -> None:
-        """Take the lock; AlreadyRunning if another process has it, StorageUnavailable if the
-        server cannot be reached."""
+    @property
+    def held(self) -> bool:
+        """Whether this process holds it."""
+        return self._granted
+
+    async def try_acquire(self) -> bool:
+        """Take it if it is free (or already ours); False if another holds it. Raises
+        StorageUnavailable if the server cannot be reached."""
+        if self._granted:
+            return True
+        if self.database.dialect != "postgresql":
+            self._granted = True
+            return True
         try:
             connection = await self.database.engine.connect()
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            got = await connection.scalar(select(func.pg_try_advisory_lock(*INSTANCE_LOCK_KEY)))
+            got = await connection.scalar(select(func.pg_try_advisory_lock(*self.key)))
         except SQLAlchemyError as exc:
             raise StorageUnavailable(self.database.path, describe(exc)) from exc
         if not got:
             await connection.close()
-            raise AlreadyRunning(
-                f"another clair-bot is running on {self.database.path}; "
-                "stop it first, or give this one its own storage.url"
-            )
-        self._connection = connection
+            return False
+        self._connection, self._granted = connection, True
+        return True
 
     async def release(self) -> None:
-        """Let the lock go (idempotent); the connection is dropped rather than pooled, so
-        that nothing of its session lingers."""
+        """Let it go (idempotent). The connection is dropped rather than pooled: a pooled
+        one would keep the session, and the lock with it."""
+        self._granted = False
         if self._connection is None:
             return
         with contextlib.suppress(SQLAlchemyError):
-            await self._connection.scalar(select(func.pg_advisory_unlock(*INSTANCE_LOCK_KEY)))
+            await self._connection.scalar(select(func.pg_advisory_unlock(*self.key)))
         with contextlib.suppress(SQLAlchemyError):
             await self._connection.invalidate()
             await self._connection.close()
         self._connection = None
+
+
+class ServerLock:
+    """PostgreSQL's counterpart of `InstanceLock`: the bot's advisory lock."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._lock = AdvisoryLock(database, INSTANCE_LOCK_KEY)
+
+    async def acquire(self) -> None:
+        """Take the lock; AlreadyRunning if another process has it, StorageUnavailable if the
+        server cannot be reached."""
+        if not await self._lock.try_acquire():
+            raise AlreadyRunning(
+                f"another clair-bot is running on {self.database.path}; "
+                "stop it first, or give this one its own storage.url"
+            )
+
+    async def release(self) -> None:
+        """Let the lock go (idempotent)."""
+        await self._lock.release()

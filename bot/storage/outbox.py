@@ -60,15 +60,16 @@ class Lane(StrEnum):
     STAFF = "staff"
 
 
-_o = outbox.alias("o")
+#: The outbox row a query is about (`NOT_WAITING` is said of it; bot.storage.replicas too).
+ITEM = outbox.alias("o")
 _p = outbox.alias("p")
 _t = outbox.alias("t")
 _UNDELIVERED = [s.value for s in UNDELIVERED]
 
 _IN_LANE: dict[Lane | None, ColumnElement[bool]] = {
     None: true(),
-    Lane.USERS: _to_user(_o),
-    Lane.STAFF: not_(_to_user(_o)),
+    Lane.USERS: _to_user(ITEM),
+    Lane.STAFF: not_(_to_user(ITEM)),
 }
 
 # An outbox message `o` waits while an older one to the same chat about the same enquiry is
@@ -76,23 +77,25 @@ _IN_LANE: dict[Lane | None, ColumnElement[bool]] = {
 # user, or one about no enquiry, waits for every older one to its chat. In the staff chat
 # enquiries do not wait for each other (a new one need not queue behind another's
 # follow-ups), and a user's answer does not wait for the staff chat.
-_NOT_WAITING = ~exists().where(
-    _p.c.id < _o.c.id,
+NOT_WAITING = ~exists().where(
+    _p.c.id < ITEM.c.id,
     _p.c.state.in_(_UNDELIVERED),
-    _p.c.chat_id == _o.c.chat_id,
-    or_(_p.c.ref == _o.c.ref, _o.c.ref.is_(None), _to_user(_o)),
+    _p.c.chat_id == ITEM.c.chat_id,
+    or_(_p.c.ref == ITEM.c.ref, ITEM.c.ref.is_(None), _to_user(ITEM)),
 )
 # New enquiries for staff and everything for users first; follow-ups, copies, reminders,
 # notices and button updates in the staff chat after.
-_PRIORITY = case((or_(_o.c.kind == Kind.ANNOUNCE.value, _to_user(_o)), 0), else_=1)
+_PRIORITY = case((or_(ITEM.c.kind == Kind.ANNOUNCE.value, _to_user(ITEM)), 0), else_=1)
 _ITEMS = select(
-    _o,
+    ITEM,
     enquiries.c.staff_message_id,
     enquiries.c.staff_thread_id,
     _t.c.telegram_message_id.label("edit_message_id"),
     _t.c.copy_message_id.is_not(None).label("edit_caption"),
 ).select_from(
-    _o.outerjoin(enquiries, enquiries.c.ref == _o.c.ref).outerjoin(_t, _t.c.id == _o.c.edit_of)
+    ITEM.outerjoin(enquiries, enquiries.c.ref == ITEM.c.ref).outerjoin(
+        _t, _t.c.id == ITEM.c.edit_of
+    )
 )
 
 
@@ -242,12 +245,12 @@ class OutboxStore:
         """
         rows = await self._db.all(
             _ITEMS.where(
-                _o.c.state == OutboxState.PENDING.value,
-                _o.c.next_attempt_at <= stamp(self._db.clock()),
-                _NOT_WAITING,
+                ITEM.c.state == OutboxState.PENDING.value,
+                ITEM.c.next_attempt_at <= stamp(self._db.clock()),
+                NOT_WAITING,
                 _IN_LANE[lane],
             )
-            .order_by(_PRIORITY, _o.c.id)
+            .order_by(_PRIORITY, ITEM.c.id)
             .limit(limit)
         )
         return [_outbox(r) for r in rows]
@@ -255,8 +258,8 @@ class OutboxStore:
     async def next_attempt_at(self, lane: Lane | None = None) -> datetime | None:
         """When the next message (of `lane`) that is not waiting behind another is due."""
         first = await self._db.scalar(
-            select(func.min(_o.c.next_attempt_at)).where(
-                _o.c.state == OutboxState.PENDING.value, _NOT_WAITING, _IN_LANE[lane]
+            select(func.min(ITEM.c.next_attempt_at)).where(
+                ITEM.c.state == OutboxState.PENDING.value, NOT_WAITING, _IN_LANE[lane]
             )
         )
         return parse(first) if first else None
@@ -345,8 +348,8 @@ class OutboxStore:
 
     async def items(self, ref: int | None = None) -> list[OutboxItem]:
         """Every outbox message (of one enquiry), oldest first: for tests and /show."""
-        query = _ITEMS if ref is None else _ITEMS.where(_o.c.ref == ref)
-        rows = await self._db.all(query.order_by(_o.c.id))
+        query = _ITEMS if ref is None else _ITEMS.where(ITEM.c.ref == ref)
+        rows = await self._db.all(query.order_by(ITEM.c.id))
         return [_outbox(r) for r in rows]
 
 

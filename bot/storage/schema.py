@@ -112,6 +112,8 @@ outbox = Table(
     Column("copy_message_id", Id),
     Column("edit_of", Id),
     Column("carries", Id),
+    Column("claimed_by", Text),  # replicas: who claimed it (bot.storage.replicas)
+    Column("lease_until", Text),  # replicas: when that claim lapses
     Index("outbox_due", "state", "next_attempt_at"),
     Index("outbox_carries", "carries"),
     Index("outbox_telegram", "chat_id", "telegram_message_id"),
@@ -160,5 +162,23 @@ bot_answers = Table(
     Column("answered", Integer, nullable=False, server_default=text("0")),
 )
 
+#: Replicas: every update_id handled, written with the update's effects.
+handled_updates = Table(
+    "handled_updates",
+    metadata,
+    Column("update_id", Id, primary_key=True, autoincrement=False),
+    Column("handled_at", Text, nullable=False),
+)
+
 #: Every table, parents before children (the order `db copy` fills them in).
-TABLES = (enquiries, messages, feedback, outbox, thread_messages, users, ratings, bot_answers)
+TABLES = (
+    enquiries,
+    messages,
+    feedback,
+    outbox,
+    thread_messages,
+    users,
+    ratings,
+    bot_answers,
+    handled_updates,
+)

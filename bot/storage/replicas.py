@@ -1,0 +1,86 @@
+"""Storage primitives for several bots (replicas) on one PostgreSQL database. Not used by the
+run loop yet: they are the pieces webhook replicas will be built from, each tested.
+
+- `first_time`: an update_id is recorded in the transaction of the update's effects, so a
+  retried update (Telegram resends one that got no 2xx answer) is handled once across all
+  replicas: a second transaction inserting the same id waits for the first, then finds it.
+- `lock_chat`: a chat's updates one at a time across replicas (an advisory lock held until
+  the transaction ends; the key is the chat's id, in PostgreSQL's one-number key space).
+- `claim_outbox`: outbox rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease,
+  so each message is taken by one replica, still in order per chat and per enquiry, and a
+  claim that lapses (its replica died mid-send) returns the row to the others.
+- `AdvisoryLock`: a session lock on a connection of its own, e.g. the leader of the jobs
+  (reminders, the retention purge); another replica takes over once the holder's
+  connection ends.
+
+On SQLite (one process per database) the same calls work and the locks are no-ops or
+always granted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from bot.storage.database import Database, Transaction, stamp, upsert
+from bot.storage.lock import SPACE, AdvisoryLock
+from bot.storage.outbox import ITEM, NOT_WAITING
+from bot.storage.records import OutboxState
+from bot.storage.schema import handled_updates, outbox
+
+#: The jobs' leader's advisory key (see bot.storage.lock).
+JOBS_LEADER = (SPACE, 3)
+
+__all__ = ["JOBS_LEADER", "AdvisoryLock", "claim_outbox", "first_time", "lock_chat"]
+
+
+async def first_time(db: Transaction, update_id: int, moment: str) -> bool:
+    """Inside the transaction of an update's effects: record `update_id`; False if it was
+    handled before (the caller then does nothing, and its transaction changes nothing)."""
+    result = await db.execute(
+        upsert(db, handled_updates)
+        .values(update_id=update_id, handled_at=moment)
+        .on_conflict_do_nothing()
+        .returning(handled_updates.c.update_id)
+    )
+    return result.first() is not None
+
+
+async def lock_chat(db: Transaction, chat_id: int) -> None:
+    """Inside a transaction: wait for, then hold until it ends, the chat's lock."""
+    if db.dialect.name == "postgresql":
+        await db.execute(select(func.pg_advisory_xact_lock(chat_id)))
+
+
+async def claim_outbox(
+    database: Database, owner: str, lease_s: float, limit: int = 20
+) -> list[int]:
+    """Claim up to `limit` due outbox messages for `owner` until `lease_s` from now: pending
+    ones whose time has come, and ones whose claim has lapsed; each waits behind an older
+    undelivered one to its chat (about its enquiry), as `OutboxStore.due` has it. Rows
+    another transaction holds are skipped, not waited for. Returns their ids, oldest first.
+    """
+    moment = database.clock()
+    now = stamp(moment)
+    due = or_(
+        and_(ITEM.c.state == OutboxState.PENDING.value, ITEM.c.next_attempt_at <= now),
+        and_(ITEM.c.state == OutboxState.SENDING.value, ITEM.c.lease_until < now),
+    )
+    query = select(ITEM.c.id).where(due, NOT_WAITING).order_by(ITEM.c.id).limit(limit)
+    async with database.write() as db:
+        if db.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=ITEM)
+        ids = [int(row[0]) for row in await db.execute(query)]
+        if ids:
+            await db.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    state=OutboxState.SENDING.value,
+                    claimed_by=owner,
+                    lease_until=stamp(moment + timedelta(seconds=lease_s)),
+                    attempts=outbox.c.attempts + 1,
+                )
+            )
+    return ids
