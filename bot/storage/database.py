@@ -108,6 +108,15 @@ def upsert(db: Transaction, table: Any) -> Any:
     return dialect.insert(table)
 
 
+async def insert_new(db: Transaction, table: Any, **values: Any) -> bool:
+    """Insert a row unless one with its key exists; whether it was inserted."""
+    [key, *_] = table.primary_key.columns
+    result = await db.execute(
+        upsert(db, table).values(**values).on_conflict_do_nothing().returning(key)
+    )
+    return result.first() is not None
+
+
 def _unavailable(error: BaseException) -> bool:
     """Whether a write failed because the database cannot take writes (rather than a bug):
     SQLite's full or read-only disk, PostgreSQL's full disk, read-only server or lost link."""

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import case, func, literal, select, update
 
-from bot.storage.database import Database, Transaction, parse, stamp, upsert
+from bot.storage.database import Database, Transaction, insert_new, parse, stamp
 from bot.storage.outbox import OutboxStore
 from bot.storage.records import Rating, Render, Source
 from bot.storage.rows import read_enquiry
@@ -30,13 +30,7 @@ class Rated(StrEnum):
 async def ask_rating(db: Transaction, ref: int, moment: str) -> bool:
     """Inside the transaction that resolves `ref`: True if the question is asked now, the
     first time; False if it was asked before."""
-    result = await db.execute(
-        upsert(db, ratings)
-        .values(ref=ref, asked_at=moment)
-        .on_conflict_do_nothing()
-        .returning(ratings.c.ref)
-    )
-    return result.first() is not None
+    return await insert_new(db, ratings, ref=ref, asked_at=moment)
 
 
 class RatingStore:

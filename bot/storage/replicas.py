@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
-from bot.storage.database import Database, Transaction, stamp, upsert
+from bot.storage.database import Database, Transaction, insert_new, stamp
 from bot.storage.lock import SPACE, AdvisoryLock
 from bot.storage.outbox import ITEM, NOT_WAITING
 from bot.storage.records import OutboxState
@@ -38,13 +38,7 @@ __all__ = ["JOBS_LEADER", "AdvisoryLock", "claim_outbox", "first_time", "lock_ch
 async def first_time(db: Transaction, update_id: int, moment: str) -> bool:
     """Inside the transaction of an update's effects: record `update_id`; False if it was
     handled before (the caller then does nothing, and its transaction changes nothing)."""
-    result = await db.execute(
-        upsert(db, handled_updates)
-        .values(update_id=update_id, handled_at=moment)
-        .on_conflict_do_nothing()
-        .returning(handled_updates.c.update_id)
-    )
-    return result.first() is not None
+    return await insert_new(db, handled_updates, update_id=update_id, handled_at=moment)
 
 
 async def lock_chat(db: Transaction, chat_id: int) -> None:
