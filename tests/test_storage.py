@@ -2,6 +2,9 @@
 PostgreSQL server (tests/postgres.py)."""
 
 import asyncio
+import contextlib
+import gc
+import warnings
 from pathlib import Path
 
 import pytest
@@ -159,3 +162,20 @@ async def test_state_changes_keep_their_dates(store_url: str | Path) -> None:
         assert [e.ref for e in page] == [1] and total == 1
     finally:
         await store.close()
+
+
+async def test_closing_waits_for_a_read_whose_caller_was_cancelled(tmp_path: Path) -> None:
+    """A cancelled caller's read runs on to its end; closing the store meanwhile must not
+    leave its connection to the garbage collector (SQLAlchemy's "non-checked-in connection",
+    aiosqlite's "deleted before being closed")."""
+    store = await Storage.open(tmp_path / "db.sqlite3")
+    reading = asyncio.create_task(store.outbox.next_attempt_at())
+    await asyncio.sleep(0)  # the read is under way
+    reading.cancel()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await store.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        gc.collect()
+    assert [str(w.message) for w in caught] == []

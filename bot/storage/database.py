@@ -186,6 +186,7 @@ class Database:
         self.clock = clock
         self._failing = False  # writes are failing: said once in the log, until they work
         self._opened = False  # failures while opening are the caller's to report
+        self._reads: set[asyncio.Task[Sequence[AnyRow]]] = set()  # reads under way
 
     @property
     def dialect(self) -> str:
@@ -239,6 +240,11 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection."""
+        # A read whose caller was cancelled runs on to its end (`settled`); disposing of the
+        # pool under it would leave its connection to the garbage collector (SQLAlchemy's
+        # "non-checked-in connection" warning, aiosqlite's unclosed thread).
+        if self._reads:
+            await asyncio.wait(set(self._reads))
         if self._writer is not None:
             await self._writer.close()
         await self._reader.dispose()
@@ -314,12 +320,19 @@ class Database:
 
     async def one(self, statement: Executable) -> AnyRow | None:
         """The first row of a read, from committed data only."""
-        rows = await settled(self._read(statement, first=True))
+        rows = await self._settled_read(statement, first=True)
         return rows[0] if rows else None
 
     async def all(self, statement: Executable) -> Sequence[AnyRow]:
         """Every row of a read, from committed data only."""
-        return await settled(self._read(statement))
+        return await self._settled_read(statement)
+
+    async def _settled_read(self, statement: Executable, first: bool = False) -> Sequence[AnyRow]:
+        """A read that a cancellation cannot cut in half, known to `close` until it ends."""
+        task = asyncio.ensure_future(self._read(statement, first))
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
+        return await settled(task)
 
     async def _read(self, statement: Executable, first: bool = False) -> Sequence[AnyRow]:
         async with self._reader.connect() as connection:
