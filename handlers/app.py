@@ -33,7 +33,7 @@ from bot.knowledge import KnowledgeError, check_knowledge
 from bot.language import JAPANESE
 from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
-from handlers import delivery
+from handlers import console, delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -174,6 +174,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
             )
         except TelegramError as exc:
             logger.warning("could not register the staff chat's command menu: %s", exc)
+    await console.start(application)  # the staff console, when console.enabled
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
@@ -184,6 +185,7 @@ async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any])
 async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Stop delivery, then close the service if post_init opened it."""
     data = application.bot_data
+    await console.stop(application)  # it acts on the services: before they close
     await delivery.stop(application)  # before the store it writes to closes
     if data.service is not None and data.owns_service:
         await data.service.close()
@@ -238,7 +240,9 @@ def run_telegram(settings: Settings, webhook: bool = False) -> int:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        if webhook:
+        if webhook and settings.console.enabled:  # the console's server takes the updates
+            console.run_webhook(application, settings)
+        elif webhook:
             hook = settings.webhook
             application.run_webhook(
                 listen=hook.listen,

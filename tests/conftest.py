@@ -83,6 +83,8 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         "CLAIRBOT_STORAGE_PATH": str(tmp_path / "clair-bot.sqlite3"),
         "CLAIRBOT_KNOWLEDGE_PATH": str(FIXTURE_KNOWLEDGE),
         "CLAIRBOT_STAFF_SAVED_REPLIES": str(FIXTURE_REPLIES),
+        # The console has its own tests (test_console*.py), which turn it on, on a free port.
+        "CLAIRBOT_CONSOLE_ENABLED": "false",
     }
     return load_settings(environ=environ | overrides)
 

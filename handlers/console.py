@@ -1,0 +1,159 @@
+"""The staff console's Telegram side: /console, and the server started and stopped with the bot.
+
+`start` (from post_init) serves the console (console.app) in the bot's event loop with
+uvicorn, giving it the bot to fetch attachments with; `stop` (from post_shutdown) ends it
+before the services close. In webhook mode with the console on, `webhook_on_console` runs
+the bot with Telegram's updates arriving on the console's own server, as
+python-telegram-bot's customwebhookbot example does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+    WebAppInfo,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import Application
+
+from bot.config import Settings
+from console.app import Webhook, build_app
+from console.server import ConsoleServer
+from handlers.staff import staff_only, words_for
+from handlers.state import BotData, Context
+
+logger = logging.getLogger(__name__)
+
+
+async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """Serve the console when console.enabled; a port in use is logged, and the bot runs on."""
+    data = application.bot_data
+    services = data.core
+    settings = services.settings.console
+    if not settings.enabled:
+        return
+    bot = application.bot
+
+    async def files(file_id: str) -> bytes:
+        telegram_file = await bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+
+    app = build_app(services, files=files, webhook=data.webhook)
+    server = ConsoleServer(app, settings.listen, settings.port)
+    try:
+        await server.start()
+    except OSError as exc:
+        logger.error(
+            "console: cannot listen on %s:%d (%s): set console.port, or console.enabled: false",
+            settings.listen,
+            settings.port,
+            exc.strerror or exc,
+        )
+        return
+    data.console = server
+    logger.info("console: serving on %s (%s)", server.url, settings.public_url or "no public_url")
+
+
+async def stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+    """Stop serving the console (the requests in hand finish first)."""
+    data = application.bot_data
+    if data.console is not None:
+        await data.console.stop()
+        data.console = None
+
+
+@staff_only
+async def console(update: Update, context: Context) -> None:
+    """/console: a one-time sign-in link (10 minutes), and the Mini App's button on https."""
+    words = await words_for(update, context)
+    chat, user = update.effective_chat, update.effective_user
+    core = context.bot_data.core
+    settings = core.settings.console
+    if chat is None or user is None:
+        return
+    server = context.bot_data.console
+    url = settings.public_url or (server.url if server is not None else "")
+    if not settings.enabled:
+        text = words.console_off
+    elif not url:
+        text = words.console_not_running
+    elif chat.type != ChatType.PRIVATE:  # a link in the group would sign in whoever taps it
+        text = words.console_private_only
+    else:
+        token = core.console.issue_link(user.id, user.full_name)
+        text = words.console_link.format(url=html.escape(f"{url}/signin/{token}"))
+    markup = None
+    if url.startswith("https://") and chat.type == ChatType.PRIVATE:  # Mini Apps need https
+        button = InlineKeyboardButton(words.console_button, web_app=WebAppInfo(f"{url}/app"))
+        markup = InlineKeyboardMarkup([[button]])
+    await context.bot.send_message(
+        chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+    logger.info("console: sign-in link asked for by staff %d", user.id)
+
+
+@asynccontextmanager
+async def webhook_on_console(
+    application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
+) -> AsyncIterator[None]:
+    """The bot started with its updates coming to the console's server at webhook.path
+    (Telegram told so with setWebhook), until the block ends."""
+    hook = settings.webhook
+    bot = application.bot
+
+    async def take(data: dict[str, Any]) -> None:
+        update = Update.de_json(data, bot)
+        if update is not None:
+            await application.update_queue.put(update)
+
+    application.bot_data.webhook = Webhook(hook.path, hook.secret_token, take)
+    assert application.post_init is not None and application.post_shutdown is not None
+    try:
+        async with application:
+            await application.post_init(application)  # starts the console with the webhook
+            await bot.set_webhook(
+                hook.url,
+                secret_token=hook.secret_token or None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            await application.start()
+            try:
+                yield
+            finally:
+                await application.stop()
+                if application.post_stop is not None:
+                    await application.post_stop(application)
+    finally:
+        await application.post_shutdown(application)
+
+
+def run_webhook(
+    application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
+) -> None:
+    """Run until SIGINT or SIGTERM with updates on the console's server (webhook mode)."""
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError):  # no signal handlers on some platforms
+                loop.add_signal_handler(number, stopping.set)
+        async with webhook_on_console(application, settings):
+            await stopping.wait()
+
+    asyncio.run(main())
