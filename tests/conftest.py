@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -295,3 +296,35 @@ def fast_worker(service: Services, sender: Sender, idle_s: float = 0.5) -> Outbo
         on_failure=service.notices.failure_notice,
         idle_s=idle_s,
     )
+
+
+# --------------------------------------------------------------------------- the console
+def console_overrides(tmp_path: Path, **more: str) -> dict[str, str]:
+    """The staff setup with the console on (a free port) and a copy of the fixture knowledge
+    base of the test's own, which the console may change."""
+    knowledge = tmp_path / "knowledge"
+    if not knowledge.exists():
+        shutil.copytree(FIXTURE_KNOWLEDGE, knowledge)
+    return (
+        staff_overrides()
+        | {
+            "CLAIRBOT_CONSOLE_ENABLED": "true",
+            "CLAIRBOT_CONSOLE_PORT": "0",
+            "CLAIRBOT_KNOWLEDGE_PATH": str(knowledge),
+        }
+        | more
+    )
+
+
+def console_url(bot: Harness) -> str:
+    """Where the running bot's console listens."""
+    server = bot.application.bot_data.console
+    assert server is not None, "the console did not start"
+    return server.url
+
+
+async def sign_in_link(bot: Harness) -> str:
+    """A staff member sends /console in their private chat; return the link it gives."""
+    reply = await staff_command(bot, "/console")
+    [link] = [word for word in reply.text.split() if "/signin/" in word]
+    return link
