@@ -9,16 +9,18 @@ scripts and sending the address on as a referrer (sign-in links carry a token).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -49,6 +51,18 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
 }
+
+
+#: Japanese text needs a font with its glyphs, and a server (or Chromium on Debian) often has
+#: none: the console serves the one matplotlib-fontja ships for /stats' chart (IPAexGothic).
+#: Found without importing the package, which would load matplotlib.
+_FONTJA = importlib.util.find_spec("matplotlib_fontja")
+assert _FONTJA is not None and _FONTJA.origin is not None, "matplotlib-fontja is a dependency"
+JAPANESE_FONT = Path(_FONTJA.origin).resolve().parent / "fonts" / "ipaexg.ttf"
+
+
+async def _japanese_font(request: Request) -> Response:
+    return FileResponse(JAPANESE_FONT, media_type="font/ttf")
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ def build_app(
         *pages.ROUTES,
         *figures.ROUTES,
         *knowledge.ROUTES,
+        Route(f"/static/fonts/{JAPANESE_FONT.name}", _japanese_font),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     if webhook is not None:

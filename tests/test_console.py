@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import re
 import time
@@ -298,6 +299,88 @@ async def test_the_queue_filters_by_state_and_holder_and_searches(
     assert await refs("q=100%25") == []  # a wildcard is taken literally
     assert await refs("state=resolved") == []
     assert (await browser.get("/queue?state=bogus")).status_code == 400
+
+
+async def test_claim_saved_reply_merge_resolve_and_reopen_from_the_thread(
+    desk: Harness, browser: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    await escalate(desk, QUESTION, 1)
+    # A second enquiry of the same user (so the two may merge): "New question".
+    asked = await desk.say("and can my family visit me there?")
+    desk.api.press(asked, asked.button("New question"), user=USER_ID)
+    assert is_escalated((await desk.api.next_message(USER_ID)).text, 2)
+    await desk.api.next_message(STAFF_CHAT_ID)
+    await recorded(desk, 2)
+    csrf = await signed_in(desk, browser)
+    enquiries = desk.service.storage.enquiries
+
+    async def act(ref: int, action: str, **form: str) -> str:
+        response = await browser.post(f"/enquiries/{ref}/{action}", data=form | {"csrf": csrf})
+        assert response.status_code == 303 and response.headers["location"] == f"/enquiries/{ref}"
+        return (await browser.get(f"/enquiries/{ref}")).text
+
+    with caplog.at_level(logging.INFO, logger="console"):
+        page = await act(1, "claim")
+    assert await _state(desk, 1) is State.CLAIMED and EN.said["done_claim"] in page
+    enquiry = await enquiries.get(1)
+    assert enquiry is not None and enquiry.assignee == STAFF_USER_ID
+    assert f"console: staff {STAFF_USER_ID}: claim on #1" in caplog.text
+    # A saved reply goes to the user through the outbox, filled in for them.
+    await act(1, "saved", key="details")
+    relayed = await desk.api.next_message(USER_ID)
+    assert "please tell us more about #1" in relayed.text
+    # #2 folds into #1; a second time is refused, politely.
+    page = await act(1, "merge", other="#2")
+    assert EN.said["done_merge"] in page and "and can my family visit me there?" in page
+    merged = await enquiries.get(2)
+    assert merged is not None and merged.merged_into == 1
+    told = (await desk.api.next_message(USER_ID)).text
+    assert told.startswith("Your enquiries #2 and #1 are about the same thing")
+    assert EN.said["merge_number"] in await act(1, "merge", other="two")
+    await act(1, "resolve")
+    assert await _state(desk, 1) is State.RESOLVED
+    assert EN.said["resolved_first"] in await act(1, "reply", text="one more thing")
+    await act(1, "reopen")
+    assert await _state(desk, 1) is not State.RESOLVED
+    missing = await browser.post("/enquiries/99/claim", data={"csrf": csrf})
+    assert missing.status_code == 404 and EN.said["no_such_enquiry"] in missing.text
+
+
+async def test_attachments_are_links_that_fetch_the_file_from_telegram(
+    desk: Harness, browser: httpx.AsyncClient
+) -> None:
+    desk.api.send_document("form.pdf", b"%PDF-1.7 form", caption="The form", user=USER_ID)
+    assert is_escalated((await desk.api.next_message(USER_ID)).text, 1)
+    await desk.api.next_message(STAFF_CHAT_ID)
+    await recorded(desk, 1)
+    await signed_in(desk, browser)
+    page = (await browser.get("/enquiries/1")).text
+    [link] = re.findall(r'href="(/enquiries/1/files/\d+)"', page)
+    download = await browser.get(link)
+    assert download.status_code == 200 and download.content == b"%PDF-1.7 form"
+    assert download.headers["content-type"] == "application/pdf"
+    assert "form.pdf" in download.headers["content-disposition"]
+    assert (await browser.get("/enquiries/1/files/999")).status_code == 404
+
+
+async def test_japanese_staff_see_it_in_japanese_with_a_font_served_by_the_bot(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    overrides = console_overrides(tmp_path, CLAIRBOT_STAFF_LANGUAGE="ja")
+    async with (
+        running_bot(staff_api, tmp_path, **overrides) as bot,
+        httpx.AsyncClient(base_url=console_url(bot)) as client,
+    ):
+        await signed_in(bot, client)
+        queue = (await client.get("/queue")).text
+        ja = consoletexts.get("ja")
+        assert ja.queue_title in queue and ja.nav_figures in queue and EN.nav_figures not in queue
+        font = await client.get("/static/fonts/ipaexg.ttf")
+        assert font.status_code == 200 and font.headers["content-type"] == "font/ttf"
+        assert font.content[:4] == b"\x00\x01\x00\x00"  # a TrueType font
+        css = (await client.get("/static/console.css")).text
+        assert 'url("/static/fonts/ipaexg.ttf")' in css
 
 
 # -------------------------------------------------------------------- the knowledge base

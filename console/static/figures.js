@@ -79,7 +79,12 @@
     document.body.dataset.chartsDrawn = String(f.days);
   }
 
-  render(JSON.parse(document.getElementById("figures-data").textContent));
+  // Canvas text does not wait for a web font: load the Japanese one (if the device lacks
+  // its own) before the first drawing, and draw anyway if it cannot be had.
+  Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+  var first = JSON.parse(document.getElementById("figures-data").textContent);
+  document.fonts.load("12px IPAexGothic", "日本語").then(
+    function () { render(first); }, function () { render(first); });
   document.getElementById("period").addEventListener("change", function (event) {
     var days = event.target.value;
     fetch("/figures/data?days=" + encodeURIComponent(days), { credentials: "same-origin" })
