@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser run test lint bench screenshots clean
 
 install: $(STAMP) browser
 
@@ -40,6 +40,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# The README's pictures of the staff console, taken by Debian's headless Chromium.
+screenshots: install
+	PYTHONPATH=tests $(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
