@@ -36,6 +36,10 @@ from handlers.state import BotData, Context
 logger = logging.getLogger(__name__)
 
 
+class NoWebhookServer(RuntimeError):
+    """Webhook mode, but the console's server, which takes the updates, could not start."""
+
+
 async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Serve the console when console.enabled; a port in use is logged, and the bot runs on."""
     data = application.bot_data
@@ -126,6 +130,14 @@ async def webhook_on_console(
     try:
         async with application:
             await application.post_init(application)  # starts the console with the webhook
+            if (server := application.bot_data.console) is None:  # nothing would hear Telegram
+                console = settings.console
+                raise NoWebhookServer(
+                    f"webhook mode: cannot listen on {console.listen}:{console.port} (see the "
+                    "log); set console.port, or console.enabled: false for "
+                    "python-telegram-bot's own webhook server on webhook.listen and webhook.port"
+                )
+            logger.info("webhook: Telegram's updates arrive at %s/%s", server.url, hook.path)
             await bot.set_webhook(
                 hook.url,
                 secret_token=hook.secret_token or None,
@@ -145,7 +157,8 @@ async def webhook_on_console(
 def run_webhook(
     application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
 ) -> None:
-    """Run until SIGINT or SIGTERM with updates on the console's server (webhook mode)."""
+    """Run until SIGINT or SIGTERM with updates on the console's server (webhook mode); exit
+    with one line when that server cannot start."""
 
     async def main() -> None:
         stopping = asyncio.Event()
@@ -156,4 +169,7 @@ def run_webhook(
         async with webhook_on_console(application, settings):
             await stopping.wait()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except NoWebhookServer as exc:
+        raise SystemExit(f"clair-bot: {exc}") from None

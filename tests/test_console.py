@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,7 @@ from bot.consoleauth import LINK_LIFETIME, ConsoleAccess, check_init_data
 from bot.decision import Action
 from bot.kbedit import EditRefused, NewEntry, Question
 from bot.storage.records import Author, MessageKind, State
-from handlers.console import webhook_on_console
+from handlers.console import NoWebhookServer, webhook_on_console
 
 QUESTION = "what do jets do on weekends"
 EN = consoletexts.EN
@@ -501,6 +502,30 @@ async def test_in_webhook_mode_the_console_server_takes_telegram_updates(
             assert "/topics" in answer.text
     finally:
         await services.close()
+
+
+async def test_in_webhook_mode_a_console_that_cannot_listen_stops_the_bot(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import open_services, settings_for
+
+    from handlers.app import build_application
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        overrides = console_overrides(
+            tmp_path, CLAIRBOT_CONSOLE_PORT=port, CLAIRBOT_WEBHOOK_URL="https://bot.example/t"
+        )
+        settings = settings_for(staff_api, tmp_path, **overrides)
+        services = await open_services(settings)
+        try:
+            with pytest.raises(NoWebhookServer, match=f"cannot listen on 127.0.0.1:{port}"):
+                async with webhook_on_console(build_application(settings, services), settings):
+                    pytest.fail("the bot ran with nothing to take Telegram's updates")
+        finally:
+            await services.close()
+    assert staff_api.webhook_url == ""  # Telegram was not told to call a dead address
 
 
 async def _state(bot: Harness, ref: int) -> State:
