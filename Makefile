@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench screenshots clean
+.PHONY: install browser run test lint bench chaos screenshots clean
 
 install: $(STAMP) browser
 
@@ -40,6 +40,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# The fault run of issue 10 (an hour or more: the staff group takes 20 messages a minute),
+# then the property tests with 10,000 examples each. Mounts a small tmpfs where it may.
+chaos: install
+	$(BIN)/python -m benchmarks.chaos
+	HYPOTHESIS_PROFILE=chaos $(BIN)/python -m pytest -q -n auto --dist load tests/test_properties.py
 
 # The README's pictures of the staff console, taken by Debian's headless Chromium.
 screenshots: install

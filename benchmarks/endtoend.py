@@ -95,10 +95,10 @@ class TimedBotApi(FakeBotApi):
         self.delay_s = delay_s
         self.arrivals: dict[int, asyncio.Queue[tuple[int, str]]] = {}
 
-    async def _apply_fault(self, method: str) -> None:
+    async def _apply_fault(self, method: str, params: JSON) -> None:
         if self.delay_s:  # every call reaches the server `delay_s` late, as over a network
             await asyncio.sleep(self.delay_s)
-        await super()._apply_fault(method)
+        await super()._apply_fault(method, params)
 
     def _send(self, params: JSON, content: JSON, entities: list[JSON], **extra: Any) -> JSON:
         payload = super()._send(params, content, entities, **extra)

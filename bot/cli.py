@@ -8,19 +8,20 @@ import functools
 import getpass
 import importlib
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from bot import consoletexts, staffview, texts
+from bot import consoletexts, logs, staffview, texts
 from bot.answers import answer_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import EmptyReply, EnquiryResolved, UnknownEnquiry
 from bot.decision import Action, Decision
 from bot.evaluation import EvalFileError, eval_files, evaluate, load_eval
+from bot.inbound import number as typed_number
+from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeError, check_knowledge, load_knowledge
 from bot.markup import strip_tags
 from bot.matcher import Matcher
@@ -52,17 +53,18 @@ class _Parser(argparse.ArgumentParser):
 
 def _reference(value: str) -> int:
     """An enquiry's reference number as typed: 12 or #12."""
-    digits = value.strip().removeprefix("#")
-    if not digits.isdigit() or len(digits) > 12 or int(digits) == 0:
+    ref = typed_number(value)  # ASCII digits only: "²".isdigit() is true, int("²") raises
+    if not ref:
         raise argparse.ArgumentTypeError(f"expected an enquiry number such as 12, got {value!r}")
-    return int(digits)
+    return ref
 
 
 def _page(value: str) -> int:
     """A page number, from 1."""
-    if not value.strip().isdigit() or int(value) == 0 or len(value.strip()) > 9:
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9 or int(digits) == 0:
         raise argparse.ArgumentTypeError(f"expected a page number from 1, got {value!r}")
-    return int(value)
+    return int(digits)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook",
         action="store_true",
         help="serve a webhook (settings in the 'webhook' section) instead of long polling",
+    )
+    run.add_argument(
+        "--once",
+        action="store_true",
+        help="exit at once if the Bot API cannot be reached at start-up, instead of waiting "
+        "for it (telegram.wait_for_network)",
     )
 
     ask = commands.add_parser("ask", help="answer one question offline and print the decision")
@@ -157,11 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"clair-bot: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.logging.level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Before anything can log: every line of every logger is written with the token redacted.
+    logs.setup(settings.logging.level, [settings.token or ""])
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "run": _cmd_run,
         "ask": _cmd_ask,
@@ -211,13 +216,11 @@ def _cmd_kb(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     matcher = _matcher(settings)
     questions: Iterable[str]
-    if args.question == "-":
-        questions = (line.rstrip("\n") for line in sys.stdin)
+    if args.question == "-":  # one answer for every line, blank ones too, so they line up
+        questions = (without_surrogates(line.rstrip("\n")) for line in sys.stdin)
     else:
-        questions = [args.question]
+        questions = [without_surrogates(args.question)]
     for question in questions:
-        if args.question == "-" and not question.strip():
-            continue
         decision = matcher.decide(question)
         decision = replace(decision, answer=answer_text(matcher.kb, decision))  # as sent
         if args.json:
@@ -268,7 +271,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # The Telegram layer is loaded only here: the core and the offline commands never import
     # it, so `ask`, `eval`, `kb` and `queue` work (and are tested) without python-telegram-bot.
     telegram_side = importlib.import_module(TELEGRAM_APP)
-    result: int = telegram_side.run_telegram(settings, webhook=args.webhook)
+    result: int = telegram_side.run_telegram(settings, webhook=args.webhook, once=args.once)
     return result
 
 

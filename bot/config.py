@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic import model_validator as after_fields
 from pydantic_core import ErrorDetails
@@ -31,13 +30,12 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from bot.decision import MatcherSettings
 from bot.workhours import OfficeHours
+from bot.yamlfile import YamlSyntaxError, load_yaml
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 ENV_PREFIX = "CLAIRBOT_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-# libyaml's safe loader where PyYAML has it: every command reads this file first.
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ConfigError(Exception):
@@ -117,6 +115,8 @@ class TelegramSettings(Section):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     poll_timeout: int = Field(30, ge=0)
+    # At start-up, wait for an unreachable Bot API (retrying with backoff) rather than exit.
+    wait_for_network: bool = True
     concurrent_updates: int = Field(64, ge=1)
     # Telegram's own limits; 0 turns one off (a self-hosted Bot API server, paid broadcasts).
     max_messages_per_second: float = Field(30.0, ge=0)
@@ -172,6 +172,7 @@ class StaffSettings(Section):
     user_ids: CommaList = ()
     forum_topics: bool = False
     remind_after_hours: float = Field(8.0, gt=0)
+    follow_up_window_seconds: float = Field(10.0, ge=0, le=600)
     timezone: str = "Asia/Tokyo"
     office_days: WordList = ("mon", "tue", "wed", "thu", "fri")
     office_start: str = "09:00"
@@ -349,13 +350,13 @@ def _closest(name: str, known: Mapping[str, str]) -> str:
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
+        # The knowledge base's loader: a key written twice is an error with its line, where
+        # plain YAML would keep the last one silently.
+        raw = load_yaml(path) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML") from None
+    except YamlSyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     for section in raw:

@@ -110,12 +110,16 @@ class StaffNotices:
     hours: OfficeHours
     words: StaffTexts = stafftexts.JA
     autoclose_days: int = 0
+    follow_up_window_s: float = 0.0
 
-    def to_staff(self, kind: Kind, text: str, buttons: Buttons = ()) -> list[Draft]:
+    def to_staff(
+        self, kind: Kind, text: str, buttons: Buttons = (), merge: str = "", delay_s: float = 0
+    ) -> list[Draft]:
         """One message for the staff chat, in the enquiry's thread unless it announces it."""
         if not self.chat_id:
             return []  # no staff chat configured: the enquiry waits in the queue (CLI)
-        return [Draft(kind, self.chat_id, text, buttons, in_thread=kind is not Kind.ANNOUNCE)]
+        in_thread = kind is not Kind.ANNOUNCE
+        return [Draft(kind, self.chat_id, text, buttons, in_thread, merge=merge, delay_s=delay_s)]
 
     @staticmethod
     def to_user(enquiry: Enquiry, draft: Draft) -> list[Draft]:
@@ -135,10 +139,23 @@ class StaffNotices:
 
     def follow_up(self, text: str, after_reply: bool = False) -> Render:
         """What the user wrote again, for the enquiry's thread (`after_reply`: staff had
-        answered before it arrived)."""
+        answered before it arrived): held for the follow-up window, and added to a follow-up
+        of the same enquiry still queued, under the same heading, rather than sent again."""
         return lambda enquiry: self.to_staff(
-            Kind.FOLLOW_UP, staffview.follow_up(enquiry, text, self.words, after_reply)
+            Kind.FOLLOW_UP,
+            staffview.follow_up(enquiry, text, self.words, after_reply),
+            merge=staffview.follow_up_more(text),
+            delay_s=self.follow_up_window_s,
         )
+
+    def sent_to_user(self, ref: int, saved_reply: str = "") -> list[Draft]:
+        """After a reply from the staff chat: "Sent to the user" (naming the saved reply, if
+        it was one) in the enquiry's thread."""
+        if saved_reply:
+            sent = html.escape(self.words.saved_reply_sent.format(key=saved_reply, ref=ref))
+        else:
+            sent = self.words.sent_to_user.format(ref=ref)
+        return self.to_staff(Kind.NOTICE, sent)
 
     def user_edited(self, text: str) -> Render:
         """A user's edit of a message staff have, for the enquiry's thread."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import media as limits
-from bot import staffview
+from bot import references, staffview
 from bot.config import Settings
 from bot.core import StaffNotices
 from bot.decision import Reason
+from bot.inbound import without_surrogates
 from bot.language import detect_language
 from bot.storage import Storage
 from bot.storage.enquiries import ThreadMessage
@@ -64,13 +65,20 @@ class Relay:
         self._notices = notices
 
     async def user_attachment(
-        self, asker: Asker, media: Media, caption: str, replied_to: int | None = None
+        self,
+        asker: Asker,
+        media: Media,
+        caption: str,
+        replied_to: int | None = None,
+        quoted: str | None = None,
     ) -> Attached:
-        """A user's attachment: into the enquiry it replies to, else the open one, else a new
-        one. Raises Refused past Telegram's limits, DailyLimitReached when a new one would be
-        over limits.enquiries_per_day."""
+        """A user's attachment: into the enquiry it replies to (by the replied message's id,
+        else by the `#N` of the bot's text `quoted`), else the open one, else a new one.
+        Raises Refused past Telegram's limits, DailyLimitReached when a new one would be over
+        limits.enquiries_per_day."""
         if asker.message_id is None:
             raise ValueError("an attachment is copied from its message: message_id is needed")
+        caption = without_surrogates(caption)
         # The caption as the user sent it must fit; relayed under who sent it, it is shortened
         # to fit (the whole of it is stored and shown by /show).
         if (why := limits.check(media, caption)) is not None:
@@ -80,7 +88,11 @@ class Relay:
         current = None
         if replied_to is not None:
             ref = await self._enquiries.ref_for_message(asker.chat_id, replied_to)
+            if ref is None:
+                ref = references.in_user_message(quoted)
             current = await self._enquiries.get(ref) if ref is not None else None
+            if current is not None and current.user_id != asker.user_id:
+                current = None
         current = current or await self._enquiries.open_for_user(asker.user_id)
         text = caption or UNCAPTIONED.format(kind=media.type)
         if current is not None:
@@ -113,6 +125,7 @@ class Relay:
 
     async def user_edited(self, asker: Asker, text: str) -> Enquiry | None:
         """A user edited a message: if staff have it, the new text goes into the thread."""
+        text = without_surrogates(text)
         original = await self._original(asker.chat_id, asker.message_id, Author.USER)
         if original is None or not text.strip():
             return None
@@ -123,6 +136,7 @@ class Relay:
     async def staff_edited(self, source: Source, staff_id: int, text: str) -> Enquiry | None:
         """A staff member edited a message: a relayed reply is edited in the user's chat too;
         a note's edit is kept. None when the message is not one the bot stored."""
+        text = without_surrogates(text)
         original = await self._original(source.chat_id, source.message_id, Author.STAFF)
         if original is None or not text.strip():
             return None

@@ -48,7 +48,13 @@ class Services:
         self.hours = settings.staff.office_hours()
         staff = settings.staff
         words = stafftexts.get(staff.language)
-        self.notices = StaffNotices(staff.chat_id, self.hours, words, staff.autoclose_days)
+        self.notices = StaffNotices(
+            staff.chat_id,
+            self.hours,
+            words,
+            staff.autoclose_days,
+            follow_up_window_s=staff.follow_up_window_seconds,
+        )
         # Every change of state, whichever command made it, updates the announcement's
         # buttons; the first close asks the user for a rating.
         storage.enquiries.hooks = StoreHooks(self.notices.keyboard, self.notices.resolved)

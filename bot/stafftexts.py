@@ -33,6 +33,8 @@ class StaffTexts:
     empty_reply: str  # {ref}
     note_saved: str  # {ref}
     not_sent_resolved: str  # {ref}, {text}
+    not_tied: str  # a reply to a message of the bot's that names no enquiry
+    not_stored: str  # the database takes no writes (full or read-only disk)
     saved_reply_sent: str  # {key}, {ref}
     no_such_saved_reply: str  # {key}, {keys}
     saved_replies_header: str
@@ -150,6 +152,14 @@ EN = StaffTexts(
     not_sent_resolved=(
         "#{ref} is resolved, so nothing was sent or kept. /reopen {ref} first if the user "
         "needs this. Your text:\n<blockquote>{text}</blockquote>"
+    ),
+    not_tied=(
+        "Not sent: I can't tell which enquiry the message you replied to belongs to. "
+        "To answer a user, send /reply N your answer (N is the enquiry's number)."
+    ),
+    not_stored=(
+        "Nothing was sent or kept: the database takes no writes just now (a full or read-only "
+        "disk). Please try again in a few minutes."
     ),
     saved_reply_sent="Saved reply “{key}” sent to the user (#{ref}).",
     no_such_saved_reply="There is no saved reply “{key}”. Saved replies: {keys}.",
@@ -375,6 +385,14 @@ JA = StaffTexts(
     not_sent_resolved=(
         "#{ref} は解決済みのため、送信も保存もしていません。必要な場合は先に /reopen {ref} "
         "を実行してください。入力した内容:\n<blockquote>{text}</blockquote>"
+    ),
+    not_tied=(
+        "送信していません: 返信先のメッセージがどの問い合わせのものか判別できません。"
+        "ユーザーに回答するには /reply 番号 回答文 を送ってください（番号は問い合わせ番号）。"
+    ),
+    not_stored=(
+        "データベースに書き込めないため（ディスクの空き不足または読み取り専用）、送信も保存も"
+        "していません。数分後にもう一度お試しください。"
     ),
     saved_reply_sent="定型文「{key}」をユーザーに送信しました（#{ref}）。",
     no_such_saved_reply="定型文「{key}」はありません。定型文: {keys}",

@@ -133,10 +133,18 @@ def announcement(
 
 def follow_up(enquiry: Enquiry, text: str, words: StaffTexts, after_reply: bool = False) -> str:
     """A user's follow-up, for the staff thread; `after_reply` when staff had answered."""
-    quoted = html.escape(shorten(text, PREVIEW))
+    return follow_up_head(enquiry, words, after_reply) + follow_up_more(text)
+
+
+def follow_up_head(enquiry: Enquiry, words: StaffTexts, after_reply: bool = False) -> str:
+    """The line a follow-up starts with: who wrote again about which enquiry."""
     again = words.wrote_again_after_reply if after_reply else words.wrote_again
-    head = again.format(ref=enquiry.ref, who=who(enquiry, words))
-    return f"{head}\n<blockquote>{quoted}</blockquote>"
+    return again.format(ref=enquiry.ref, who=who(enquiry, words))
+
+
+def follow_up_more(text: str) -> str:
+    """One more follow-up, added to the previous one while it waits to be sent."""
+    return f"\n<blockquote>{html.escape(shorten(text, PREVIEW))}</blockquote>"
 
 
 def user_edited(enquiry: Enquiry, text: str, words: StaffTexts) -> str:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from bot import media as limits
-from bot import stafftexts, staffview
+from bot import references, stafftexts, staffview
 from bot.config import Settings
 from bot.core import (
     TERMINAL_CHAT_ID,
@@ -26,6 +26,7 @@ from bot.core import (
     StaffNotices,
     require,
 )
+from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeBase
 from bot.relay import Refused
 from bot.stafftexts import StaffTexts
@@ -190,13 +191,21 @@ class StaffService:
         return max(1, -(-total // per_page))
 
     async def thread_ref(
-        self, chat_id: int, replied_to: int | None, topic_id: int | None
+        self,
+        chat_id: int,
+        replied_to: int | None,
+        topic_id: int | None,
+        quoted: str | None = None,
     ) -> int | None:
-        """The enquiry a message in the staff chat is about: by the message it replies to,
-        else by the forum topic it was written in."""
+        """The enquiry a message in the staff chat is about: by the message it replies to
+        (its recorded id, else the `#N` of the bot's text `quoted`), else by the forum topic
+        it was written in."""
         if replied_to is not None:
             ref = await self._enquiries.ref_for_message(chat_id, replied_to)
             if ref is not None:
+                return ref
+            ref = references.in_staff_message(quoted)
+            if ref is not None and await self._enquiries.get(ref) is not None:
                 return ref
         if topic_id is not None:
             return await self._enquiries.ref_for_thread(topic_id)
@@ -227,13 +236,18 @@ class StaffService:
         source: Source | None = None,
         media: Media | None = None,
         saved_reply: str = "",
+        confirm: bool = False,
     ) -> Enquiry:
         """Record a staff answer (text, or an attachment copied from `source` with `text` as
         its caption) and put its relay to the user in the outbox. Raises EnquiryResolved on
         a resolved enquiry, Refused for an attachment past Telegram's limits, EmptyReply for
-        a blank text (the user would get nothing)."""
+        a blank text (the user would get nothing).
+
+        With `confirm`, "Sent to the user" goes into the enquiry's thread in the staff chat
+        through the outbox too: a handler waiting on the group's 20-a-minute limit would hold
+        up every later message of the staff chat, and a stop."""
         enquiry = await self.open_enquiry(ref)
-        text = text.strip()
+        text = without_surrogates(text).strip()
         if media is None and is_blank(text):
             raise EmptyReply(ref)
         header = staffview.staff_reply_header(enquiry.ref, enquiry.language)
@@ -244,13 +258,18 @@ class StaffService:
                 raise Refused(why)
 
         def relay(enquiry: Enquiry) -> list[Draft]:
-            if enquiry.chat_id == TERMINAL_CHAT_ID:
-                return []  # asked in the terminal chat, which reads replies from the store
+            # Asked in the terminal chat: it reads replies from the store, nothing to send.
+            drafts = [] if enquiry.chat_id == TERMINAL_CHAT_ID else [to_user(enquiry)]
+            if confirm:
+                drafts += self._notices.sent_to_user(enquiry.ref, saved_reply)
+            return drafts
+
+        def to_user(enquiry: Enquiry) -> Draft:
             if media is not None:
                 caption = staffview.with_caption(header, text)
-                return [Draft(Kind.COPY, enquiry.chat_id, caption, copy_of=source)]
+                return Draft(Kind.COPY, enquiry.chat_id, caption, copy_of=source)
             text_for_user = staffview.staff_reply_to_user(enquiry.ref, enquiry.language, text)
-            return [Draft(Kind.REPLY, enquiry.chat_id, text_for_user)]
+            return Draft(Kind.REPLY, enquiry.chat_id, text_for_user)
 
         return await self._enquiries.add_staff_reply(
             enquiry.ref,
@@ -263,14 +282,19 @@ class StaffService:
             saved_reply=saved_reply,
         )
 
-    async def send_saved(self, ref: int, key: str, staff_id: int, staff_name: str) -> Enquiry:
-        """Send saved reply `key` in the enquiry's language (UnknownSavedReply if none)."""
+    async def send_saved(
+        self, ref: int, key: str, staff_id: int, staff_name: str, confirm: bool = False
+    ) -> Enquiry:
+        """Send saved reply `key` in the enquiry's language (UnknownSavedReply if none);
+        `confirm` as for `reply`."""
         saved = self.knowledge.saved
         if key not in saved.replies:
             raise UnknownSavedReply(key)
         enquiry = await self.open_enquiry(ref)
         text = saved.render(key, enquiry.language, enquiry.name, enquiry.ref, self.hours)
-        return await self.reply(enquiry.ref, staff_id, staff_name, text, saved_reply=key)
+        return await self.reply(
+            enquiry.ref, staff_id, staff_name, text, saved_reply=key, confirm=confirm
+        )
 
     async def saved_replies(self, language: str) -> list[tuple[str, str, int]]:
         """Every saved reply: key, title in `language`, times sent."""

@@ -21,6 +21,8 @@ from typing import TextIO
 from bot import callback_data as cd
 from bot import screens, staffview, texts
 from bot.core import TERMINAL_CHAT_ID
+from bot.inbound import number as typed_number
+from bot.inbound import without_surrogates
 from bot.markup import strip_tags
 from bot.media import label
 from bot.screens import Screen
@@ -88,7 +90,7 @@ class TerminalChat:
                 if line is None:
                     self._write("\n")
                     break
-                if not await self.handle(line.strip()):
+                if not await self.handle(line):
                     break
         except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels the task; leave cleanly
             self._write("\n")
@@ -96,8 +98,10 @@ class TerminalChat:
             poller.cancel()
         self.say(texts.GOODBYE)
 
-    async def handle(self, text: str) -> bool:
-        """One line from the user; False when they asked to leave."""
+    async def handle(self, line: str) -> bool:
+        """One line from the user; False when they asked to leave. Bytes that were not UTF-8
+        (kept as lone surrogates) become U+FFFD first: nothing could print them back."""
+        text = without_surrogates(line).strip()
         if not text:
             return True
         if text.lower() in QUIT:
@@ -110,8 +114,8 @@ class TerminalChat:
             else:
                 await action(rest.strip())
             return True
-        if text.isdigit() and self.choices:
-            await self._choose(int(text))
+        if self.choices and (choice := typed_number(text)) is not None:
+            await self._choose(choice)
             return True
         await self._message(text)
         return True

@@ -41,6 +41,7 @@ class Texts:
     button_expired: str
     feedback_thanks: str
     something_wrong: str
+    cannot_forward: str  # the database takes no writes (full or read-only disk)
     forget_confirm: str
     forget_cancelled: str
     forgotten: str  # {enquiries}, {messages}, {feedback}
@@ -171,6 +172,7 @@ EN = Texts(
         "and the other commands work as usual."
     ),
     too_fast="You're sending messages faster than I can read them. Please wait a minute.",
+    cannot_forward="I couldn't forward this just now; please try again in a few minutes.",
     language_prompt="Which language would you like me to use?",
     language_set="From now on I'll answer in English. /topics shows the topics.",
     button_ask_staff="Ask staff",
@@ -344,6 +346,7 @@ JA = Texts(
         "これまでどおりご利用いただけます。"
     ),
     too_fast="メッセージの送信が速すぎます。1分ほどお待ちください。",
+    cannot_forward="ただいまこのメッセージを職員に転送できませんでした。数分後にもう一度お送りください。",
     language_prompt="使用する言語をお選びください。",
     language_set="これから日本語でお答えします。/topics でトピック一覧を表示します。",
     button_ask_staff="職員に問い合わせる",
@@ -430,6 +433,10 @@ JA = Texts(
 )
 
 _BY_LANGUAGE = {ENGLISH: EN, JAPANESE: JA}
+
+
+#: Every language's texts.
+ALL = (EN, JA)
 
 
 def get(language: str | None) -> Texts:

@@ -16,13 +16,14 @@ import html
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot import texts
+from bot import references, texts
 from bot.answers import answer_text, finish
 from bot.config import Settings
 from bot.conversation import Topics
 from bot.core import Knowledge, StaffNotices, UnknownEnquiry, require
 from bot.decision import Action, Decision, Reason
 from bot.flood import FloodGuard, Verdict
+from bot.inbound import without_surrogates
 from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language
 from bot.storage import Storage
@@ -175,17 +176,22 @@ class UserService:
 
     # -- questions ----------------------------------------------------------------------------
     async def handle_message(
-        self, asker: Asker, text: str, replied_to: int | None = None
+        self, asker: Asker, text: str, replied_to: int | None = None, quoted: str | None = None
     ) -> Reply:
         """A typed message: a follow-up of an enquiry, or a question.
 
         `replied_to` is the id of the message (in the user's chat) this one replies to: a
         reply to one of the bot's messages about an enquiry (its acknowledgement or a staff
-        answer) joins that enquiry, whatever it says.
+        answer) joins that enquiry, whatever it says. `quoted` is the text of that message
+        when it is the bot's: a copy whose id was never recorded is tied by the `#N` it
+        shows, to an enquiry of this user's.
         """
+        text = without_surrogates(text)
         if replied_to is not None:
             ref = await self._enquiries.ref_for_message(asker.chat_id, replied_to)
             current = await self._enquiries.get(ref) if ref is not None else None
+            if current is None and (ref := references.in_user_message(quoted)) is not None:
+                current = await self._enquiries.get(ref)
             if current is not None and current.user_id == asker.user_id:
                 return await self.join(asker, current.ref, text)
         return await self.ask(asker, text, await self._users.language_of(asker.user_id))
@@ -288,6 +294,7 @@ class UserService:
         resets_at = await self._cap_resets_at(asker.user_id)
         if resets_at is not None:
             raise DailyLimitReached(resets_at)
+        text = without_surrogates(text)
         asker = replace(asker, language=detect_language(text, asker.language))
         matcher = self.knowledge.matcher
         considered = matcher.decide(text, asker.language).considered if text.strip() else ()

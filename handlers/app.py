@@ -3,21 +3,25 @@
 `build_application` wires settings, the typed shared state and the handlers; start-up
 (open the service, start the outbox worker and the periodic jobs, register the command
 menu) and shutdown (in reverse) hang off post_init and post_shutdown. `run_telegram` is
-what `clair-bot run` calls.
+what `clair-bot run` calls; `serve` is its runner: the database's lock, start-up that
+waits for the network, a stop on SIGTERM that takes seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import re
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -26,13 +30,16 @@ from telegram.ext import (
     ExtBot,
     JobQueue,
 )
+from telegram.request import HTTPXRequest
 
-from bot import stafftexts, texts
+from bot import inbound, stafftexts, texts
 from bot.config import TOKEN_VARIABLE, Settings, TelegramSettings
 from bot.knowledge import KnowledgeError, check_knowledge
 from bot.language import JAPANESE
 from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
+from bot.storage.database import StorageUnavailable
+from bot.storage.lock import AlreadyRunning, InstanceLock
 from handlers import console, delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
@@ -47,12 +54,23 @@ ClairApplication: TypeAlias = Application[
     ExtBot[Any], Context, UserData, dict[Any, Any], BotData, JobQueue[Any]
 ]
 
+# python-telegram-bot's own pool size for the bot's requests (getUpdates has a client of its own).
+REQUEST_POOL = 256
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
 # python-telegram-bot's own bound on updates in progress; PerChatUpdates applies the real one.
 _UNBOUNDED = 1_000_000
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CONNECT_FIRST_RETRY_S = 1.0
+CONNECT_MAX_RETRY_S = 60.0
+TOKEN_REJECTED = (
+    f"Telegram rejected the bot token in {TOKEN_VARIABLE} (401 Unauthorized): copy the "
+    "current token from @BotFather (/mybots, API Token) into it and start again"
+)
 
 
 class PerChatUpdates(BaseUpdateProcessor):
@@ -108,6 +126,21 @@ class PerChatUpdates(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+class InboundRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP client, with lone surrogates replaced in every response.
+
+    JSON may carry a lone UTF-16 surrogate (``"\\ud800"``); in a message text it would
+    raise UnicodeEncodeError wherever the text is stored, encoded or sent back. Only a
+    ``\\uD800``-``\\uDFFF`` escape can produce one, so other responses are not walked.
+    """
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """Telegram's JSON, decoded as python-telegram-bot does, then cleaned."""
+        data = HTTPXRequest.parse_json_payload(payload)
+        return inbound.clean(data) if _SURROGATE_ESCAPE.search(payload) else data
+
+
 def rate_limiter(telegram: TelegramSettings) -> AIORateLimiter:
     """Telegram's limits from the settings; python-telegram-bot's limiter takes 0 as "off"."""
     return AIORateLimiter(
@@ -132,6 +165,8 @@ def build_application(settings: Settings, service: Services | None = None) -> Cl
         .token(token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
+        .request(InboundRequest(connection_pool_size=REQUEST_POOL))
+        .get_updates_request(InboundRequest(connection_pool_size=1))
         .rate_limiter(rate_limiter(settings.telegram))
         .concurrent_updates(PerChatUpdates(settings.telegram.concurrent_updates))
         .context_types(CONTEXT_TYPES)
@@ -216,8 +251,13 @@ async def polling(application: ClairApplication) -> AsyncIterator[ClairApplicati
         await application.post_shutdown(application)
 
 
-def run_telegram(settings: Settings, webhook: bool = False) -> int:
-    """Run the bot until interrupted: long polling, or a webhook server; returns an exit code."""
+def run_telegram(settings: Settings, webhook: bool = False, once: bool = False) -> int:
+    """Run the bot until SIGTERM or SIGINT: long polling, or a webhook server.
+
+    Returns an exit code; every failure at start-up is one line on stderr. With `once` (or
+    telegram.wait_for_network off) an unreachable Bot API ends the run instead of being
+    waited for.
+    """
     if webhook and not settings.webhook.url:
         print(
             "clair-bot: webhook.url is not set: set it in config.yaml or CLAIRBOT_WEBHOOK_URL "
@@ -233,33 +273,183 @@ def run_telegram(settings: Settings, webhook: bool = False) -> int:
     if replies is None:
         _print_problems(SavedRepliesError(problems))
         return EXIT_FAILED
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
-    try:
-        application = build_application(settings)
-    except ValueError as exc:
-        print(f"clair-bot: {exc}", file=sys.stderr)
+    if settings.token is None:
+        print(f"clair-bot: {TOKEN_VARIABLE} is not set", file=sys.stderr)
         return EXIT_USAGE
+    wait = settings.telegram.wait_for_network and not once
+    return asyncio.run(_main(settings, webhook, wait))
+
+
+async def _main(settings: Settings, webhook: bool, wait_for_network: bool) -> int:
+    """`serve` with SIGTERM and SIGINT as its stop signals."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
     try:
-        if webhook and settings.console.enabled:  # the console's server takes the updates
-            console.run_webhook(application, settings)
+        return await serve(settings, stop, webhook=webhook, wait_for_network=wait_for_network)
+    finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    webhook: bool = False,
+    wait_for_network: bool = True,
+    services: Services | None = None,
+) -> int:
+    """Take the database's lock, open the services, reach Telegram, run until `stop` is set.
+
+    Services passed in belong to the caller (tests share a matcher); otherwise they are
+    opened here and closed on the way out. Returns an exit code.
+    """
+    quiet_library_logs()
+    lock = InstanceLock(settings.storage.path)
+    try:
+        lock.acquire()
+    except (AlreadyRunning, StorageUnavailable) as exc:
+        print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        owned = services is None
+        try:
+            services = services or await Services.open(settings)
+        except StorageUnavailable as exc:
+            print(f"clair-bot: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except (KnowledgeError, SavedRepliesError) as exc:  # changed since run_telegram's check
+            _print_problems(exc)
+            return EXIT_FAILED
+        try:
+            application = build_application(settings, services)
+            return await _run(application, settings, stop, webhook, wait_for_network)
+        finally:
+            if owned:
+                await services.close()
+    finally:
+        lock.release()
+
+
+def quiet_library_logs() -> None:
+    """python-telegram-bot's rate limiter logs every 429 with a traceback (the outbox and the
+    error handler report it in one line each), and APScheduler its every job at INFO."""
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+async def _run(
+    application: ClairApplication,
+    settings: Settings,
+    stop: asyncio.Event,
+    webhook: bool,
+    wait_for_network: bool,
+) -> int:
+    """Start, run until `stop`, and stop in the order that loses nothing."""
+    connected = await _connect(application, settings, stop, wait_for_network)
+    if connected is not None:
+        return connected
+    try:
+        assert application.post_init is not None and application.updater is not None
+        on_console = webhook and settings.console.enabled  # its server takes the updates
+        if on_console:
+            console.take_webhook_updates(application, settings)  # before post_init starts it
+        await application.post_init(application)
+        await application.start()
+        if on_console:
+            try:
+                await console.set_webhook(application, settings)
+            except console.NoWebhookServer as exc:
+                print(f"clair-bot: {exc}", file=sys.stderr)
+                return EXIT_FAILED
         elif webhook:
             hook = settings.webhook
-            application.run_webhook(
+            await application.updater.start_webhook(
                 listen=hook.listen,
                 port=hook.port,
                 url_path=hook.path,
                 webhook_url=hook.url,
                 secret_token=hook.secret_token or None,
                 allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=-1,
             )
         else:
-            application.run_polling(
-                timeout=settings.telegram.poll_timeout, allowed_updates=Update.ALL_TYPES
+            await application.updater.start_polling(
+                poll_interval=0,
+                timeout=settings.telegram.poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=-1,
+                error_callback=_polling_error,
             )
-    except (KnowledgeError, SavedRepliesError) as exc:  # changed between the check and post_init
-        _print_problems(exc)
-        return EXIT_FAILED
+        logger.info("running as @%s", application.bot.username)
+        await stop.wait()
+        logger.info("stopping: no new updates; finishing the ones in hand")
+    finally:
+        await _stop(application)
+    logger.info("stopped")
     return EXIT_OK
+
+
+async def _connect(
+    application: ClairApplication, settings: Settings, stop: asyncio.Event, wait: bool
+) -> int | None:
+    """Reach the Bot API (getMe); None once connected, else the exit code.
+
+    An unreachable server is tried again with backoff, one log line per attempt, until it
+    answers or `stop` is set; without `wait` the first failure ends the run. A rejected
+    token ends it at once, with one line saying what to do.
+    """
+    delay, attempt = CONNECT_FIRST_RETRY_S, 0
+    while True:
+        attempt += 1
+        try:
+            await application.initialize()
+            return None
+        except InvalidToken:
+            print(f"clair-bot: {TOKEN_REJECTED}", file=sys.stderr)
+            return EXIT_FAILED
+        except (NetworkError, RetryAfter) as exc:
+            reason = exc.message or type(exc).__name__
+            if isinstance(exc, RetryAfter):
+                delay = max(delay, delivery.retry_after_seconds(exc))
+            if not wait:
+                where = settings.telegram.base_url
+                print(f"clair-bot: cannot reach the Bot API ({where}): {reason}", file=sys.stderr)
+                return EXIT_FAILED
+            logger.warning(
+                "cannot reach the Bot API (attempt %d): %s; trying again in %g s",
+                attempt,
+                reason,
+                delay,
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set():
+            return EXIT_OK
+        delay = min(delay * 2, CONNECT_MAX_RETRY_S)
+
+
+def _polling_error(error: TelegramError) -> None:
+    """One line per failed getUpdates (python-telegram-bot backs off between them)."""
+    if isinstance(error, Conflict):
+        logger.warning(
+            "another bot is polling with this token (409 Conflict); waiting before trying again"
+        )
+    else:
+        logger.warning("cannot fetch updates: %s; trying again", error.message)
+
+
+async def _stop(application: ClairApplication) -> None:
+    """Stop fetching, let the handlers in progress finish, send the message in hand, close."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+        await _post_stop(application)
+    await _post_shutdown(application)
+    await application.shutdown()
 
 
 def _print_problems(error: KnowledgeError | SavedRepliesError) -> None:

@@ -2,19 +2,15 @@
 
 `start` (from post_init) serves the console (console.app) in the bot's event loop with
 uvicorn, giving it the bot to fetch attachments with; `stop` (from post_shutdown) ends it
-before the services close. In webhook mode with the console on, `webhook_on_console` runs
-the bot with Telegram's updates arriving on the console's own server, as
-python-telegram-bot's customwebhookbot example does.
+before the services close. In webhook mode with the console on, Telegram's updates arrive on
+the console's own server (`take_webhook_updates`, then `set_webhook`, from the runner in
+handlers/app.py), as python-telegram-bot's customwebhookbot example does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from telegram import (
@@ -111,12 +107,12 @@ async def console(update: Update, context: Context) -> None:
     logger.info("console: sign-in link asked for by staff %d", user.id)
 
 
-@asynccontextmanager
-async def webhook_on_console(
+def take_webhook_updates(
     application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
-) -> AsyncIterator[None]:
-    """The bot started with its updates coming to the console's server at webhook.path
-    (Telegram told so with setWebhook), until the block ends."""
+) -> None:
+    """Webhook mode with the console on: before post_init starts the console, have its server
+    take Telegram's updates at webhook.path (checking the secret token) into the update queue,
+    as python-telegram-bot's customwebhookbot example does."""
     hook = settings.webhook
     bot = application.bot
 
@@ -126,50 +122,21 @@ async def webhook_on_console(
             await application.update_queue.put(update)
 
     application.bot_data.webhook = Webhook(hook.path, hook.secret_token, take)
-    assert application.post_init is not None and application.post_shutdown is not None
-    try:
-        async with application:
-            await application.post_init(application)  # starts the console with the webhook
-            if (server := application.bot_data.console) is None:  # nothing would hear Telegram
-                console = settings.console
-                raise NoWebhookServer(
-                    f"webhook mode: cannot listen on {console.listen}:{console.port} (see the "
-                    "log); set console.port, or console.enabled: false for "
-                    "python-telegram-bot's own webhook server on webhook.listen and webhook.port"
-                )
-            logger.info("webhook: Telegram's updates arrive at %s/%s", server.url, hook.path)
-            await bot.set_webhook(
-                hook.url,
-                secret_token=hook.secret_token or None,
-                allowed_updates=Update.ALL_TYPES,
-            )
-            await application.start()
-            try:
-                yield
-            finally:
-                await application.stop()
-                if application.post_stop is not None:
-                    await application.post_stop(application)
-    finally:
-        await application.post_shutdown(application)
 
 
-def run_webhook(
+async def set_webhook(
     application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
 ) -> None:
-    """Run until SIGINT or SIGTERM with updates on the console's server (webhook mode); exit
-    with one line when that server cannot start."""
-
-    async def main() -> None:
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError):  # no signal handlers on some platforms
-                loop.add_signal_handler(number, stopping.set)
-        async with webhook_on_console(application, settings):
-            await stopping.wait()
-
-    try:
-        asyncio.run(main())
-    except NoWebhookServer as exc:
-        raise SystemExit(f"clair-bot: {exc}") from None
+    """After post_init: tell Telegram to send updates to webhook.url. NoWebhookServer when the
+    console's server did not start (then Telegram is not told: nothing would take them)."""
+    hook, console = settings.webhook, settings.console
+    if (server := application.bot_data.console) is None:
+        raise NoWebhookServer(
+            f"webhook mode: cannot listen on {console.listen}:{console.port} (see the log); "
+            "set console.port, or console.enabled: false for python-telegram-bot's own "
+            "webhook server on webhook.listen and webhook.port"
+        )
+    await application.bot.set_webhook(
+        hook.url, secret_token=hook.secret_token or None, allowed_updates=Update.ALL_TYPES
+    )
+    logger.info("webhook: Telegram's updates arrive at %s/%s", server.url, hook.path.strip("/"))

@@ -56,7 +56,8 @@ def keyboard(rows: ButtonRows) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(buttons) if buttons else None
 
 
-def _retry_after_seconds(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
+    """The wait a 429 asks for, in seconds."""
     with warnings.catch_warnings():  # PTB warns that the int form will become a timedelta
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value: Any = error.retry_after
@@ -105,7 +106,7 @@ class TelegramSender:
                 message_thread_id=thread_id,
             )
         except RetryAfter as exc:
-            raise RetryLater("flood control", _retry_after_seconds(exc)) from exc
+            raise RetryLater("flood control", retry_after_seconds(exc)) from exc
         except Forbidden as exc:  # blocked by the user, or removed from the chat
             raise Undeliverable(exc.message) from exc
         except BadRequest as exc:  # "chat not found", bad markup...: sending again won't help

@@ -14,11 +14,13 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot import texts
+from bot.inbound import number
 from bot.media import MAX_CAPTION, MAX_DOWNLOAD_BYTES, MB, Refusal
 from bot.relay import Refused
+from bot.storage.database import StorageUnavailable
 from bot.storage.records import Media, Source
 from bot.users import DailyLimitReached
-from handlers.replies import send_view
+from handlers.replies import quoted_text, record_sent, send_view
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import text_view
 
@@ -87,6 +89,7 @@ async def user_media(update: Update, context: Context) -> None:
             media,
             message.caption or "",
             replied.message_id if replied is not None else None,
+            quoted_text(message, context.bot.id),
         )
     except Refused as exc:
         text = (
@@ -99,6 +102,10 @@ async def user_media(update: Update, context: Context) -> None:
     except DailyLimitReached as over:
         notice = context.bot_data.core.users.limit_notice(over.resets_at, language)
         await send_view(update, context, text_view(notice))
+        return
+    except StorageUnavailable:  # the database logged why, once
+        logger.info("an attachment for staff was not stored: the database takes no writes")
+        await send_view(update, context, text_view(words.cannot_forward))
         return
     enquiry = attached.enquiry
     logger.info("enquiry #%d: a %s from the user", enquiry.ref, media.type)
@@ -113,10 +120,7 @@ async def user_media(update: Update, context: Context) -> None:
     else:
         ack = words.attachment_added.format(ref=enquiry.ref)
     sent = await send_view(update, context, text_view(ack))
-    if sent:
-        await context.bot_data.core.record_thread(
-            enquiry.ref, sent[0].chat_id, [m.message_id for m in sent]
-        )
+    await record_sent(context, enquiry.ref, sent)
 
 
 async def edited(update: Update, context: Context) -> None:
@@ -152,7 +156,7 @@ def _staff_body(text: str) -> str | None:
     name = command[1:].split("@")[0].lower()
     if name not in ("reply", "note") or not rest:
         return None
-    if rest[0].lstrip("#").isdigit():
+    if number(rest[0]) is not None:
         body = rest[1] if len(rest) > 1 else ""
     else:
         body = text.split(maxsplit=1)[1]

@@ -22,6 +22,7 @@ from telegram.ext import filters
 from bot import chart, stafftexts, staffview
 from bot.callback_data import StaffAction, StaffButton, parse
 from bot.core import EmptyReply, EnquiryResolved, UnknownEnquiry
+from bot.inbound import number
 from bot.knowledge import KnowledgeError
 from bot.markup import split_html
 from bot.media import MAX_CAPTION, MAX_DOWNLOAD_BYTES, MAX_UPLOAD_BYTES, MB, Refusal
@@ -32,7 +33,14 @@ from bot.staffwork import QUEUE_VIEWS, MergeProblem, MergeRefused, UnknownSavedR
 from bot.storage.records import Event, Media, Source
 from handlers.delivery import ButtonRows, keyboard
 from handlers.media import media_of
-from handlers.replies import edit_view, send_view, set_keyboard
+from handlers.replies import (
+    MessageGone,
+    edit_view,
+    quoted_text,
+    record_thread,
+    send_view,
+    set_keyboard,
+)
 from handlers.state import Context, language_of
 from handlers.views import View, escaped_parts
 
@@ -93,9 +101,7 @@ def staff_only(handler: Handler) -> Handler:
 
 
 def _number(text: str | None) -> int | None:
-    if not text or not text.lstrip("#").isdigit() or len(text) > 12:
-        return None
-    return int(text.lstrip("#"))
+    return number(text) if text else None
 
 
 def _staff(update: Update) -> tuple[int, str]:
@@ -115,14 +121,19 @@ async def _send_parts(update: Update, context: Context, text: str) -> None:
 
 
 async def _thread_of(update: Update, context: Context) -> int | None:
-    """The enquiry a message in the staff chat belongs to (by reply, or forum topic)."""
+    """The enquiry a message in the staff chat belongs to: by the message it replies to (its
+    recorded id, else the `#N` its text shows, for a copy the bot never recorded), or by its
+    forum topic."""
     message = update.effective_message
     if message is None:
         return None
     replied = message.reply_to_message
     topic = message.message_thread_id if message.is_topic_message else None
     return await context.bot_data.core.staff.thread_ref(
-        message.chat.id, replied.message_id if replied is not None else None, topic
+        message.chat.id,
+        replied.message_id if replied is not None else None,
+        topic,
+        quoted_text(message, context.bot.id),
     )
 
 
@@ -151,7 +162,7 @@ async def _send_queue(
         enquiries, total, page, PER_PAGE, service.now(), words, view
     )
     if edit:
-        await edit_view(update, context, View((text,), keyboard(buttons)))
+        await edit_view(update, context, View((text,), keyboard(buttons)))  # may be MessageGone
     else:
         await _say(update, context, text, keyboard(buttons))
 
@@ -382,9 +393,16 @@ async def staff_chat_message(update: Update, context: Context) -> None:
     if message is None or user is None or not context.bot_data.core.staff.is_staff(user.id):
         return  # not staff: nothing said in the staff chat reaches a user
     ref = await _thread_of(update, context)
+    quoted = quoted_text(message, context.bot.id)
     if ref is None:
-        return  # staff talking among themselves
-    await context.bot_data.core.record_thread(ref, message.chat.id, [message.message_id])
+        if quoted is not None:  # they meant to answer someone: say it did not go, and how
+            words = await words_for(update, context)
+            await _say(update, context, html.escape(words.not_tied))
+        return  # otherwise staff talking among themselves
+    ids = [message.message_id]
+    if message.reply_to_message is not None and quoted is not None:
+        ids.append(message.reply_to_message.message_id)  # tied by its text: replies join too
+    await record_thread(context, ref, message.chat.id, ids)
     if message.text is not None:
         await _relay(update, context, ref, message.text)
         return
@@ -401,9 +419,16 @@ async def _relay(
 ) -> None:
     staff_id, name = _staff(update)
     words = await words_for(update, context)
+    in_staff_chat = _in_staff_chat(update, context)
     try:
         await context.bot_data.core.staff.reply(
-            ref, staff_id, name, text, source=_source(update), media=media
+            ref,
+            staff_id,
+            name,
+            text,
+            source=_source(update),
+            media=media,
+            confirm=in_staff_chat,  # "Sent to the user" through the outbox, into the thread
         )
     except UnknownEnquiry:
         await _say(update, context, words.no_such_enquiry.format(ref=ref))
@@ -418,7 +443,8 @@ async def _relay(
         await _say(update, context, html.escape(words.empty_reply.format(ref=ref)))
         return
     logger.info("enquiry #%d: staff %d replied", ref, staff_id)
-    await _confirm(update, context, ref, words.sent_to_user.format(ref=ref))
+    if not in_staff_chat:
+        await _say(update, context, words.sent_to_user.format(ref=ref))
 
 
 async def _send_saved(
@@ -426,8 +452,9 @@ async def _send_saved(
 ) -> None:
     staff_id, name = _staff(update)
     service = context.bot_data.core.staff
+    in_staff_chat = _in_staff_chat(update, context)
     try:
-        await service.send_saved(ref, key, staff_id, name)
+        await service.send_saved(ref, key, staff_id, name, confirm=in_staff_chat)
     except UnknownSavedReply:
         keys = ", ".join(f"#{k}" for k in context.bot_data.core.knowledge.saved.replies) or "-"
         await _say(
@@ -441,17 +468,16 @@ async def _send_saved(
         await _not_sent(update, context, words, exc.ref, f"#{key}")
         return
     logger.info("enquiry #%d: saved reply %s by staff %d", ref, key, staff_id)
-    await _confirm(
-        update, context, ref, html.escape(words.saved_reply_sent.format(key=key, ref=ref))
-    )
+    if not in_staff_chat:
+        await _say(update, context, html.escape(words.saved_reply_sent.format(key=key, ref=ref)))
 
 
-async def _confirm(update: Update, context: Context, ref: int, text: str) -> None:
-    confirmation = await _say(update, context, text)
+def _in_staff_chat(update: Update, context: Context) -> bool:
+    """Whether the update comes from the staff chat, where a reply's confirmation goes into
+    the enquiry's thread through the outbox (a handler waiting on the group's 20-a-minute
+    limit would hold up every later message of the staff chat, and a stop)."""
     chat = update.effective_chat
-    if confirmation is not None and chat is not None and chat.type != ChatType.PRIVATE:
-        # A reply to the confirmation threads too, like a reply to the announcement.
-        await context.bot_data.core.record_thread(ref, chat.id, [confirmation.message_id])
+    return chat is not None and context.bot_data.core.staff.is_staff_chat(chat.id)
 
 
 async def _not_sent(
@@ -490,8 +516,12 @@ async def button(update: Update, context: Context) -> None:
         await query.answer(words.button_expired)
         return
     if parsed.action is StaffAction.QUEUE_PAGE:
+        try:
+            await _send_queue(update, context, words, parsed.number, parsed.key, edit=True)
+        except MessageGone:  # the page was deleted
+            await query.answer(words.button_expired)
+            return
         await query.answer()
-        await _send_queue(update, context, words, parsed.number, parsed.key, edit=True)
         return
     try:
         await _enquiry_button(update, context, words, parsed)

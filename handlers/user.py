@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from telegram import Message, Update
 from telegram.ext import ApplicationHandlerStop
@@ -12,10 +11,11 @@ from bot import texts
 from bot.flood import Verdict
 from bot.knowledge import Entry
 from bot.screens import CONTACT_ENTRIES
+from bot.storage.database import StorageUnavailable
 from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
 from handlers.groups import ADDRESSED, strip_mention
-from handlers.replies import send_view
+from handlers.replies import quoted_text, record_sent, send_view
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import (
     View,
@@ -129,6 +129,9 @@ async def ask(update: Update, context: Context) -> None:
     except DailyLimitReached as over:
         await send_view(update, context, text_view(users.limit_notice(over.resets_at, chosen)))
         return
+    except StorageUnavailable:
+        await _cannot_forward(update, context, chosen)
+        return
     state = user_state(context)
     state.forwarded[state.remember(question)] = enquiry.ref
     logger.info("enquiry #%d: sent to staff with /ask", enquiry.ref)
@@ -179,9 +182,16 @@ async def question(update: Update, context: Context) -> None:
     services = context.bot_data.core
     asker = asker_for(update)
     replied = message.reply_to_message
-    reply = await services.users.handle_message(
-        asker, text, replied.message_id if replied is not None else None
-    )
+    try:
+        reply = await services.users.handle_message(
+            asker,
+            text,
+            replied.message_id if replied is not None else None,
+            quoted_text(message, context.bot.id),
+        )
+    except StorageUnavailable:  # it had to be stored for staff, and the disk takes no writes
+        await _cannot_forward(update, context, await services.users.reply_language(asker, text))
+        return
     state = user_state(context)
     number = state.remember(text)
     if reply.enquiry is not None:
@@ -195,7 +205,13 @@ async def question(update: Update, context: Context) -> None:
         for m in await send_view(update, context, view)
     ]
     if reply.enquiry is not None:
-        await record_thread(context, reply.enquiry.ref, sent)
+        await record_sent(context, reply.enquiry.ref, sent)
+
+
+async def _cannot_forward(update: Update, context: Context, language: str) -> None:
+    """The message could not be stored for staff (the database logged why, once)."""
+    logger.info("a message for staff was not stored: the database takes no writes")
+    await send_view(update, context, text_view(texts.get(language).cannot_forward))
 
 
 async def send_acknowledgement(
@@ -204,11 +220,4 @@ async def send_acknowledgement(
     """Tell the user their message is with staff; replies to that message join the thread."""
     text = context.bot_data.core.users.acknowledgement(enquiry, language, follow_up)
     sent = await send_view(update, context, text_view(text))
-    await record_thread(context, enquiry.ref, sent)
-
-
-async def record_thread(context: Context, ref: int, sent: Sequence[Message]) -> None:
-    """Messages sent about enquiry `ref`: a reply to any of them joins its thread."""
-    if sent:
-        ids = [message.message_id for message in sent]
-        await context.bot_data.core.record_thread(ref, sent[0].chat_id, ids)
+    await record_sent(context, enquiry.ref, sent)

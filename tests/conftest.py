@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from bot import texts
 from bot.config import Settings, load_settings
@@ -27,7 +30,7 @@ from bot.service import Services
 from bot.storage import Storage
 from bot.storage.database import now
 from bot.storage.outbox import OutboxStore
-from handlers.app import ClairApplication, build_application, polling
+from handlers.app import ClairApplication, build_application, polling, serve
 
 # The tests speak plain HTTP to 127.0.0.1 only. Otherwise every Bot API client httpx
 # builds loads a whole CA bundle (certifi's, or SSL_CERT_FILE's) into a fresh SSL context:
@@ -35,6 +38,18 @@ from handlers.app import ClairApplication, build_application, polling
 # one) is read lazily, only when a TLS connection needs it, and none does.
 os.environ.pop("SSL_CERT_FILE", None)
 os.environ["SSL_CERT_DIR"] = tempfile.mkdtemp(prefix="clair-bot-no-certs-")
+
+# Property tests (test_properties.py): fifty examples each in `make test` (it stays near 30 s
+# on two cores), 10,000 in `make chaos` (HYPOTHESIS_PROFILE=chaos). One bot serves every
+# example of a test, and an example may wait on the network: neither is a health problem here.
+_PROPERTY_CHECKS = dict(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=False,
+)
+hypothesis_settings.register_profile("ci", max_examples=50, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
+hypothesis_settings.register_profile("chaos", max_examples=10_000, **_PROPERTY_CHECKS)  # type: ignore[arg-type]
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TOKEN = "123456:TEST-token"
 #: A small copy of some of knowledge/, so that editing the content cannot break these tests
@@ -83,6 +98,8 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         "CLAIRBOT_TELEGRAM_POLL_TIMEOUT": "1",
         "CLAIRBOT_STORAGE_PATH": str(tmp_path / "clair-bot.sqlite3"),
         "CLAIRBOT_KNOWLEDGE_PATH": str(FIXTURE_KNOWLEDGE),
+        # Follow-ups go at once unless a test sets a window (they still join queued ones).
+        "CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "0",
         "CLAIRBOT_STAFF_SAVED_REPLIES": str(FIXTURE_REPLIES),
         # The console has its own tests (test_console*.py), which turn it on, on a free port.
         "CLAIRBOT_CONSOLE_ENABLED": "false",
@@ -158,6 +175,45 @@ async def running_bot_at(
     finally:
         await services.close()
     assert harness.failed_calls() == []
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server started later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Serving:
+    """`handlers.app.serve` running in the background, as `clair-bot run` runs it."""
+
+    services: Services
+    stop: asyncio.Event
+    task: asyncio.Task[int]
+
+    async def stopped(self, timeout: float = 10) -> int:  # noqa: ASYNC109
+        """Set the stop event (what SIGTERM does) and return serve's exit code."""
+        self.stop.set()
+        return await asyncio.wait_for(self.task, timeout)
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Serving]:
+    """Run serve on fresh services; on the way out stop it (it must exit 0) and close them."""
+    services = await open_services(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, services=services))
+    running = Serving(services, stop, task)
+    try:
+        yield running
+        if not task.done():
+            assert await running.stopped() == 0
+    finally:
+        stop.set()
+        if not task.done():
+            await asyncio.wait_for(task, 10)
+        await services.close()
 
 
 @functools.cache

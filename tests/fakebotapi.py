@@ -26,7 +26,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -180,7 +180,7 @@ class MessageOptions(TypedDict, total=False):
 
 
 def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate is one unit
 
 
 _TAG_ENTITY = {
@@ -339,6 +339,20 @@ def _check_markup(markup: Any) -> JSON | None:
     return markup
 
 
+@dataclass(frozen=True)
+class _Fault:
+    """One injected failure (see FakeBotApi.fail_next)."""
+
+    status: int | None
+    retry_after: float | None
+    delay: float
+    description: str | None
+    chat_id: int | None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.status, self.retry_after, self.delay, self.description, self.chat_id))
+
+
 def _image_size(data: bytes) -> tuple[int, int]:
     """Width and height of a PNG (from its IHDR chunk); (0, 0) for anything else."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
@@ -366,6 +380,7 @@ class FakeBotApi:
         bot_first_name: str = "Clair Test Bot",
         max_poll_timeout: float = 1.0,
         strict_chats: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.max_poll_timeout = max_poll_timeout
@@ -398,7 +413,7 @@ class FakeBotApi:
         self._allowed_updates: list[str] = []
         self._files: dict[str, tuple[str, bytes]] = {}
         self._sizes: dict[str, int] = {}  # file_id -> declared size, when not len(content)
-        self._faults: dict[str, list[tuple[int | None, float | None, float, str | None]]] = {}
+        self._faults: dict[str, list[_Fault]] = {}
         self._random_faults: tuple[random.Random, float, frozenset[str], float] | None = None
         #: Faults injected by :meth:`fail_randomly`, by kind ("500", "429", "timeout").
         self.injected: Counter[str] = Counter()
@@ -406,18 +421,18 @@ class FakeBotApi:
         self._closing = False
         self._changed = asyncio.Event()  # set and replaced by a fresh Event on every change
         self._runner: web.AppRunner | None = None
-        self._port = 0
+        self._port = port
         self.default_user = self.user(1001, "Ana", username="ana")
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        """Start serving on 127.0.0.1 on a free port."""
+        """Start serving on 127.0.0.1, on the port given (a free one by default)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self._port).start()
         self._port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
@@ -434,6 +449,11 @@ class FakeBotApi:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port it serves on (or will, for a fake not started yet)."""
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -488,15 +508,17 @@ class FakeBotApi:
         retry_after: float | None = None,
         delay: float = 0.0,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``method`` fail with HTTP ``status``.
 
         429 carries ``parameters.retry_after`` (default 1). ``delay`` postpones the response;
-        with ``status=None`` the delayed call then succeeds (for client timeout tests).
+        with ``status=None`` the delayed call then succeeds (for client timeout tests). With
+        ``chat_id`` only calls to that chat count (the bot may send to several at once).
         """
         if status == 429 and retry_after is None:
             retry_after = 1
-        fault = (status, retry_after, delay, description)
+        fault = _Fault(status, retry_after, delay, description, chat_id)
         self._faults.setdefault(method.lower(), []).extend([fault] * count)
 
     def fail_randomly(
@@ -638,6 +660,22 @@ class FakeBotApi:
         if message is None:
             message = {"message_id": message_id, "date": 0, "chat": self.chats[chat_id]}
         return self._callback(data, message, user)
+
+    def stray_copy(self, message: SentMessage) -> SentMessage:
+        """A second copy of a bot message, as Telegram delivers it when the bot's first
+        sendMessage stalled after delivery and was sent again: in the chat, with its own id,
+        but never in any answer the bot received."""
+        params = {"chat_id": message.chat_id, "text": message.raw_text}
+        params |= {"parse_mode": message.parse_mode, "reply_markup": message.reply_markup}
+        if message.message_thread_id is not None:
+            params["message_thread_id"] = message.message_thread_id
+        content: JSON = {"text": message.text}
+        if message.entities:
+            content["entities"] = message.entities
+        self._send(params, content, message.entities)
+        copy = self._sent.pop()  # delivered, but not among the messages the bot sent
+        self._all_messages[(copy.chat_id, copy.message_id)] = copy.payload
+        return copy
 
     # ------------------------------------------------------------------ test side: inspection
     def messages(self, chat_id: int) -> list[SentMessage]:
@@ -818,8 +856,9 @@ class FakeBotApi:
             call.params = await self._parse_params(request)
             if method is None:
                 raise ApiError(404, "Not Found")
-            await self._apply_fault(call.method)
-            body: JSON = {"ok": True, "result": await method(self, call.params)}
+            await self._apply_fault(call.method, call.params)
+            # Through the instance, so that a subclass may override a method (benchmarks.chaos).
+            body: JSON = {"ok": True, "result": await getattr(self, method.__name__)(call.params)}
         except ApiError as error:
             call.status, body = error.status, error.to_json()
         except Exception as exc:  # a bug in the fake: make it visible to the bot and the test
@@ -848,9 +887,13 @@ class FakeBotApi:
             return (504, None, timeout_s, None)
         return (500, None, 0.0, None)
 
-    async def _apply_fault(self, method: str) -> None:
-        if faults := self._faults.get(method.lower()):
-            status, retry_after, delay, description = faults.pop(0)
+    async def _apply_fault(self, method: str, params: JSON) -> None:
+        faults = self._faults.get(method.lower(), [])
+        chat = params.get("chat_id")
+        chosen = next((f for f in faults if f.chat_id is None or f.chat_id == chat), None)
+        if chosen is not None:
+            faults.remove(chosen)
+            status, retry_after, delay, description, _ = chosen
         else:
             status, retry_after, delay, description = self._random_fault(method)
         if delay:

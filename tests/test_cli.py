@@ -46,12 +46,33 @@ def test_ask_json_one_question(capsys: pytest.CaptureFixture[str]) -> None:
 def test_ask_json_reads_stdin_line_by_line_in_order(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("hi\nwhat is the lgotp deadline\n\nfax\n"))
+    lines = "hi\nwhat is the lgotp deadline\n\n \t\nfax\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
     assert main(["ask", "--json", "-"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["question"] for r in rows] == ["hi", "what is the lgotp deadline", "fax"]
-    assert [r["action"] for r in rows] == ["smalltalk", "escalate", "clarify"]
+    # One object for every line, blank ones too, so that output line N answers input line N.
+    assert [r["question"] for r in rows] == ["hi", "what is the lgotp deadline", "", " \t", "fax"]
+    assert [r["action"] for r in rows] == [
+        "smalltalk",
+        "escalate",
+        "smalltalk",
+        "smalltalk",
+        "clarify",
+    ]
+    assert [r["code"] for r in rows[2:4]] == ["empty", "empty"]
     assert rows[1]["answer"] == ""
+
+
+def test_ask_json_replaces_lone_surrogates_from_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
+    raw = b"what is jet\xff\xfe\n\xed\xa0\x80\n"
+    stdin = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", errors="surrogateescape")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["ask", "--json", "-"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["question"] for r in rows] == ["what is jet\ufffd\ufffd", "\ufffd" * 3]
 
 
 def test_eval_prints_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -162,3 +162,16 @@ def test_the_token_is_no_setting_and_never_shown(monkeypatch: pytest.MonkeyPatch
     settings = load_settings(ROOT / "config.yaml", environ={})
     assert settings.token == "123:SECRET"
     assert "SECRET" not in repr(settings) and "token" not in settings.model_dump()
+
+
+def test_a_key_written_twice_in_config_yaml_is_named_with_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("staff:\n  chat_id: -100\n  user_ids: [1]\n  chat_id: -200\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, environ={})
+    assert str(caught.value) == (
+        f"{config}:4: not valid YAML: duplicate key 'chat_id' (first at line 2)"
+    )
+    config.write_text("logging:\n  level: INFO\nlogging:\n  level: DEBUG\n")
+    with pytest.raises(ConfigError, match=r"config.yaml:3: .*duplicate key 'logging'"):
+        load_settings(config, environ={})

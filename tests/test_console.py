@@ -33,10 +33,13 @@ from conftest import (
     config_file,
     console_overrides,
     console_url,
+    free_port,
     is_escalated,
+    open_services,
     recorded,
     running_bot,
     running_bot_at,
+    settings_for,
     sign_in_link,
     staff_command,
 )
@@ -49,7 +52,7 @@ from bot.consoleauth import LINK_LIFETIME, ConsoleAccess, check_init_data
 from bot.decision import Action
 from bot.kbedit import EditRefused, NewEntry, Question
 from bot.storage.records import Author, MessageKind, State
-from handlers.console import NoWebhookServer, webhook_on_console
+from handlers.app import EXIT_FAILED, EXIT_OK, serve
 
 QUESTION = "what do jets do on weekends"
 EN = consoletexts.EN
@@ -464,53 +467,57 @@ def test_a_draft_is_written_as_block_yaml(tmp_path: Path) -> None:
 async def test_in_webhook_mode_the_console_server_takes_telegram_updates(
     staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import open_services, settings_for
-
-    from handlers.app import build_application
-
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    port = free_port()
     overrides = console_overrides(
         tmp_path,
+        CLAIRBOT_CONSOLE_PORT=str(port),
         CLAIRBOT_WEBHOOK_URL="https://bot.example/telegram",
         CLAIRBOT_WEBHOOK_SECRET_TOKEN="s3cret",
     )
     settings = settings_for(staff_api, tmp_path, **overrides)
     services = await open_services(settings)
-    application = build_application(settings, services)
+    stop = asyncio.Event()
+    running = asyncio.create_task(serve(settings, stop, webhook=True, services=services))
     try:
-        async with webhook_on_console(application, settings):
-            assert staff_api.webhook_url == "https://bot.example/telegram"
-            url = application.bot_data.console.url if application.bot_data.console else ""
-            update = {
-                "update_id": 1,
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": {"id": USER_ID, "type": "private", "first_name": "Ana"},
-                    "from": {"id": USER_ID, "is_bot": False, "first_name": "Ana"},
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                },
-            }
-            async with httpx.AsyncClient(base_url=url) as client:
-                forged = await client.post("/telegram", json=update)
-                assert forged.status_code == 403
-                headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
-                taken = await client.post("/telegram", json=update, headers=headers)
-                assert taken.status_code == 200
-            answer = await staff_api.next_message(USER_ID)
-            assert "/topics" in answer.text
+        [set_webhook] = await staff_api.wait_for(lambda: staff_api.calls_to("setWebhook"))
+        assert set_webhook.params["url"] == "https://bot.example/telegram"
+        assert set_webhook.params["secret_token"] == "s3cret"
+        assert not staff_api.calls_to("getUpdates")  # no polling beside the webhook
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": USER_ID, "type": "private", "first_name": "Ana"},
+                "from": {"id": USER_ID, "is_bot": False, "first_name": "Ana"},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url) as client:
+            forged = await client.post("/telegram", json=update)
+            assert forged.status_code == 403
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+            taken = await client.post("/telegram", json=update, headers=headers)
+            assert taken.status_code == 200
+        answer = await staff_api.next_message(USER_ID)
+        assert "/topics" in answer.text
+        stop.set()
+        assert await asyncio.wait_for(running, 10) == EXIT_OK
     finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
         await services.close()
 
 
 async def test_in_webhook_mode_a_console_that_cannot_listen_stops_the_bot(
-    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    staff_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from conftest import open_services, settings_for
-
-    from handlers.app import build_application
-
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = str(taken.getsockname()[1])
@@ -520,11 +527,15 @@ async def test_in_webhook_mode_a_console_that_cannot_listen_stops_the_bot(
         settings = settings_for(staff_api, tmp_path, **overrides)
         services = await open_services(settings)
         try:
-            with pytest.raises(NoWebhookServer, match=f"cannot listen on 127.0.0.1:{port}"):
-                async with webhook_on_console(build_application(settings, services), settings):
-                    pytest.fail("the bot ran with nothing to take Telegram's updates")
+            code = await asyncio.wait_for(
+                serve(settings, asyncio.Event(), webhook=True, services=services), 10
+            )
         finally:
             await services.close()
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert f"clair-bot: webhook mode: cannot listen on 127.0.0.1:{port}" in error
+    assert "Traceback" not in error
     assert staff_api.webhook_url == ""  # Telegram was not told to call a dead address
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -126,7 +126,7 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
     await worker.start()
     try:
         await world.wait_texts(USER_ID, 1)
-        world.api.fail_next("sendMessage", **fault)  # type: ignore[arg-type]
+        world.api.fail_next("sendMessage", **fault, chat_id=USER_ID)  # type: ignore[arg-type]
         await world.reply(enquiry.ref, "answer 2")
         got = await world.wait_texts(USER_ID, 2, timeout=5)
     finally:
@@ -145,24 +145,31 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
 async def test_a_failure_with_more_queued_still_delivers_everything_once(
     world: World, status: int
 ) -> None:
-    world.api.fail_next("sendMessage", status=status, retry_after=1 if status == 429 else None)
+    retry_after = 1 if status == 429 else None
+    world.api.fail_next("sendMessage", status=status, retry_after=retry_after, chat_id=USER_ID)
     got = await replies_arrive_once(world)
     assert sorted(got) == expected_replies()
 
 
 async def test_order_is_kept_when_the_first_message_must_be_retried(world: World) -> None:
-    world.api.fail_next("sendMessage", status=500)  # the announcement
+    world.api.fail_next("sendMessage", status=500, chat_id=STAFF_CHAT_ID)  # the announcement
     enquiry = await world.escalate()
+    await world.service.users.follow_up(enquiry.ref, ANA, "one more thing")
     await world.reply(enquiry.ref, "answer 1")
     worker = world.worker()
     await worker.start()
     try:
         await world.wait_texts(USER_ID, 1)
-        await world.wait_texts(STAFF_CHAT_ID, 1)
+        await world.wait_texts(STAFF_CHAT_ID, 2)
     finally:
         await worker.stop()
+    # In the staff chat the follow-up waited for its announcement, and threads under it;
+    # the user's answer did not wait for the staff chat.
+    announcement, follow_up = world.api.messages(STAFF_CHAT_ID)
+    assert announcement.text.startswith("#1 new enquiry") and "one more thing" in follow_up.text
+    assert follow_up.reply_to_message_id == announcement.message_id
     sends = [c for c in world.api.calls_to("sendMessage") if c.status == 200]
-    assert [c.params["chat_id"] for c in sends] == [STAFF_CHAT_ID, USER_ID]
+    assert [c.params["chat_id"] for c in sends] == [USER_ID, STAFF_CHAT_ID, STAFF_CHAT_ID]
 
 
 async def test_blocked_user_fails_the_item_and_tells_the_staff_thread(world: World) -> None:
@@ -294,3 +301,103 @@ async def test_forum_mode_creates_a_topic_per_enquiry(bot_api: FakeBotApi, tmp_p
     assert thread is not None and follow_up.message_thread_id == thread
     assert follow_up.reply_to_message_id == announcement.message_id
     assert stored is not None and stored.staff_thread_id == thread
+
+
+# ------------------------------------------------------------------------ a disk that fills
+async def refuse_writes(service: Services, refuse: bool) -> None:
+    """Make the database refuse every write, as a full or read-only disk does (SQLite's
+    query_only: "attempt to write a readonly database"), or take them again."""
+    writer = service.storage.database._writer
+    await writer.execute(f"PRAGMA query_only={'ON' if refuse else 'OFF'}")
+
+
+class DiskFillsDuringSend:
+    """Telegram takes the message; by the time the bot writes down its id, the disk is full."""
+
+    def __init__(self, inner: TelegramSender, service: Services) -> None:
+        self.inner, self.service = inner, service
+        self.filled = asyncio.Event()
+
+    async def send(self, item: OutboxItem) -> int:
+        message_id = await self.inner.send(item)
+        if item.kind is Kind.ANNOUNCE and not self.filled.is_set():
+            await refuse_writes(self.service, True)
+            self.filled.set()
+        return message_id
+
+
+async def test_a_failed_write_after_a_send_neither_sticks_nor_sends_twice(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await world.escalate("first question")
+    for n in (1, 2):
+        await world.reply(first.ref, f"answer {n}")
+    sender = DiskFillsDuringSend(world.sender, world.service)
+    worker = world.worker(sender)
+    await worker.start()
+    try:
+        await sender.filled.wait()  # the announcement went out; its id cannot be written
+        async with asyncio.timeout(5):  # a poll with a deadline: the write is the worker's
+            while not world.service.storage.database.failing:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        [announcement, *_] = await world.service.storage.outbox.items(first.ref)
+        assert announcement.state is OutboxState.SENDING
+        answers_so_far = world.texts_to(USER_ID)  # the users' lane may have sent one first
+        # The worker tries again and again (backing off 50-200 ms); the disk is still full,
+        # and nothing may go out meanwhile: a wait is what this asserts.
+        await asyncio.sleep(0.3)
+        assert world.texts_to(USER_ID) == answers_so_far
+        assert len(world.texts_to(STAFF_CHAT_ID)) == 1
+        await refuse_writes(world.service, False)  # space again: no restart needed
+        world.service.storage.outbox.changed.set()
+        await world.wait_texts(USER_ID, 2)
+    finally:
+        await worker.stop()
+    items = await world.service.storage.outbox.items(first.ref)
+    # The first answer claimed the enquiry: its announcement's buttons were updated too.
+    kinds = [Kind.ANNOUNCE, Kind.KEYBOARD, Kind.REPLY, Kind.REPLY]
+    assert [(i.kind, i.state) for i in items] == [(kind, OutboxState.SENT) for kind in kinds]
+    staff_chat = world.api.messages(STAFF_CHAT_ID)
+    assert len(staff_chat) == 1  # the announcement once, its id recorded after all
+    assert items[0].telegram_message_id == staff_chat[0].message_id
+    enquiry = await world.service.storage.enquiries.get(first.ref)
+    assert enquiry is not None and enquiry.staff_message_id == staff_chat[0].message_id
+    # The user's replies thread under it as usual, and the log said why once.
+    failures = [r for r in caplog.records if "cannot write to the database" in r.getMessage()]
+    assert len(failures) == 1 and "read-only" in failures[0].getMessage()
+    assert "takes writes again" in caplog.text and "Traceback" not in caplog.text
+
+
+async def test_stop_leaves_the_queue_pending_and_is_quick(world: World) -> None:
+    enquiry = await world.escalate()
+    for n in range(1, 31):
+        await world.reply(enquiry.ref, f"answer {n}")
+    world.api.fail_next("sendMessage", 1000, status=None, delay=0.05)  # every send is slow
+    worker = world.worker()
+    await worker.start()
+    await world.wait_texts(USER_ID, 1)
+    started = asyncio.get_running_loop().time()
+    await worker.stop()
+    assert asyncio.get_running_loop().time() - started < 1.0
+    items = await world.service.storage.outbox.items(enquiry.ref)
+    sent = [i for i in items if i.state is OutboxState.SENT]
+    pending = [i for i in items if i.state is OutboxState.PENDING]
+    assert len(items) == 32  # the announcement, its buttons' update and 30 answers
+    assert 2 <= len(sent) < 10 and len(sent) + len(pending) == 32  # none left "sending"
+
+
+async def test_an_answer_to_a_user_does_not_wait_behind_the_staff_chat(world: World) -> None:
+    for n in range(5):  # five announcements, each held up (as by the 20-a-minute limit)
+        world.api.user(100 + n)
+        await world.service.users.ask_staff(replace(ANA, user_id=100 + n, chat_id=100 + n), "?")
+    await world.reply(1, "answer 1")
+    world.api.fail_next("sendMessage", 5, status=None, delay=0.2, chat_id=STAFF_CHAT_ID)
+    worker = world.worker()
+    await worker.start()
+    try:
+        await world.api.wait_for(lambda: world.api.messages(100))
+        # The answer arrived while the staff chat was still working through its queue.
+        assert len(world.texts_to(STAFF_CHAT_ID)) < 5
+        await world.wait_texts(STAFF_CHAT_ID, 5)
+    finally:
+        await worker.stop()

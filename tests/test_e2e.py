@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -20,14 +21,25 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import TOKEN, USER_ID, Harness, is_escalated, running_bot, settings_for
+from conftest import (
+    TOKEN,
+    USER_ID,
+    Harness,
+    free_port,
+    is_escalated,
+    running_bot,
+    serving,
+    settings_for,
+)
 from fakebotapi import JSON, FakeBotApi, SentMessage
 from telegram import Update
 
 import handlers.app
 from bot import texts
 from bot.config import Settings
-from handlers.app import ClairApplication
+from bot.service import Services
+from bot.storage.lock import InstanceLock
+from handlers.app import ClairApplication, serve
 
 
 async def answers(clair: Harness, query_id: str) -> str | None:
@@ -326,7 +338,9 @@ async def test_handler_error_is_logged_and_user_told(
     assert reply.text == texts.EN.something_wrong
     errors = [r for r in caplog.records if r.name == "handlers.errors"]
     assert errors and "error while handling update" in errors[0].getMessage()
-    assert "Traceback" not in reply.text
+    # Telegram's side failed (500): one line, no traceback.
+    assert "Internal Server Error" in errors[0].getMessage() and errors[0].exc_info is None
+    assert "Traceback" not in reply.text and "Traceback" not in caplog.text
     own = [r for r in caplog.records if r.name.startswith(("bot", "handlers"))]
     assert all(clair.api.token not in r.getMessage() for r in own)
 
@@ -360,8 +374,8 @@ def run_like_the_cli(
     """Run `run_telegram` as `clair-bot run` does: it owns the main thread and its loop.
 
     The fake server runs on a loop in a thread; a driver thread runs `conversation` there,
-    then stops the application like Ctrl-C would. Returns the fake, the application and
-    what the conversation returned.
+    then stops the bot with SIGTERM, as systemd or Docker would. Returns the fake, the
+    application and what the conversation returned.
     """
     server_loop = asyncio.new_event_loop()
     server = threading.Thread(target=server_loop.run_forever, daemon=True)
@@ -373,8 +387,8 @@ def run_like_the_cli(
     ready = threading.Event()
     original = handlers.app.build_application
 
-    def build(settings: Settings) -> ClairApplication:
-        built.append(original(settings))
+    def build(settings: Settings, service: Services | None = None) -> ClairApplication:
+        built.append(original(settings, service))
         ready.set()
         return built[0]
 
@@ -391,7 +405,7 @@ def run_like_the_cli(
             outcome.append(exc)
         finally:
             if ready.wait(5):
-                main_loop.call_soon_threadsafe(built[0].stop_running)
+                os.kill(os.getpid(), signal.SIGTERM)
 
     driver = threading.Thread(target=drive)
     driver.start()
@@ -408,7 +422,10 @@ def run_like_the_cli(
         main_loop.close()  # run_polling closed it already; closing twice is harmless
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    assert built[0].bot_data.service is None  # post_shutdown closed the service it opened
+    assert not built[0].running
+    lock = InstanceLock(settings.storage.path)
+    lock.acquire()  # the bot let its lock go on the way out
+    lock.release()
     assert [c for c in api.calls if c.status != 200] == []
     return api, built[0], outcome[0]
 
@@ -425,12 +442,6 @@ def test_run_telegram_long_polling(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert replies[0].startswith("Hello") and is_escalated(replies[1], 1)
     assert [c.method for c in api.calls[:2]] == ["getMe", "setMyCommands"]
     assert api.calls_to("getUpdates")[0].params["allowed_updates"] == list(Update.ALL_TYPES)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -520,3 +531,97 @@ async def test_a_burst_from_one_chat_does_not_hold_up_the_others(
             assert waited < 1.0, f"the other chat waited {waited:.2f} s behind the burst"
             assert len(api.messages(busy)) < 200  # it really was answered during the burst
             await api.wait_for(lambda: len(api.messages(busy)) == 200, timeout=20)
+
+
+# ---------------------------------------------------------------------------- small crashes
+async def test_a_button_on_a_message_that_does_not_exist_has_quietly_expired(
+    clair: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    clair.expected_failures.add("editMessageText")  # Telegram: "message to edit not found"
+    for data, words in (
+        ("c:0", texts.EN),
+        ("t", texts.EN),
+        ("fg:no", texts.EN),
+        ("l:ja", texts.JA),
+    ):
+        query_id = clair.api.press_raw(data, USER_ID, 987654, user=USER_ID)
+        assert await answers(clair, query_id) == words.button_expired
+    assert "Traceback" not in caplog.text and "ERROR" not in caplog.text
+    assert clair.api.messages(USER_ID) == []  # no apology either: nothing went wrong
+
+
+async def test_lone_surrogates_are_replaced_on_the_way_in(clair: Harness) -> None:
+    # The fake sends JSON with \\ud800 escapes, as Telegram may; json.loads keeps them.
+    reply = await clair.say("wen do trainees arive in japan\ud800")
+    assert "mid-May" in reply.text
+    ack = await clair.say("what is the application deadline\udfff for lgotp \ud83d")
+    assert is_escalated(ack.text, 1)
+    enquiry = await clair.service.storage.enquiries.get(1)
+    assert enquiry is not None
+    assert enquiry.text == "what is the application deadline\ufffd for lgotp \ufffd"
+    # A message of nothing else is still a message, and is answered.
+    assert (await clair.say("\ud800")).text == texts.EN.empty_question
+
+
+# ---------------------------------------------------------------------------- a full disk
+async def test_start_up_on_an_unusable_database_exits_with_one_line(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    garbage = tmp_path / "not-a-database.sqlite3"
+    garbage.write_bytes(b"this is no SQLite file\n" * 100)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for path, problem in (
+        (garbage, "file is not a database"),
+        (blocker / "db.sqlite3", f"{blocker} is not a folder"),
+    ):
+        settings = settings_for(bot_api, tmp_path, CLAIRBOT_STORAGE_PATH=str(path))
+        code = await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=10)
+        assert code == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"clair-bot: cannot use {path}") and problem in line
+    # Nothing is left running: aiosqlite's threads kept a failed start-up alive for ever.
+    assert not [t for t in threading.enumerate() if "aiosqlite" in repr(t.run)]
+    assert bot_api.calls == []  # it never went to the network
+
+
+async def test_a_second_bot_on_the_same_database_refuses_to_start(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    settings = settings_for(bot_api, tmp_path)
+    async with serving(settings):
+        await bot_api.wait_for(lambda: bot_api.calls_to("getUpdates"))
+        code = await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=10)
+        assert code == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert line.startswith("clair-bot: another clair-bot (pid ")
+        assert str(settings.storage.path) in line
+        bot_api.send_message("/start", user=USER_ID)  # the first one runs on
+        assert (await bot_api.next_message(USER_ID)).text.startswith("Hello")
+
+
+async def test_while_the_disk_is_full_users_are_told_to_try_again(
+    clair: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = clair.service.storage.database._writer
+    await writer.execute("PRAGMA query_only=ON")  # as a full or read-only disk refuses
+    assert (await clair.say("what is the application deadline for lgotp")).text == (
+        texts.EN.cannot_forward
+    )
+    assert "mid-May" in (await clair.say("wen do trainees arive in japan")).text  # answers work
+    assert (await clair.say("/ask who signs the certificate?")).text == texts.EN.cannot_forward
+    clair.api.user(77, "Kenta", language_code="ja")
+    clair.api.send_message("研修の締め切りはいつですか", user=77)
+    assert (await clair.api.next_message(77)).text == texts.JA.cannot_forward
+    failures = [r for r in caplog.records if "cannot write to the database" in r.getMessage()]
+    assert len(failures) == 1 and "Traceback" not in caplog.text
+    await writer.execute("PRAGMA query_only=OFF")
+    assert is_escalated((await clair.say("what is the application deadline for lgotp")).text, 1)

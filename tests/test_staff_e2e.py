@@ -378,3 +378,125 @@ async def test_show_has_what_the_bot_considered_and_blank_replies_are_refused(
     ]
     assert (await staff_command(staff_bot, "/resolve 1")).text == "#1 is now resolved (Kenji)."
     assert (await staff_command(staff_bot, "/reopen 1")).text == "#1 is open again (Kenji)."
+
+
+@pytest.mark.parametrize("command", ["/show ²", "/claim ¹²", "/resolve #１", "/reopen 1x"])
+async def test_numbers_are_ascii_digits_only(staff_bot: Harness, command: str) -> None:
+    reply = await staff_command(staff_bot, command)
+    name = command.split()[0].lstrip("/")
+    assert reply.text == stafftexts.EN.usage[name]
+
+
+# ------------------------------------------------------- copies the bot never heard about
+async def test_a_staff_reply_to_an_unrecorded_copy_reaches_the_user(staff_bot: Harness) -> None:
+    announcement = await escalate(staff_bot)
+    copy = staff_bot.api.stray_copy(announcement)  # the retry's twin, id never recorded
+    assert (
+        await staff_bot.service.storage.enquiries.ref_for_message(STAFF_CHAT_ID, copy.message_id)
+        is None
+    )
+    staff_says(staff_bot, "The deadline is 30 June.", reply_to=copy)
+    relayed = await staff_bot.api.next_message(USER_ID)
+    assert relayed.text.endswith("The deadline is 30 June.") and "#1" in relayed.text
+    assert (await staff_bot.api.next_message(STAFF_CHAT_ID)).text == "Sent to the user (#1)."
+    # Tied once, the copy is part of the thread: the next reply to it goes straight through.
+    staff_says(staff_bot, "And bring your passport.", reply_to=copy)
+    assert (await staff_bot.api.next_message(USER_ID)).text.endswith("bring your passport.")
+
+
+@pytest.mark.parametrize("kind", ["follow-up", "state change", "confirmation"])
+async def test_copies_of_every_thread_message_are_tied_by_their_number(
+    staff_bot: Harness, kind: str
+) -> None:
+    announcement = await escalate(staff_bot)
+    if kind == "follow-up":  # a reply to the acknowledgement joins the enquiry, whatever it says
+        [acknowledgement] = staff_bot.api.messages(USER_ID)
+        staff_bot.api.send_message("and the fee?", user=USER_ID, reply_to=acknowledgement)
+        await staff_bot.api.next_message(USER_ID)
+    elif kind == "state change":
+        staff_says(staff_bot, "/claim 1")
+    else:
+        staff_says(staff_bot, "first answer", reply_to=announcement)
+        await staff_bot.api.next_message(USER_ID)
+    original = await staff_bot.api.next_message(STAFF_CHAT_ID)
+    staff_says(staff_bot, "Answer to the copy.", reply_to=staff_bot.api.stray_copy(original))
+    assert (await staff_bot.api.next_message(USER_ID)).text.endswith("Answer to the copy.")
+
+
+async def test_a_staff_reply_to_a_bot_message_of_no_enquiry_is_answered_not_sent(
+    staff_bot: Harness,
+) -> None:
+    await escalate(staff_bot)
+    staff_says(staff_bot, "/stats")
+    stats = await staff_bot.api.next_message(STAFF_CHAT_ID)
+    await staff_bot.api.next_message(STAFF_CHAT_ID)  # the chart
+    staff_says(staff_bot, "The deadline is 30 June.", reply_to=stats)
+    answer = await staff_bot.api.next_message(STAFF_CHAT_ID)
+    assert answer.text == stafftexts.EN.not_tied and "/reply N" in answer.text
+    assert answer.reply_to_message_id is not None  # it answers the staff member's message
+    # Staff talking among themselves, replying to each other, stays silent.
+    said = staff_bot.api.send_message("who is on duty?", user=STAFF_USER_ID, chat=STAFF_CHAT_ID)
+    staff_says(staff_bot, "me", reply_to=said)
+    assert await staff_command(staff_bot, "/stats")  # the bot has read everything before
+    # The announcement, /stats's figures and chart, "not sent".
+    assert len(staff_bot.api.messages(STAFF_CHAT_ID)) == 4
+    assert staff_bot.api.messages(USER_ID)[-1].text.startswith("I don't have a reliable")
+
+
+async def test_a_user_reply_to_unrecorded_copies_joins_the_enquiry(staff_bot: Harness) -> None:
+    announcement = await escalate(staff_bot)
+    [acknowledgement] = staff_bot.api.messages(USER_ID)
+    staff_bot.api.send_message(
+        "hi", user=USER_ID, reply_to=staff_bot.api.stray_copy(acknowledgement)
+    )
+    # "hi" alone would be small talk: as a reply to the copy it is a follow-up of #1.
+    assert (await staff_bot.api.next_message(USER_ID)).text.startswith(
+        "I've added this to your open question #1"
+    )
+    assert "hi" in (await staff_bot.api.next_message(STAFF_CHAT_ID)).text
+    staff_says(staff_bot, "The deadline is 30 June.", reply_to=announcement)
+    answer = await staff_bot.api.next_message(USER_ID)
+    await staff_bot.api.next_message(STAFF_CHAT_ID)  # "Sent to the user"
+    staff_bot.api.send_message("thanks", user=USER_ID, reply_to=staff_bot.api.stray_copy(answer))
+    assert (await staff_bot.api.next_message(USER_ID)).text.startswith(
+        "I've added this to your open question #1"
+    )
+    texts = [m.text for m in await staff_bot.service.storage.enquiries.messages(1)]
+    assert texts[-1] == "thanks" and "hi" in texts
+
+
+async def test_a_copy_naming_someone_elses_enquiry_ties_nothing(staff_bot: Harness) -> None:
+    api = staff_bot.api
+    group = api.group(-1001234, "LGOTP alumni")["id"]
+    api.send_message(f"@clair_test_bot {QUESTION}", user=USER_ID, chat=group)
+    acknowledgement = await api.next_message(group)
+    assert is_escalated(acknowledgement.text, 1)
+    other = 77
+    api.user(other, "Other")
+    # Another member replies to a copy of Ana's acknowledgement: it names #1, not theirs.
+    api.send_message("hi", user=other, chat=group, reply_to=api.stray_copy(acknowledgement))
+    reply = await api.next_message(group)
+    assert not reply.text.startswith("I've added this")
+    assert len(await staff_bot.service.storage.enquiries.messages(1)) == 1
+
+
+async def test_follow_ups_within_the_window_reach_staff_as_one_message(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    overrides = staff_overrides() | {"CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "1.5"}
+    async with running_bot(staff_api, tmp_path, **overrides) as bot:
+        announcement = await escalate(bot)
+        [acknowledgement] = bot.api.messages(USER_ID)
+        for text in ("the fee?", "and the insurance?", "and the visa?"):  # each joins #1
+            bot.api.send_message(text, user=USER_ID, reply_to=acknowledgement)
+        for _ in range(3):
+            reply = await bot.api.next_message(USER_ID)
+            assert reply.text.startswith("I've added this to your open")
+        follow_up = await bot.api.next_message(STAFF_CHAT_ID)
+        assert follow_up.reply_to_message_id == announcement.message_id
+        assert follow_up.text.startswith("#1 Ana <Test>, @ana, id 42 wrote again:")
+        for text in ("the fee?", "and the insurance?", "and the visa?"):
+            assert text in follow_up.text
+        await bot.say("/help")  # everything before it is handled and delivered by now
+        assert len(bot.api.messages(STAFF_CHAT_ID)) == 2

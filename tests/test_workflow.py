@@ -109,7 +109,9 @@ async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service:
     ]
 
 
-async def test_announcement_is_threaded_and_replies_reach_the_user(service: Services) -> None:
+async def test_announcement_is_threaded_and_replies_reach_the_user(
+    service: Services, clock: Clock
+) -> None:
     await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
     assert await deliver_due(service.storage.outbox, sender) == 1
@@ -123,15 +125,18 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(service: Serv
     assert reply.belongs is not None and reply.belongs.ref == 1 and reply.enquiry is None
     reply = await service.users.join(ANA, 1, "and do I need insurance?")
     assert reply.follow_up and reply.enquiry is not None and reply.enquiry.ref == 1
+    clock.moment += timedelta(seconds=10)  # staff.follow_up_window_seconds
     await deliver_due(service.storage.outbox, sender)
     assert sender.sent[-1].kind is Kind.FOLLOW_UP
     assert sender.sent[-1].reply_to_message_id == 101
 
     answered = await service.staff.reply(1, 500, "Ken", "No visa fee <b>applies</b>.")
     assert answered.state is State.PENDING and answered.first_reply_at is not None
+    sent = len(sender.sent)
     await deliver_due(service.storage.outbox, sender)
-    relay = sender.sent[-1]
+    relay, buttons = sender.sent[sent:]  # the user's answer before the staff chat's update
     assert (relay.kind, relay.chat_id) == (Kind.REPLY, 7)
+    assert (buttons.kind, buttons.chat_id) == (Kind.KEYBOARD, STAFF_CHAT)  # "claimed by Ken"
     assert "CLAIR staff" in relay.text and "No visa fee &lt;b&gt;applies&lt;/b&gt;." in relay.text
     messages = await service.storage.enquiries.messages(1)
     assert [(m.author, m.text) for m in messages] == [
@@ -187,7 +192,7 @@ async def test_blocked_user_is_reported_in_the_staff_thread(service: Services) -
     sender = RecordingSender()
     await deliver_due(service.storage.outbox, sender)
     await service.staff.reply(1, 500, "Ken", "Hello")
-    await deliver_due(service.storage.outbox, sender, limit=1)  # "claimed by Ken" on its buttons
+    # The answer goes first (the users' lane before the staff chat's), and fails.
     sender.failures = [Undeliverable("Forbidden: bot was blocked by the user")]
     await deliver_due(service.storage.outbox, sender, on_failure=service.notices.failure_notice)
     notice = sender.sent[-1]
@@ -338,18 +343,83 @@ def test_office_hours_arithmetic() -> None:
         OfficeHours.parse("Asia/Tokyo", ("funday",), "09:00", "17:00")
 
 
-async def test_a_retried_message_holds_back_later_ones_of_its_chat(
+async def test_a_retried_message_holds_back_later_ones_of_its_enquiry_only(
     service: Services, clock: Clock
 ) -> None:
     await service.users.ask(ANA, "what is the visa fee for trainees?")
+    await service.users.follow_up(1, ANA, "and the insurance?")
     await service.users.ask(Asker(8, 8, "Ben"), "what is the fee for JIAM?")
+    clock.moment += timedelta(seconds=10)  # past the follow-up window
     sender = RecordingSender()
     sender.failures = [RetryLater("500 Internal Server Error")]
     await deliver_due(service.storage.outbox, sender, Backoff(base_s=10))
-    # The second announcement goes to the same staff chat: it waits for the first...
-    assert sender.sent == []
+    # #1's follow-up waits for #1's announcement; Ben's enquiry need not wait for Ana's.
+    assert [(item.ref, item.kind) for item in sender.sent] == [(2, Kind.ANNOUNCE)]
     # ...and the worker sleeps until the first may be retried, not in a busy loop.
     assert await service.storage.outbox.next_attempt_at() == clock.moment + timedelta(seconds=10)
     clock.moment += timedelta(seconds=10)
     await deliver_due(service.storage.outbox, sender)
-    assert [item.ref for item in sender.sent] == [1, 2]
+    assert [(item.ref, item.kind) for item in sender.sent[1:]] == [
+        (1, Kind.ANNOUNCE),
+        (1, Kind.FOLLOW_UP),
+    ]
+
+
+async def test_new_enquiries_and_answers_go_before_follow_ups(
+    service: Services, clock: Clock
+) -> None:
+    for user in (7, 8, 9):
+        await service.users.ask(Asker(user, user, f"user {user}"), "what is the visa fee?")
+    sender = RecordingSender()
+    await deliver_due(service.storage.outbox, sender)
+    for ref in (1, 2, 3):  # a burst of follow-ups, each to its own enquiry
+        await service.users.follow_up(ref, Asker(ref + 6, ref + 6), "and the insurance?")
+    clock.moment += timedelta(seconds=10)
+    await service.users.ask(Asker(10, 10, "late"), "what is the visa fee?")
+    await service.staff.reply(1, 500, "Ken", "None.")
+    sent = len(sender.sent)
+    await deliver_due(service.storage.outbox, sender)
+    assert [(i.ref, i.kind) for i in sender.sent[sent:]] == [
+        (4, Kind.ANNOUNCE),  # the newest enquiry first
+        (1, Kind.REPLY),  # then the answer a user waits for
+        (1, Kind.FOLLOW_UP),
+        (2, Kind.FOLLOW_UP),
+        (3, Kind.FOLLOW_UP),
+        (1, Kind.KEYBOARD),  # "claimed by Ken", after #1's follow-up (its thread's order)
+    ]
+
+
+async def test_follow_ups_in_the_window_or_still_queued_are_one_message(
+    service: Services, clock: Clock
+) -> None:
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
+    sender = RecordingSender()
+    await deliver_due(service.storage.outbox, sender)
+    for n, later in ((1, 0), (2, 3), (3, 3)):
+        clock.moment += timedelta(seconds=later)
+        await service.users.follow_up(1, ANA, f"detail {n} <i>")
+    assert await deliver_due(service.storage.outbox, sender) == 0  # held for the window
+    clock.moment += timedelta(seconds=4)  # 10 s after the first
+    await deliver_due(service.storage.outbox, sender)
+    follow_up = sender.sent[-1]
+    assert follow_up.kind is Kind.FOLLOW_UP and len(sender.sent) == 2
+    assert follow_up.text.count("<blockquote>") == 3
+    assert "detail 1 &lt;i&gt;" in follow_up.text
+    assert follow_up.text.index("detail 2") < follow_up.text.index("detail 3")
+    # A follow-up still queued (here: retried after a failure) gathers the next one too,
+    # rather than the user's words being announced again.
+    await service.users.follow_up(1, ANA, "detail 4")
+    clock.moment += timedelta(seconds=10)
+    sender.failures = [RetryLater("flood control", retry_after=60)]
+    await deliver_due(service.storage.outbox, sender)
+    clock.moment += timedelta(seconds=30)
+    await service.users.follow_up(1, ANA, "detail 5")
+    clock.moment += timedelta(seconds=30)
+    await deliver_due(service.storage.outbox, sender)
+    assert len(sender.sent) == 3 and "detail 4" in sender.sent[-1].text
+    assert "detail 5" in sender.sent[-1].text
+    items = await service.storage.outbox.items(1)
+    assert [i.kind for i in items] == [Kind.ANNOUNCE, Kind.FOLLOW_UP, Kind.FOLLOW_UP]
+    # The staff thread has every message, one by one.
+    texts = [m.text for m in await service.storage.enquiries.messages(1)]
+    assert texts[1:] == [f"detail {n} <i>" for n in (1, 2, 3)] + ["detail 4", "detail 5"]

@@ -10,6 +10,9 @@ migrations run at start-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+log = logging.getLogger(__name__)
 
 #: The schema, one script per version; a database at version N runs scripts N+1 onwards.
 MIGRATIONS: tuple[str, ...] = (
@@ -142,6 +147,27 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be opened or written: a full or read-only disk, a file that is not
+    a database. Carries the file and the problem, for one line that names both."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"cannot use {path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def describe(error: BaseException) -> str:
+    """A storage error in words, the way an operator would name it."""
+    text = str(error) or type(error).__name__
+    lowered = text.lower()
+    if "disk is full" in lowered or "no space" in lowered:
+        return f"the disk is full ({text})"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"the file or its disk is read-only ({text})"
+    return text
+
+
 def now() -> datetime:
     """The current moment, in UTC (the store's default clock)."""
     return datetime.now(UTC)
@@ -170,7 +196,9 @@ class Database:
         writer: aiosqlite.Connection,
         reader: aiosqlite.Connection,
         clock: Callable[[], datetime] = now,
+        path: Path | None = None,
     ) -> None:
+        self.path = path or Path("(database)")
         self._writer = writer
         self._reader = reader
         for connection in (writer, reader):
@@ -178,20 +206,38 @@ class Database:
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
         self.clock = clock
+        self._failing = False  # writes are failing: said once in the log, until they work
+        self._opened = False  # failures while opening are the caller's to report
 
     @classmethod
     async def open(cls, path: Path, clock: Callable[[], datetime] = now) -> Database:
-        """Open (creating if needed) the database and bring its schema up to date."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path)
-        await writer.execute("PRAGMA journal_mode=WAL")
-        await writer.execute("PRAGMA foreign_keys=ON")
-        await writer.execute("PRAGMA busy_timeout=5000")
-        reader = await aiosqlite.connect(path)
-        await reader.execute("PRAGMA busy_timeout=5000")
-        await reader.execute("PRAGMA query_only=ON")
-        database = cls(writer, reader, clock)
-        await database._migrate()
+        """Open (creating if needed) the database and bring its schema up to date.
+
+        Raises StorageUnavailable, naming the file and the problem, when it cannot be opened
+        or written; nothing is left open then (aiosqlite's threads would keep the process
+        alive)."""
+        connections: list[aiosqlite.Connection] = []
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = await aiosqlite.connect(path)
+            connections.append(writer)
+            await writer.execute("PRAGMA journal_mode=WAL")
+            await writer.execute("PRAGMA foreign_keys=ON")
+            await writer.execute("PRAGMA busy_timeout=5000")
+            reader = await aiosqlite.connect(path)
+            connections.append(reader)
+            await reader.execute("PRAGMA busy_timeout=5000")
+            await reader.execute("PRAGMA query_only=ON")
+            database = cls(writer, reader, clock, path)
+            await database._migrate()
+        except (sqlite3.Error, OSError, StorageUnavailable) as exc:
+            for connection in reversed(connections):
+                with contextlib.suppress(Exception):
+                    await connection.close()
+            if isinstance(exc, StorageUnavailable):
+                raise
+            raise StorageUnavailable(path, describe(exc)) from exc
+        database._opened = True  # from now on a failed write is logged (once)
         return database
 
     async def close(self) -> None:
@@ -201,19 +247,44 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction at a time, committed on success, rolled back on error."""
+        """One write transaction at a time, committed on success, rolled back on error.
+
+        SQLite's operational errors (a full or read-only disk, a lock held too long) come
+        out as StorageUnavailable; the first of a run of them is logged, once.
+        """
         async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                await self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._failed(exc) from exc
             try:
                 yield self._writer
-            except BaseException:
+                await self._writer.commit()
+            except BaseException as exc:
                 self._after_commit.clear()
-                await self._writer.rollback()
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
+                    await self._writer.rollback()
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise self._failed(exc) from exc
                 raise
-            await self._writer.commit()
             callbacks, self._after_commit = self._after_commit, []
+            if self._failing:
+                self._failing = False
+                log.warning("the database %s takes writes again", self.path)
         for callback in callbacks:
             callback()
+
+    def _failed(self, error: sqlite3.Error) -> StorageUnavailable:
+        problem = describe(error)
+        if self._opened and not self._failing:
+            self._failing = True
+            log.error("cannot write to the database %s: %s", self.path, problem)
+        return StorageUnavailable(self.path, problem)
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last write failed (and none has worked since)."""
+        return self._failing
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Inside `write()`: call `callback` once the transaction is committed (not if it

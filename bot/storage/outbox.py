@@ -11,10 +11,12 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import aiosqlite
 
+from bot.markup import MAX_MESSAGE, visible_length
 from bot.storage.database import Database, parse, placeholders, stamp
 from bot.storage.records import (
     UNDELIVERED,
@@ -28,18 +30,80 @@ from bot.storage.records import (
 )
 from bot.storage.rows import read_enquiry
 
-# An outbox message `o` waits while an older one to the same chat or about the same enquiry
-# is undelivered, so messages arrive in the order they were written.
+#: What always goes to a user's chat: answers, edits of them, rating questions and notes
+#: (closed, merged). A copy goes to a user when it is not in a staff thread (staff's
+#: attachment); a user's attachment is copied into the staff thread.
+USER_KINDS = (Kind.REPLY, Kind.EDIT, Kind.RATING, Kind.TO_USER)
+
+
+def to_user(kind: Kind, in_thread: bool) -> bool:
+    """Whether an outbox message of `kind` goes to a user's chat (else to the staff chat)."""
+    return kind in USER_KINDS or (kind is Kind.COPY and not in_thread)
+
+
+_TO_USER = (
+    f"(o.kind IN ({', '.join(repr(k.value) for k in USER_KINDS)})"
+    f" OR (o.kind = '{Kind.COPY.value}' AND NOT o.in_thread))"
+)
+
+
+class Lane(StrEnum):
+    """The two delivery lanes, which do not wait for each other: what goes to users, and
+    everything for the staff chat (which takes 20 messages a minute; a user's chat does not
+    make an answer wait behind it)."""
+
+    USERS = "users"
+    STAFF = "staff"
+
+
+_IN_LANE = {None: "1", Lane.USERS: _TO_USER, Lane.STAFF: f"NOT {_TO_USER}"}
+
+# An outbox message `o` waits while an older one to the same chat about the same enquiry is
+# undelivered, so an enquiry's thread arrives in the order it was written; a message to a
+# user, or one about no enquiry, waits for every older one to its chat. In the staff chat
+# enquiries do not wait for each other (a new one need not queue behind another's
+# follow-ups), and a user's answer does not wait for the staff chat.
 _NOT_WAITING = (
     "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id < o.id"
-    f" AND p.state IN ({placeholders(UNDELIVERED)})"
-    " AND (p.chat_id = o.chat_id OR (o.ref IS NOT NULL AND p.ref = o.ref)))"
+    f" AND p.state IN ({placeholders(UNDELIVERED)}) AND p.chat_id = o.chat_id"
+    f" AND (p.ref = o.ref OR o.ref IS NULL OR {_TO_USER}))"
 )
+# New enquiries for staff and everything for users first; follow-ups, copies, reminders,
+# notices and button updates in the staff chat after.
+_PRIORITY = f"CASE WHEN o.kind = '{Kind.ANNOUNCE.value}' OR {_TO_USER} THEN 0 ELSE 1 END"
 _ITEMS = (
     "SELECT o.*, e.staff_message_id, e.staff_thread_id, t.telegram_message_id AS edit_message_id,"
     " t.copy_message_id IS NOT NULL AS edit_caption FROM outbox o"
     " LEFT JOIN enquiries e ON e.ref = o.ref LEFT JOIN outbox t ON t.id = o.edit_of"
 )
+
+
+class Wakeup:
+    """Set whenever the outbox gains a message; each delivery lane waits on its own event."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+        self._ever = False
+
+    def subscribe(self) -> asyncio.Event:
+        """A new event that every `set` sets."""
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def unsubscribe(self, event: asyncio.Event) -> None:
+        """Forget an event (its lane stopped)."""
+        self._events.remove(event)
+
+    def set(self) -> None:
+        """Wake every lane."""
+        self._ever = True
+        for event in self._events:
+            event.set()
+
+    def is_set(self) -> bool:
+        """Whether anything woke the lanes since the store was opened."""
+        return self._ever
 
 
 class OutboxStore:
@@ -48,7 +112,7 @@ class OutboxStore:
     def __init__(self, database: Database) -> None:
         self._db = database
         # Set whenever the outbox gains a message, so the delivery worker wakes at once.
-        self.changed = asyncio.Event()
+        self.changed = Wakeup()
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -68,8 +132,11 @@ class OutboxStore:
         if render is None:
             return
         drafts = render(enquiry) if enquiry is not None else ()
-        now = stamp(self._db.clock())
+        moment = self._db.clock()
+        now = stamp(moment)
         for draft in drafts:
+            if enquiry is not None and draft.merge and await self._merge(db, enquiry.ref, draft):
+                continue
             await db.execute(
                 "INSERT INTO outbox (ref, kind, chat_id, in_thread, text, markup,"
                 " next_attempt_at, created_at, copy_chat_id, copy_message_id, edit_of, carries)"
@@ -83,7 +150,7 @@ class OutboxStore:
                     json.dumps([list(map(list, row)) for row in draft.markup])
                     if draft.markup
                     else None,
-                    now,
+                    stamp(moment + timedelta(seconds=draft.delay_s)),
                     now,
                     draft.copy_of.chat_id if draft.copy_of else None,
                     draft.copy_of.message_id if draft.copy_of else None,
@@ -93,6 +160,29 @@ class OutboxStore:
             )
         if drafts:  # the worker reads through the read connection: wake it after the commit
             self._db.after_commit(self.changed.set)
+
+    async def _merge(self, db: aiosqlite.Connection, ref: int, draft: Draft) -> bool:
+        """Append `draft.merge` to the last message queued about `ref` for the same chat, if
+        that one waits (is not being sent), is of the draft's kind, starts with the same
+        heading, and still fits in one message with it. Anything queued after it (a copy, a
+        notice) keeps the thread's order: the draft is then a message of its own."""
+        heading = draft.text.removesuffix(draft.merge)
+        cursor = await db.execute(
+            "SELECT id, kind, state, text FROM outbox WHERE ref = ? AND chat_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (ref, draft.chat_id),
+        )
+        row = await cursor.fetchone()
+        if (
+            row is None
+            or row[1] != draft.kind.value
+            or row[2] != OutboxState.PENDING.value
+            or not row[3].startswith(heading)
+            or visible_length(row[3] + draft.merge) > MAX_MESSAGE
+        ):
+            return False
+        await db.execute("UPDATE outbox SET text = ? WHERE id = ?", (row[3] + draft.merge, row[0]))
+        return True
 
     async def enqueue(self, drafts: Sequence[Draft]) -> None:
         """Put messages about no enquiry in the outbox, outside any other change."""
@@ -116,24 +206,28 @@ class OutboxStore:
             )
             return cursor.rowcount
 
-    async def due(self, limit: int = 20) -> list[OutboxItem]:
-        """Messages whose time to (re)try has come, oldest first, with their threading.
+    async def due(self, limit: int = 20, lane: Lane | None = None) -> list[OutboxItem]:
+        """Messages (of one `lane`, or both) whose time to (re)try has come, with their
+        threading: announcements and what goes to users first, then the rest, oldest first
+        within each.
 
-        A message waits while an older one to the same chat, or about the same enquiry, is
-        still undelivered: a retried announcement must not be overtaken by the reply that
-        threads under it, nor a user's first answer by their second.
+        A message waits while an older one about the same enquiry (or, for a user, to the
+        same chat) is still undelivered: a retried announcement must not be overtaken by the
+        follow-up that threads under it, nor a user's first answer by their second, nor an
+        edit by the answer it edits.
         """
         rows = await self._db.all(
             f"{_ITEMS} WHERE o.state = ? AND o.next_attempt_at <= ? AND {_NOT_WAITING}"
-            " ORDER BY o.id LIMIT ?",
+            f" AND {_IN_LANE[lane]} ORDER BY {_PRIORITY}, o.id LIMIT ?",
             (OutboxState.PENDING.value, stamp(self._db.clock()), *UNDELIVERED, limit),
         )
         return [_outbox(r) for r in rows]
 
-    async def next_attempt_at(self) -> datetime | None:
-        """When the next message that is not waiting behind another is due, if any."""
+    async def next_attempt_at(self, lane: Lane | None = None) -> datetime | None:
+        """When the next message (of `lane`) that is not waiting behind another is due."""
         row = await self._db.one(
-            f"SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = ? AND {_NOT_WAITING}",
+            f"SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = ? AND {_NOT_WAITING}"
+            f" AND {_IN_LANE[lane]}",
             (OutboxState.PENDING.value, *UNDELIVERED),
         )
         return parse(row[0]) if row and row[0] else None

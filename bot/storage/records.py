@@ -158,14 +158,14 @@ class Media:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Media:
         """Back from storage."""
-        size = data.get("file_size")
+        size = str(data.get("file_size"))
         return cls(
             type=str(data.get("type") or ""),
             file_id=str(data.get("file_id") or ""),
             file_unique_id=str(data.get("file_unique_id") or ""),
             file_name=str(data.get("file_name") or ""),
             mime_type=str(data.get("mime_type") or ""),
-            file_size=int(size) if isinstance(size, int | str) and str(size).isdigit() else None,
+            file_size=int(size) if size.isascii() and size.isdigit() else None,
         )
 
 
@@ -243,7 +243,12 @@ class Rating:
 
 @dataclass(frozen=True)
 class Draft:
-    """A message to put in the outbox: to `chat_id`, or into the enquiry's staff thread."""
+    """A message to put in the outbox: to `chat_id`, or into the enquiry's staff thread.
+
+    A draft with `merge` text joins a message of the same kind about the same enquiry that
+    is still queued (its text is appended there) instead of becoming one more message;
+    `delay_s` holds it that long first, so that what follows soon can join it.
+    """
 
     kind: Kind
     chat_id: int
@@ -253,6 +258,8 @@ class Draft:
     copy_of: Source | None = None  # COPY: the message to copy; `text` becomes its caption
     edit_of: int | None = None  # EDIT: the outbox item whose delivered message to change
     carries: int | None = None  # the thread message (messages.id) this relays, for edits
+    merge: str = ""  # a text follow-up: what it adds to a queued one under the same heading
+    delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
