@@ -244,6 +244,22 @@ async def clair(
         yield harness
 
 
+class Clock:
+    """The store's clock: real time plus an offset a test moves (past an automatic close, a
+    sign-in link's expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 # ------------------------------------------------------------------ delivery without waits
 class FastClock:
     """The store's clock: real time, plus the waits the test skipped (see `skip_waits`)."""

@@ -29,6 +29,7 @@ from conftest import (
     STAFF_USER_ID,
     TOKEN,
     USER_ID,
+    Clock,
     Harness,
     config_file,
     console_overrides,
@@ -72,21 +73,6 @@ def init_data(user: dict[str, object], token: str = TOKEN, signed: float | None 
 
 
 KENJI = {"id": STAFF_USER_ID, "first_name": "Kenji", "language_code": "en"}
-
-
-class Clock:
-    """Real time plus an offset a test moves."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
