@@ -352,20 +352,43 @@ class EnquiryStore:
         limit: int = 10,
         states: Sequence[State] = OPEN_STATES,
         assignee: int | None = None,
+        *,
+        unclaimed: bool = False,
+        search: str = "",
     ) -> tuple[list[Enquiry], int]:
-        """Enquiries in `states` (held by `assignee` if given), oldest first, one page of
-        them, and how many there are in all. Merged enquiries are left out."""
+        """Enquiries in `states` (held by `assignee` if given, by nobody if `unclaimed`; with
+        `search` in the question, a message of the thread or the sender's name), oldest
+        first, one page of them, and how many there are in all. Merged enquiries are left
+        out."""
         where = f"state IN ({placeholders(states)}) AND merged_into IS NULL"
         params: tuple[object, ...] = tuple(s.value for s in states)
         if assignee is not None:
             where += " AND assignee = ?"
             params += (assignee,)
+        if unclaimed:
+            where += " AND assignee IS NULL"
+        if search.strip():
+            pattern = "%" + _like_escaped(search.strip()) + "%"
+            where += (
+                " AND (text LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' OR ref IN"
+                " (SELECT ref FROM messages WHERE text LIKE ? ESCAPE '\\'))"
+            )
+            params += (pattern, pattern, pattern)
         rows = await self._db.all(
             f"SELECT * FROM enquiries WHERE {where} ORDER BY ref LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
         total = await self._db.one(f"SELECT COUNT(*) FROM enquiries WHERE {where}", params)
         return [enquiry_from_row(r) for r in rows], int(total[0])
+
+    async def holders(self) -> list[tuple[int, str]]:
+        """Who holds enquiries that are not resolved: (staff id, name), by name."""
+        rows = await self._db.all(
+            "SELECT assignee, MAX(assignee_name) FROM enquiries WHERE assignee IS NOT NULL"
+            f" AND {_OPEN} AND merged_into IS NULL GROUP BY assignee ORDER BY 2",
+            OPEN_STATES,
+        )
+        return [(int(r[0]), str(r[1] or r[0])) for r in rows]
 
     async def pending_since_before(self, cutoff: datetime) -> list[Enquiry]:
         """Pending enquiries whose last staff reply is older than `cutoff`."""
@@ -477,6 +500,11 @@ class EnquiryStore:
             await db.execute(
                 "UPDATE enquiries SET staff_thread_id = ? WHERE ref = ?", (thread_id, ref)
             )
+
+
+def _like_escaped(text: str) -> str:
+    """`text` with LIKE's wildcards taken literally (the ESCAPE character is a backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
