@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from bot import stafftexts
 from bot.consoleauth import Session
+from bot.inbound import number
 from bot.storage.records import Stats
 from console.web import console_of, language_of, render, staff_page
 
@@ -53,8 +54,8 @@ def data(figures: Stats, language: str) -> dict[str, object]:
 
 
 def _days(request: Request) -> int:
-    value = request.query_params.get("days", "")
-    return int(value) if value.isdigit() and int(value) in PERIODS else PERIODS[0]
+    days = number(request.query_params.get("days", ""))
+    return days if days in PERIODS else PERIODS[0]
 
 
 async def page(request: Request, session: Session) -> Response:

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from bot import stafftexts
 from bot.consoleauth import Session
 from bot.core import EmptyReply, EnquiryResolved, UnknownEnquiry
+from bot.inbound import number
 from bot.relay import Refused
 from bot.staffwork import MergeRefused, UnknownSavedReply
 from bot.storage.records import Author, Enquiry, Event, Message, MessageKind, State
@@ -65,7 +66,7 @@ async def queue(request: Request, session: Session) -> Response:
     state = query.get("state", "")
     holder = query.get("holder", "")
     search = query.get("q", "").strip()
-    page = int(query["page"]) if query.get("page", "").isdigit() else 0
+    page = number(query.get("page", "")) or 0
     try:
         enquiries, total = await staff.find(
             state, holder, search, page, PER_PAGE, session.staff_id
@@ -173,10 +174,10 @@ async def act(request: Request, session: Session) -> Response:
         elif action in ("claim", "resolve", "reopen"):
             await staff.change(Event(action), ref, who, name)
         elif action == "merge":
-            other = str(form.get("other") or "").strip().lstrip("#")
-            if not other.isdigit() or len(other) > 12:
+            other = number(str(form.get("other") or ""))
+            if other is None:
                 return back(here, session, "merge_number")
-            await staff.merge(ref, int(other))
+            await staff.merge(ref, other)
         else:
             return await message(request, session, "no_such_page", 404)
     except UnknownEnquiry:
@@ -223,8 +224,7 @@ async def attachment(request: Request, session: Session) -> Response:
 
 
 def _ref(request: Request) -> int:
-    value = str(request.path_params["ref"])
-    return int(value) if value.isdigit() and len(value) <= 12 else 0
+    return number(str(request.path_params["ref"])) or 0
 
 
 ROUTES = [

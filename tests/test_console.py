@@ -289,6 +289,10 @@ async def test_the_queue_filters_by_state_and_holder_and_searches(
     assert await refs("q=100%25") == []  # a wildcard is taken literally
     assert await refs("state=resolved") == []
     assert (await browser.get("/queue?state=bogus")).status_code == 400
+    # Numbers people type are ASCII digits only: '²'.isdigit() is true, int('²') raises.
+    assert await refs("page=%C2%B2") == ["1", "2"]  # the first page
+    assert (await browser.get("/figures?days=%C2%B2")).status_code == 200
+    assert (await browser.get("/enquiries/%C2%B2")).status_code == 404
 
 
 async def test_claim_saved_reply_merge_resolve_and_reopen_from_the_thread(
