@@ -4,9 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench chaos clean
+.PHONY: install browser run test lint bench chaos screenshots clean
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# The staff console's browser tests drive Debian's Chromium (/usr/bin/chromium): installed
+# here when it is missing and we may (root, apt-get); otherwise those tests are skipped.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the console's browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "no /usr/bin/chromium and no root to install it: the browser tests will be skipped"; \
+	  fi; \
+	fi
 
 # Reinstall whenever the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -37,6 +49,10 @@ bench: install
 chaos: install
 	$(BIN)/python -m benchmarks.chaos
 	HYPOTHESIS_PROFILE=chaos $(BIN)/python -m pytest -q -n auto --dist load tests/test_properties.py
+
+# The README's pictures of the staff console, taken by Debian's headless Chromium.
+screenshots: install
+	PYTHONPATH=tests $(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -64,6 +64,9 @@ QUESTION = "what is the application deadline for lgotp? (asked by user {user})"
 _ANNOUNCEMENT = re.compile(r"^#(\d+) new enquiry")
 _ANSWER = re.compile(r"^CLAIR staff \(about your enquiry #(\d+)\):\n(answer \d+)$")
 _FOLLOW_UP_TEXT = "follow-up from user {user}"
+_PART_OF = re.compile(
+    "|".join(re.escape(t.button_same_enquiry).replace(r"\{ref\}", r"\d+") for t in texts.ALL)
+)
 
 
 class FaultyBotApi(FakeBotApi):
@@ -181,6 +184,7 @@ class Run:
             "CLAIRBOT_KNOWLEDGE_PATH": str(ROOT / "tests" / "fixtures" / "knowledge"),
             "CLAIRBOT_STAFF_CHAT_ID": str(STAFF_CHAT),
             "CLAIRBOT_STAFF_USER_IDS": str(STAFF_USER),
+            "CLAIRBOT_STAFF_LANGUAGE": "en",  # the announcements _ANNOUNCEMENT reads
             "CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY": "1000",
             "CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "1000",
         }
@@ -266,6 +270,10 @@ def react(run: Run, message: SentMessage, now: float) -> None:
         return
     person = run.people.get(message.chat_id)
     if person is None:
+        return
+    part_of = [value for text, value in message.buttons() if _PART_OF.fullmatch(text)]
+    if part_of:  # "New question / Part of #N": it is part of their enquiry
+        api.press(message, part_of[0], user=person.user)
         return
     if message.text in (texts.EN.cannot_forward, texts.JA.cannot_forward):
         person.told_to_retry += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import getpass
 import importlib
 import json
@@ -11,9 +12,9 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from bot import logs, staffview, texts
+from bot import consoletexts, logs, staffview, texts
 from bot.answers import answer_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.core import EmptyReply, EnquiryResolved, UnknownEnquiry
@@ -32,11 +33,16 @@ from bot.storage.migrate import upgrade
 from bot.storage.records import Event
 from bot.terminal import POLL_SECONDS, TerminalChat
 
+if TYPE_CHECKING:
+    from console.server import ConsoleServer
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 QUEUE_PAGE_SIZE = 10
 TELEGRAM_APP = "handlers.app"  # the application factory and runner, on the Telegram side
+#: Who the terminal's console links sign in: the person at the terminal (no Telegram id).
+LOCAL_STAFF_ID = 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -314,7 +320,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.token is None:
         print(texts.NO_TOKEN, flush=True)
         print(flush=True)
-        return asyncio.run(chat(settings, sys.stdin, sys.stdout))
+        return asyncio.run(chat(settings, sys.stdin, sys.stdout, with_console=True))
     # The Telegram layer is loaded only here: the core and the offline commands never import
     # it, so `ask`, `eval`, `kb` and `queue` work (and are tested) without python-telegram-bot.
     telegram_side = importlib.import_module(TELEGRAM_APP)
@@ -323,15 +329,50 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def chat(
-    settings: Settings, stdin: TextIO, stdout: TextIO, poll_seconds: float = POLL_SECONDS
+    settings: Settings,
+    stdin: TextIO,
+    stdout: TextIO,
+    poll_seconds: float = POLL_SECONDS,
+    with_console: bool = False,
 ) -> int:
-    """A terminal conversation with the same engine and database as the Telegram bot."""
+    """A terminal conversation with the same engine and database as the Telegram bot; with
+    the staff console beside it on 127.0.0.1 if `with_console` (and console.enabled)."""
     services = await Services.open(settings)
+    server = await _local_console(services, stdout) if with_console else None
     try:
-        await TerminalChat(services, stdin, stdout, poll_seconds).run()
+        link = None if server is None else functools.partial(_console_link, services, server.url)
+        await TerminalChat(services, stdin, stdout, poll_seconds, link).run()
     finally:
+        if server is not None:
+            await server.stop()
         await services.close()
     return EXIT_OK
+
+
+async def _local_console(services: Services, stdout: TextIO) -> ConsoleServer | None:
+    """The staff console on 127.0.0.1 for the person at this terminal, its link printed."""
+    settings = services.settings.console
+    if not settings.enabled:
+        return None
+    from console.app import build_app  # the web side, loaded only for the terminal chat
+    from console.server import ConsoleServer
+
+    services.console.local_staff = (LOCAL_STAFF_ID, f"{getpass.getuser() or 'staff'} (console)")
+    server = ConsoleServer(build_app(services), "127.0.0.1", settings.port)
+    try:
+        await server.start()
+    except OSError as exc:
+        reason = f"127.0.0.1:{settings.port}: {exc.strerror or exc}; set console.port"
+        print(consoletexts.TERMINAL_NO_CONSOLE.format(reason=reason), file=stdout, flush=True)
+        return None
+    print(_console_link(services, server.url), file=stdout, flush=True)
+    return server
+
+
+def _console_link(services: Services, url: str) -> str:
+    staff_id, name = services.console.local_staff or (LOCAL_STAFF_ID, "")
+    token = services.console.issue_link(staff_id, name)
+    return consoletexts.TERMINAL_LINK.format(url=f"{url}/signin/{token}")
 
 
 async def _kb_suggestions(settings: Settings) -> int:

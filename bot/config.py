@@ -178,6 +178,31 @@ class WebhookSettings(Section):
     secret_token: str = ""
 
 
+class ConsoleSettings(Section):
+    """The staff console: a web page in the bot's own process (also a Telegram Mini App)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
+    # The address staff open it at, when a proxy publishes it (https for the Mini App).
+    public_url: str = ""
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected an address such as 127.0.0.1, got ''")
+        return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty)")
+        return value
+
+
 class StaffSettings(Section):
     """The staff group that receives escalated enquiries, who may act, and office hours."""
 
@@ -266,6 +291,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     telegram: TelegramSettings = TelegramSettings()
     webhook: WebhookSettings = WebhookSettings()
+    console: ConsoleSettings = ConsoleSettings()
     staff: StaffSettings = StaffSettings()
     limits: LimitsSettings = LimitsSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -306,6 +332,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "storage": StorageSettings,
     "telegram": TelegramSettings,
     "webhook": WebhookSettings,
+    "console": ConsoleSettings,
     "staff": StaffSettings,
     "limits": LimitsSettings,
     "logging": LoggingSettings,

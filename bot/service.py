@@ -2,7 +2,8 @@
 
 `Services` holds the knowledge base, the store and the services built on them: the user flow
 (`users`), attachments and edits both ways (`relay`), the staff workflow (`staff`), ratings
-(`satisfaction`) and `maintenance`. Telegram's handlers and the command line call their
+(`satisfaction`), `maintenance`, changes to the knowledge base (`kbedit`) and who may use the
+staff console (`console`). Telegram's handlers and the command line call their
 methods; neither reaches into the store or the matcher.
 """
 
@@ -13,7 +14,9 @@ from datetime import datetime
 
 from bot import stafftexts
 from bot.config import Settings
+from bot.consoleauth import ConsoleAccess
 from bot.core import Knowledge, StaffNotices
+from bot.kbedit import KnowledgeEditor
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.maintenance import Maintenance
 from bot.matcher import Matcher
@@ -60,6 +63,8 @@ class Services:
         self.staff = StaffService(settings, self.knowledge, storage, self.notices)
         self.satisfaction = Satisfaction(storage, self.notices)
         self.maintenance = Maintenance(settings, storage, self.notices)
+        self.kbedit = KnowledgeEditor(self.knowledge, storage.enquiries)
+        self.console = ConsoleAccess(staff.user_ids, storage.clock, settings.token)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Callable[[], datetime] = now) -> Services:

@@ -48,6 +48,11 @@ class StaffTexts:
     caption_too_long: str  # {ref}, {limit}
     export_too_big: str  # {limit}
     reloaded: str  # {entries}, {replies}
+    console_link: str  # {url}
+    console_button: str
+    console_private_only: str
+    console_off: str
+    console_not_running: str
     not_reloaded: str
     resolve_first: str  # {ref}
     added_to_kb: str  # {ref}
@@ -185,6 +190,14 @@ EN = StaffTexts(
         "`clair-bot queue export FILE.csv` on the server instead."
     ),
     reloaded="Knowledge base reloaded: {entries} entries; {replies} saved replies.",
+    console_link=(
+        "Your sign-in link to the staff console (it works once, for 10 minutes; do not "
+        "forward it):\n{url}"
+    ),
+    console_button="Open the console here",
+    console_private_only="Send /console to me in a private chat: a sign-in link is personal.",
+    console_off="The staff console is turned off (console.enabled in config.yaml).",
+    console_not_running="The staff console is not running: it could not start (see the log).",
     not_reloaded="<b>The knowledge base was not reloaded</b>; the old one stays in use. Problems:",
     resolve_first="Resolve #{ref} first: only resolved enquiries go to the knowledge base.",
     added_to_kb="#{ref} was added to the knowledge base suggestions for review.",
@@ -204,7 +217,8 @@ EN = StaffTexts(
         "/merge A B - fold enquiry B into A\n"
         "/stats - figures and a chart of the last 30 days; /export - every enquiry as CSV\n"
         "/language - 日本語 or English\n"
-        "/reload - load the knowledge base and saved replies again after a check"
+        "/reload - load the knowledge base and saved replies again after a check\n"
+        "/console - a sign-in link to the staff console (queue, figures, knowledge base)"
     ),
     button_answers={
         "claim": "#{ref} is claimed by you.",
@@ -301,6 +315,7 @@ EN = StaffTexts(
         ("stats", "Figures and a chart of 30 days"),
         ("export", "Every enquiry as CSV"),
         ("reload", "Knowledge base and saved replies"),
+        ("console", "The staff console in a browser"),
         ("language", "日本語 or English"),
         ("help", "How it works"),
     ),
@@ -406,6 +421,17 @@ JA = StaffTexts(
         "サーバーで `clair-bot queue export FILE.csv` を使ってください。"
     ),
     reloaded="ナレッジベースを再読み込みしました: {entries} 件、定型文 {replies} 件。",
+    console_link=(
+        "職員用コンソールへのログイン用リンクです（1回限り、10分間有効。転送しないでください）：\n{url}"
+    ),
+    console_button="ここでコンソールを開く",
+    console_private_only=(
+        "/console はボットとの個別チャットで送ってください。ログイン用リンクは個人用です。"
+    ),
+    console_off="職員用コンソールは無効になっています（config.yaml の console.enabled）。",
+    console_not_running=(
+        "職員用コンソールは起動できなかったため、動いていません（ログを確認してください）。"
+    ),
     not_reloaded=(
         "<b>ナレッジベースは再読み込みしていません</b>。以前のものを引き続き使います。問題点:"
     ),
@@ -431,7 +457,8 @@ JA = StaffTexts(
         "/merge A B - 問い合わせ B を A に統合\n"
         "/stats - 統計と過去30日間のグラフ、/export - 全問い合わせのCSV\n"
         "/language - 日本語 / English\n"
-        "/reload - 確認のうえ、ナレッジベースと定型文を再読み込み"
+        "/reload - 確認のうえ、ナレッジベースと定型文を再読み込み\n"
+        "/console - 職員用コンソール（一覧・統計・ナレッジベース）へのログイン用リンク"
     ),
     button_answers={
         "claim": "#{ref} をあなたの担当にしました。",
@@ -530,6 +557,7 @@ JA = StaffTexts(
         ("stats", "統計と30日間のグラフ"),
         ("export", "全問い合わせのCSV"),
         ("reload", "ナレッジベースと定型文の再読み込み"),
+        ("console", "ブラウザで職員用コンソールを開く"),
         ("language", "日本語 / English"),
         ("help", "使い方"),
     ),

@@ -143,6 +143,48 @@ class StaffService:
         states = (State(view),) if view else OPEN_STATES
         return await self._enquiries.open_page(page * per_page, per_page, states)
 
+    async def find(
+        self,
+        state: str = "",
+        holder: str = "",
+        search: str = "",
+        page: int = 0,
+        per_page: int = 20,
+        staff_id: int | None = None,
+    ) -> tuple[list[Enquiry], int]:
+        """The console's queue, oldest first, and the total: the open enquiries (`state` ""),
+        one state's or every one ("all"); held by anyone (`holder` ""), by `staff_id`
+        ("mine"), by nobody ("none") or by one member of staff (their id); with `search` in
+        the question, the thread or the name. ValueError for a state or holder it does not
+        know."""
+        if state == "all":
+            states: tuple[State, ...] = tuple(State)
+        elif state:
+            states = (State(state),)
+        else:
+            states = OPEN_STATES
+        assignee: int | None = None
+        if holder == "mine":
+            assignee = staff_id
+        elif holder not in ("", "none"):
+            assignee = int(holder)
+        return await self._enquiries.open_page(
+            page * per_page,
+            per_page,
+            states,
+            assignee,
+            unclaimed=holder == "none",
+            search=search[:200],
+        )
+
+    async def holders(self) -> list[tuple[int, str]]:
+        """Who holds open enquiries: (staff id, name)."""
+        return await self._enquiries.holders()
+
+    def office_age(self, enquiry: Enquiry) -> float:
+        """How long an enquiry has been waiting, in office hours."""
+        return self.hours.between(enquiry.created_at, self.now())
+
     @staticmethod
     def pages(total: int, per_page: int = 10) -> int:
         """How many pages `total` open enquiries fill (an empty queue is one empty page)."""

@@ -6,7 +6,8 @@ questions, "Ask staff", 👍/👎, "New question" / "Part of #N"). It understand
 commands; an unknown command gets the list and is never a question for staff. Replies from
 staff appear as they arrive: the store is polled for them, since the terminal has no chat
 for the outbox to deliver to. The terminal's enquiries are stored under chat id 0. Ctrl-C or
-Ctrl-D leaves, with a goodbye.
+Ctrl-D leaves, with a goodbye. When the staff console runs beside it (`clair-bot run` without
+a token), /console prints a new sign-in link.
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ class TerminalChat:
     """One person talking to the bot in a terminal."""
 
     def __init__(
-        self, services: Services, stdin: TextIO, stdout: TextIO, poll_seconds: float = POLL_SECONDS
+        self,
+        services: Services,
+        stdin: TextIO,
+        stdout: TextIO,
+        poll_seconds: float = POLL_SECONDS,
+        console_link: Callable[[], str] | None = None,
     ) -> None:
         self.services = services
         self.users = services.users
@@ -63,6 +69,8 @@ class TerminalChat:
             "/privacy": self._privacy,
             "/forget": self._forget,
         }
+        if console_link is not None:  # the staff console runs beside this chat
+            self._commands["/console"] = lambda rest: self._console(console_link)
 
     # -- the conversation ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -225,6 +233,9 @@ class TerminalChat:
                 enquiries=result.enquiries, messages=result.messages, feedback=result.feedback
             )
         )
+
+    async def _console(self, link: Callable[[], str]) -> None:
+        self.say(link())
 
     async def _unknown(self) -> None:
         language = await self._language_now()

@@ -40,7 +40,7 @@ from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from bot.storage.database import StorageUnavailable
 from bot.storage.lock import AlreadyRunning, InstanceLock, ServerLock
-from handlers import delivery
+from handlers import console, delivery
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -209,6 +209,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
             )
         except TelegramError as exc:
             logger.warning("could not register the staff chat's command menu: %s", exc)
+    await console.start(application)  # the staff console, when console.enabled
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
@@ -219,6 +220,7 @@ async def _post_stop(application: Application[Any, Any, Any, Any, BotData, Any])
 async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
     """Stop delivery, then close the service if post_init opened it."""
     data = application.bot_data
+    await console.stop(application)  # it acts on the services: before they close
     await delivery.stop(application)  # before the store it writes to closes
     if data.service is not None and data.owns_service:
         await data.service.close()
@@ -362,9 +364,18 @@ async def _run(
         return connected
     try:
         assert application.post_init is not None and application.updater is not None
+        on_console = webhook and settings.console.enabled  # its server takes the updates
+        if on_console:
+            console.take_webhook_updates(application, settings)  # before post_init starts it
         await application.post_init(application)
         await application.start()
-        if webhook:
+        if on_console:
+            try:
+                await console.set_webhook(application, settings)
+            except console.NoWebhookServer as exc:
+                print(f"clair-bot: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+        elif webhook:
             hook = settings.webhook
             await application.updater.start_webhook(
                 listen=hook.listen,

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot.callback_data import STAFF_PREFIX
-from handlers import callbacks, errors, media, satisfaction, staff, user
+from handlers import callbacks, console, errors, media, satisfaction, staff, user
 from handlers.groups import ADDRESSED
 
 #: New messages only: an edit must not ask (or escalate) twice; edits have their own handler.
@@ -80,6 +80,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # but a refusal is clearer), and before unknown_command below, which would take them.
     for name, staff_command in staff.COMMANDS.items():
         application.add_handler(CommandHandler(name, staff_command, filters=NEW_MESSAGE))
+    application.add_handler(CommandHandler("console", console.console, filters=NEW_MESSAGE))
     # Before the generic button handler, which would answer "st:..." as an expired button.
     application.add_handler(CallbackQueryHandler(staff.button, pattern=f"^{STAFF_PREFIX}"))
     application.add_handler(CallbackQueryHandler(callbacks.button))

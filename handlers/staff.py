@@ -516,6 +516,9 @@ async def button(update: Update, context: Context) -> None:
         await query.answer(words.button_expired)
         return
     if parsed.action is StaffAction.QUEUE_PAGE:
+        if parsed.key and parsed.key not in QUEUE_VIEWS:  # forged data: no such view
+            await query.answer(words.button_expired)
+            return
         try:
             await _send_queue(update, context, words, parsed.number, parsed.key, edit=True)
         except MessageGone:  # the page was deleted

@@ -18,6 +18,8 @@ from bot.outbox import Backoff, OutboxWorker
 from bot.service import Services
 from bot.storage.records import Asker
 from bot.users import REMEMBERED_QUESTIONS, RecentQuestions
+from console.app import Webhook
+from console.server import ConsoleServer
 
 __all__ = ["REMEMBERED_QUESTIONS", "UserData"]
 
@@ -31,6 +33,8 @@ class BotData:
     owns_service: bool = False
     outbox: OutboxWorker | None = None  # started and stopped by handlers.delivery
     backoff: Backoff = field(default_factory=Backoff)  # between the outbox's retries
+    console: ConsoleServer | None = None  # started and stopped by handlers.console
+    webhook: Webhook | None = None  # webhook mode with the console: updates arrive there
 
     @property
     def core(self) -> Services:

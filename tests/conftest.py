@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -101,6 +102,8 @@ def settings_for(api: FakeBotApi, tmp_path: Path, **overrides: str) -> Settings:
         # Follow-ups go at once unless a test sets a window (they still join queued ones).
         "CLAIRBOT_STAFF_FOLLOW_UP_WINDOW_SECONDS": "0",
         "CLAIRBOT_STAFF_SAVED_REPLIES": str(FIXTURE_REPLIES),
+        # The console has its own tests (test_console*.py), which turn it on, on a free port.
+        "CLAIRBOT_CONSOLE_ENABLED": "false",
     }
     return load_settings(environ=environ | overrides)
 
@@ -242,6 +245,22 @@ async def clair(
         yield harness
 
 
+class Clock:
+    """The store's clock: real time plus an offset a test moves (past an automatic close, a
+    sign-in link's expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 # ------------------------------------------------------------------ delivery without waits
 class FastClock:
     """The store's clock: real time, plus the waits the test skipped (see `skip_waits`)."""
@@ -371,3 +390,35 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
         return tmp_path / "db.sqlite3"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.database()
+
+
+# --------------------------------------------------------------------------- the console
+def console_overrides(tmp_path: Path, **more: str) -> dict[str, str]:
+    """The staff setup with the console on (a free port) and a copy of the fixture knowledge
+    base of the test's own, which the console may change."""
+    knowledge = tmp_path / "knowledge"
+    if not knowledge.exists():
+        shutil.copytree(FIXTURE_KNOWLEDGE, knowledge)
+    return (
+        staff_overrides()
+        | {
+            "CLAIRBOT_CONSOLE_ENABLED": "true",
+            "CLAIRBOT_CONSOLE_PORT": "0",
+            "CLAIRBOT_KNOWLEDGE_PATH": str(knowledge),
+        }
+        | more
+    )
+
+
+def console_url(bot: Harness) -> str:
+    """Where the running bot's console listens."""
+    server = bot.application.bot_data.console
+    assert server is not None, "the console did not start"
+    return server.url
+
+
+async def sign_in_link(bot: Harness) -> str:
+    """A staff member sends /console in their private chat; return the link it gives."""
+    reply = await staff_command(bot, "/console")
+    [link] = [word for word in reply.text.split() if "/signin/" in word]
+    return link

@@ -157,7 +157,8 @@ class SentMessage:
         out: list[tuple[str, str]] = []
         for button in itertools.chain.from_iterable(rows):
             button = {"text": button} if isinstance(button, str) else button
-            value = button.get("callback_data", button.get("url", button.get("text", "")))
+            web_app = (button.get("web_app") or {}).get("url")
+            value = button.get("callback_data", button.get("url", web_app or button.get("text")))
             out.append((button["text"], str(value)))
         return out
 
@@ -329,6 +330,12 @@ def _check_markup(markup: Any) -> JSON | None:
         url = button.get("url")
         if url is not None and not str(url).startswith(("http://", "https://", "tg://")):
             raise _bad("BUTTON_URL_INVALID")
+        web_app = button.get("web_app")
+        if web_app is not None and not str(web_app.get("url", "")).startswith("https://"):
+            raise _bad(
+                f"inline keyboard button Web App URL '{web_app.get('url')}' is invalid: "
+                "Only HTTPS links are allowed"
+            )
     return markup
 
 

@@ -121,6 +121,7 @@ async def test_chat_answers_offers_choices_and_escalates_with_a_reference(config
 
 def test_run_without_token_explains_and_starts_the_terminal_chat(config: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env["CLAIRBOT_CONSOLE_PORT"] = "0"  # the staff console beside it, on a free port
     done = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "run"],
         input="what does a CIR do\n/quit\n",
@@ -134,6 +135,7 @@ def test_run_without_token_explains_and_starts_the_terminal_chat(config: Path) -
     assert "TELEGRAM_BOT_TOKEN is not set" in done.stdout
     assert "@BotFather" in done.stdout
     assert "Coordinator for International Relations" in done.stdout
+    assert re.search(r"Staff console: http://127\.0\.0\.1:\d+/signin/\S{40,}\n", done.stdout)
 
 
 # ---------------------------------------------------------------------------- queue

@@ -117,6 +117,42 @@ async def test_telegram_ids_of_64_bits_and_every_store(store_url: str | Path) ->
         await store.close()
 
 
+async def test_the_consoles_queue_search_holders_and_unclaimed(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
+    try:
+        e = store.enquiries
+        fees = await e.create(ANA, "Is 100% of the fee refunded?")
+        visa = await e.create(Asker(8, 8, "Mei"), "Visa for my FAMILY")
+        await e.add_user_message(visa.ref, Asker(8, 8, "Mei"), "a_b is my file name")
+        other = await e.create(Asker(9, 9, "Tom"), "100 yen or a-b?")
+        merged = await e.create(ANA, "Visa again")
+        await e.merge(fees.ref, merged.ref)
+        await e.change(visa.ref, Event.CLAIM, 5, staff_name="Kenji")
+        await e.change(other.ref, Event.CLAIM, 6, staff_name="Aiko")
+
+        async def refs(**how: object) -> tuple[list[int], int]:
+            page, total = await e.open_page(**how)  # type: ignore[arg-type]
+            return [x.ref for x in page], total
+
+        assert await refs() == ([fees.ref, visa.ref, other.ref], 3)  # merged left out
+        assert await refs(unclaimed=True) == ([fees.ref], 1)
+        assert await refs(assignee=5) == ([visa.ref], 1)
+        assert await refs(search="family") == ([visa.ref], 1)  # any case, both engines
+        assert await refs(search=" mei ") == ([visa.ref], 1)  # the sender's name
+        assert await refs(search="_b") == ([visa.ref], 1)  # a message of the thread
+        # LIKE's wildcards are taken literally: '%' and '_' match only themselves.
+        assert await refs(search="100%") == ([fees.ref], 1)
+        assert await refs(search="a_b") == ([visa.ref], 1)
+        # The merged enquiry's message ("Visa again") now belongs to the thread of `fees`.
+        assert await refs(search="visa", limit=1) == ([fees.ref], 2)
+        assert await refs(offset=1, limit=1) == ([visa.ref], 3)
+        assert await e.holders() == [(6, "Aiko"), (5, "Kenji")]
+        await e.change(other.ref, Event.RESOLVE)
+        assert await e.holders() == [(5, "Kenji")]  # resolved enquiries are held by nobody
+    finally:
+        await store.close()
+
+
 # ---------------------------------------------------------------------------- migrations
 @pytest.mark.parametrize("version", range(1, len(SCRIPTS) + 1))
 async def test_a_sqlite_database_from_before_alembic_upgrades_in_place(

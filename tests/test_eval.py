@@ -22,7 +22,8 @@ def test_fresh_sets_are_big_and_varied(name: str, language: str) -> None:
     found = load_eval(EVAL / name / FILES[language])
     assert len(found) >= (250 if language == "en" else 150)
     if language == "ja":
-        assert all(has_japanese(i.question) for i in found)
+        # A Japanese writer's "ok" is small talk in no language: counted with English.
+        assert all(has_japanese(i.question) for i in found if i.expect != SMALLTALK)
     escalate = [i for i in found if i.expect == ESCALATE]
     assert len(escalate) >= 0.35 * len(found)
     assert sum("near-miss" in i.tags for i in escalate) >= len(escalate) / 3
@@ -31,7 +32,7 @@ def test_fresh_sets_are_big_and_varied(name: str, language: str) -> None:
     assert any(i.expect == PARTIAL for i in found)
 
 
-@pytest.mark.parametrize("name", ["dev", "test"])
+@pytest.mark.parametrize("name", ["dev", "test", "test2"])
 def test_held_out_questions_are_not_copied_from_the_knowledge_base(name: str) -> None:
     alternates = {
         basic_normalize(q)

@@ -14,7 +14,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from conftest import (
     STAFF_CHAT_ID,
     STAFF_USER_ID,
     USER_ID,
+    Clock,
     Harness,
     answers,
     in_thread_of,
@@ -43,21 +44,6 @@ YUKI = 43
 JA_QUESTION = "LGOTPの応募締め切りはいつですか"
 EN = stafftexts.EN
 JA = stafftexts.JA
-
-
-class Clock:
-    """The store's clock: real time plus a settable offset (for the automatic close)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -155,6 +155,7 @@ async def test_every_message_or_command_gets_an_answer(
 
 
 @example(presser=USER_ID, data="c:0", on_a_real_message=False)  # "message to edit not found"
+@example(presser=STAFF_USER_ID, data="st:p:0:654", on_a_real_message=False)  # no such view
 @given(
     presser=st.sampled_from([USER_ID, STAFF_USER_ID]),
     data=callback_data(),

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, case, delete, func, insert, or_, select, update
 
 from bot.decision import Candidate
 from bot.storage.database import Database, Transaction, now, parse, stamp, upsert
@@ -378,20 +378,51 @@ class EnquiryStore:
         limit: int = 10,
         states: Sequence[State] = OPEN_STATES,
         assignee: int | None = None,
+        *,
+        unclaimed: bool = False,
+        search: str = "",
     ) -> tuple[list[Enquiry], int]:
-        """Enquiries in `states` (held by `assignee` if given), oldest first, one page of
-        them, and how many there are in all. Merged enquiries are left out."""
+        """Enquiries in `states` (held by `assignee` if given, by nobody if `unclaimed`; with
+        `search` in the question, a message of the thread or the sender's name), oldest
+        first, one page of them, and how many there are in all. Merged enquiries are left
+        out. The search ignores case and takes LIKE's wildcards (`%`, `_`) literally."""
+        e = enquiries.c
         where: list[ColumnElement[bool]] = [
-            enquiries.c.state.in_([s.value for s in states]),
-            enquiries.c.merged_into.is_(None),
+            e.state.in_([s.value for s in states]),
+            e.merged_into.is_(None),
         ]
         if assignee is not None:
-            where.append(enquiries.c.assignee == assignee)
+            where.append(e.assignee == assignee)
+        if unclaimed:
+            where.append(e.assignee.is_(None))
+        if wanted := search.strip():
+            in_thread = select(messages.c.ref).where(
+                messages.c.text.icontains(wanted, autoescape=True)
+            )
+            where.append(
+                or_(
+                    e.text.icontains(wanted, autoescape=True),
+                    e.name.icontains(wanted, autoescape=True),
+                    e.ref.in_(in_thread),
+                )
+            )
         rows = await self._db.all(
             select(enquiries).where(*where).order_by(enquiries.c.ref).limit(limit).offset(offset)
         )
         total = await self._db.scalar(select(func.count()).select_from(enquiries).where(*where))
         return [enquiry_from_row(r) for r in rows], int(total)
+
+    async def holders(self) -> list[tuple[int, str]]:
+        """Who holds enquiries that are not resolved: (staff id, name), by name."""
+        e = enquiries.c
+        name = func.max(e.assignee_name)
+        rows = await self._db.all(
+            select(e.assignee, name)
+            .where(e.assignee.is_not(None), _OPEN, e.merged_into.is_(None))
+            .group_by(e.assignee)
+            .order_by(name, e.assignee)
+        )
+        return [(int(r[0]), str(r[1] or r[0])) for r in rows]
 
     async def pending_since_before(self, cutoff: datetime) -> list[Enquiry]:
         """Pending enquiries whose last staff reply is older than `cutoff`."""
