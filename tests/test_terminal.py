@@ -141,7 +141,9 @@ async def test_the_first_ctrl_c_leaves_with_a_goodbye(settings: Settings) -> Non
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"},
+        # A chat still running 30 s after Ctrl-C is made to print where each thread is.
+        env={k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+        | {"PYTHONFAULTHANDLER": "1"},
     )
     assert process.stdout is not None
     seen = b""
@@ -152,7 +154,12 @@ async def test_the_first_ctrl_c_leaves_with_a_goodbye(settings: Settings) -> Non
                 break
             seen += chunk
     process.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(process.communicate(), 30)
+    communicating = asyncio.ensure_future(process.communicate())
+    if not (await asyncio.wait({communicating}, timeout=30))[0]:
+        process.send_signal(signal.SIGABRT)
+        _, err = await communicating
+        pytest.fail(f"still running 30 s after Ctrl-C; its threads:\n{err.decode()}")
+    out, err = communicating.result()
     assert process.returncode == 0, err.decode()
     assert (seen + out).decode().endswith("you> \nbot> Goodbye.\n")
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
