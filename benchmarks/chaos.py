@@ -219,13 +219,15 @@ class Run:
         self.kill_times.append(time.time())
         return True
 
-    def stop(self) -> int | None:
+    async def stop(self) -> int | None:
+        """SIGTERM, and the time it takes; the wait is in a thread, so the fake Bot API keeps
+        answering the bot while it finishes."""
         if self.process is None or self.process.poll() is not None:
             return None
         began = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=30)
+            await asyncio.to_thread(self.process.wait, 30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -233,6 +235,13 @@ class Run:
         return self.process.returncode
 
     # -- reading the database (read-only, as any other reader) --------------------------------
+    async def aquery(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """`query` in a thread, for use while the bot runs: the fake Bot API shares this
+        event loop, and a read waiting on SQLite's lock (up to 5 s, as while the bot
+        recovers the WAL after a kill) would hold up its answers until the bot's 5 s read
+        timeout took a delivered message for a stall and sent it again."""
+        return await asyncio.to_thread(self.query, sql, params)
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         if not self.database.exists():
             return []
@@ -291,9 +300,13 @@ def react(run: Run, message: SentMessage, now: float) -> None:
 async def retry_the_unanswered(run: Run, now: float) -> None:
     """A user whose question is not stored after a while sends it again; a member of staff
     whose reply is not stored sends it again; a user whose follow-up is not stored too."""
-    stored_users = {row[0] for row in run.query("SELECT DISTINCT user_id FROM enquiries")}
-    staff_done = {row[0] for row in run.query("SELECT ref FROM messages WHERE author='staff'")}
-    follow_ups = {row[0] for row in run.query("SELECT text FROM messages WHERE author='user'")}
+    stored_users = {row[0] for row in await run.aquery("SELECT DISTINCT user_id FROM enquiries")}
+    staff_done = {
+        row[0] for row in await run.aquery("SELECT ref FROM messages WHERE author='staff'")
+    }
+    follow_ups = {
+        row[0] for row in await run.aquery("SELECT text FROM messages WHERE author='user'")
+    }
     for person in run.people.values():
         if person.asks and person.user not in stored_users and now - person.asked_at > PATIENCE_S:
             send_question(run, person, now)
@@ -316,15 +329,17 @@ def send_question(run: Run, person: Person, now: float) -> None:
     run.api.send_message(QUESTION.format(user=person.user), user=person.user)
 
 
-def finished(run: Run) -> bool:
+async def finished(run: Run) -> bool:
     """Every user's enquiry stored, answered and the answer delivered; every follow-up
     stored and in the staff chat; nothing left in the outbox."""
     if len(run.people) < run.args.escalations:
         return False
-    refs = dict(run.query("SELECT user_id, MIN(ref) FROM enquiries GROUP BY user_id"))
+    refs = dict(await run.aquery("SELECT user_id, MIN(ref) FROM enquiries GROUP BY user_id"))
     if len(refs) < run.args.escalations:
         return False
-    undelivered = run.query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')")
+    undelivered = await run.aquery(
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')"
+    )
     if not undelivered or undelivered[0][0]:
         return False
     got = answers_received(run)
@@ -379,18 +394,18 @@ async def chaos(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(args.gap)
             deadline = time.monotonic() + args.deadline
             last_report = 0.0
-            while not finished(run) and time.monotonic() < deadline:
+            while not await finished(run) and time.monotonic() < deadline:
                 if time.monotonic() - last_report > 60:
                     last_report = time.monotonic()
-                    progress_line(run)
+                    await progress_line(run)
                 await asyncio.sleep(2)
-            complete = finished(run)
+            complete = await finished(run)
             for task in tasks[2:]:
                 task.cancel()
             tasks[0].cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[0]
-            exit_code = run.stop()
+            exit_code = await run.stop()
             tasks[1].cancel()
             result = report(run, complete, exit_code)
             keep(run, base)
@@ -433,9 +448,9 @@ async def full_disk(run: Run, moment: float) -> None:
         print("disk free again", flush=True)
 
 
-def progress_line(run: Run) -> None:
-    stored = run.query("SELECT COUNT(*) FROM enquiries")
-    queued = run.query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')")
+async def progress_line(run: Run) -> None:
+    stored = await run.aquery("SELECT COUNT(*) FROM enquiries")
+    queued = await run.aquery("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')")
     elapsed = time.monotonic() - run.started_at
     print(
         f"{elapsed / 60:.1f} min: {stored[0][0] if stored else 0} enquiries stored, "
