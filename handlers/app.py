@@ -326,6 +326,9 @@ async def serve(
         try:
             application = build_application(settings, services)
             return await _run(application, settings, stop, webhook, wait_for_network)
+        except StorageUnavailable as exc:  # a write at start-up: the outbox's recovery
+            print(f"clair-bot: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         finally:
             if owned:
                 await services.close()
