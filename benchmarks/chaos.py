@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import json
 import os
@@ -51,6 +52,7 @@ from bot import references, texts
 
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
+from aiohttp import web
 from fakebotapi import JSON, ApiError, FakeBotApi, SentMessage
 
 TOKEN = "424242:CHAOS-token-never-printed"
@@ -69,8 +71,19 @@ _PART_OF = re.compile(
 )
 
 
+READ_TIMEOUT_S = 5.0  # python-telegram-bot's default read timeout, which the bot keeps
+# The messages a request of the fake delivered, for the answer's timing (one list per request).
+_DELIVERED: contextvars.ContextVar[list[tuple[int, int]]] = contextvars.ContextVar("delivered")
+
+
 class FaultyBotApi(FakeBotApi):
-    """The fake Bot API, failing `rate` of sendMessage calls in one of four ways."""
+    """The fake Bot API, failing `rate` of sendMessage calls in one of four ways.
+
+    It also times every answer: a message delivered by a request whose answer took longer than
+    the bot's read timeout, or whose client had gone by then, is one the bot never heard of,
+    as after an injected stall (`late`); and it records when its own event loop fell behind
+    (`lags`), which is what makes an answer late.
+    """
 
     def __init__(self, rng: random.Random, rate: float, **options: Any) -> None:
         super().__init__(**options)
@@ -78,10 +91,34 @@ class FaultyBotApi(FakeBotApi):
         self.rate = rate
         self.faults: Counter[str] = Counter()
         self.stalled: set[tuple[int, int]] = set()  # delivered copies whose answer stalled
+        self.late: dict[tuple[int, int], float] = {}  # delivered, answered after the timeout
+        self.answered_in: dict[tuple[int, int], float] = {}  # every delivery's answer time
+        self.lags: list[tuple[float, float]] = []  # (wall clock, seconds) the loop fell behind
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        began = time.monotonic()
+        delivered: list[tuple[int, int]] = []
+        context = _DELIVERED.set(delivered)
+        try:
+            return await super()._handle(request)
+        finally:
+            _DELIVERED.reset(context)
+            took = time.monotonic() - began
+            gone = request.transport is None or request.transport.is_closing()
+            for key in delivered:
+                self.answered_in[key] = took
+                if key not in self.stalled and (gone or took >= READ_TIMEOUT_S):
+                    self.late[key] = took
+
+    async def _deliver(self, params: JSON) -> JSON:
+        result = await super()._api_sendMessage(params)
+        with contextlib.suppress(LookupError):
+            _DELIVERED.get().append((int(result["chat"]["id"]), int(result["message_id"])))
+        return result
 
     async def _api_sendMessage(self, params: JSON) -> JSON:
         if self.rng.random() >= self.rate:
-            return await super()._api_sendMessage(params)
+            return await self._deliver(params)
         kind = self.rng.choice(("500", "429", "stall before", "stall after"))
         self.faults[kind] += 1
         if kind == "500":
@@ -91,10 +128,19 @@ class FaultyBotApi(FakeBotApi):
         if kind == "stall before":
             await asyncio.sleep(STALL_S)  # the bot gives up first; nothing is delivered
             raise ApiError(500, "Internal Server Error")
-        result = await super()._api_sendMessage(params)
+        result = await self._deliver(params)
         self.stalled.add((int(result["chat"]["id"]), int(result["message_id"])))
         await asyncio.sleep(STALL_S)  # delivered; the bot times out before it hears so
         return result
+
+    async def watch_the_loop(self, every: float = 0.25) -> None:
+        """Record each time this event loop woke more than a second late."""
+        while True:
+            began = time.monotonic()
+            await asyncio.sleep(every)
+            lag = time.monotonic() - began - every
+            if lag > 1.0:
+                self.lags.append((time.time(), lag))
 
 
 @dataclass
@@ -219,13 +265,15 @@ class Run:
         self.kill_times.append(time.time())
         return True
 
-    def stop(self) -> int | None:
+    async def stop(self) -> int | None:
+        """SIGTERM, and the time it takes; the wait is in a thread, so the fake Bot API keeps
+        answering the bot while it finishes."""
         if self.process is None or self.process.poll() is not None:
             return None
         began = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=30)
+            await asyncio.to_thread(self.process.wait, 30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -233,6 +281,13 @@ class Run:
         return self.process.returncode
 
     # -- reading the database (read-only, as any other reader) --------------------------------
+    async def aquery(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """`query` in a thread, for use while the bot runs: the fake Bot API shares this
+        event loop, and a read waiting on SQLite's lock (up to 5 s, as while the bot
+        recovers the WAL after a kill) would hold up its answers until the bot's 5 s read
+        timeout took a delivered message for a stall and sent it again."""
+        return await asyncio.to_thread(self.query, sql, params)
+
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         if not self.database.exists():
             return []
@@ -291,9 +346,13 @@ def react(run: Run, message: SentMessage, now: float) -> None:
 async def retry_the_unanswered(run: Run, now: float) -> None:
     """A user whose question is not stored after a while sends it again; a member of staff
     whose reply is not stored sends it again; a user whose follow-up is not stored too."""
-    stored_users = {row[0] for row in run.query("SELECT DISTINCT user_id FROM enquiries")}
-    staff_done = {row[0] for row in run.query("SELECT ref FROM messages WHERE author='staff'")}
-    follow_ups = {row[0] for row in run.query("SELECT text FROM messages WHERE author='user'")}
+    stored_users = {row[0] for row in await run.aquery("SELECT DISTINCT user_id FROM enquiries")}
+    staff_done = {
+        row[0] for row in await run.aquery("SELECT ref FROM messages WHERE author='staff'")
+    }
+    follow_ups = {
+        row[0] for row in await run.aquery("SELECT text FROM messages WHERE author='user'")
+    }
     for person in run.people.values():
         if person.asks and person.user not in stored_users and now - person.asked_at > PATIENCE_S:
             send_question(run, person, now)
@@ -316,15 +375,17 @@ def send_question(run: Run, person: Person, now: float) -> None:
     run.api.send_message(QUESTION.format(user=person.user), user=person.user)
 
 
-def finished(run: Run) -> bool:
+async def finished(run: Run) -> bool:
     """Every user's enquiry stored, answered and the answer delivered; every follow-up
     stored and in the staff chat; nothing left in the outbox."""
     if len(run.people) < run.args.escalations:
         return False
-    refs = dict(run.query("SELECT user_id, MIN(ref) FROM enquiries GROUP BY user_id"))
+    refs = dict(await run.aquery("SELECT user_id, MIN(ref) FROM enquiries GROUP BY user_id"))
     if len(refs) < run.args.escalations:
         return False
-    undelivered = run.query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')")
+    undelivered = await run.aquery(
+        "SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')"
+    )
     if not undelivered or undelivered[0][0]:
         return False
     got = answers_received(run)
@@ -363,6 +424,7 @@ async def chaos(args: argparse.Namespace) -> dict[str, Any]:
         async with api:
             tasks.append(asyncio.create_task(run.keep_running()))
             tasks.append(asyncio.create_task(people_act(run)))
+            tasks.append(asyncio.create_task(api.watch_the_loop()))
             # Escalations arrive over the first part of the run; kills and the full disk
             # fall at random moments within it.
             spread = args.escalations * args.gap
@@ -379,18 +441,18 @@ async def chaos(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(args.gap)
             deadline = time.monotonic() + args.deadline
             last_report = 0.0
-            while not finished(run) and time.monotonic() < deadline:
+            while not await finished(run) and time.monotonic() < deadline:
                 if time.monotonic() - last_report > 60:
                     last_report = time.monotonic()
-                    progress_line(run)
+                    await progress_line(run)
                 await asyncio.sleep(2)
-            complete = finished(run)
+            complete = await finished(run)
             for task in tasks[2:]:
                 task.cancel()
             tasks[0].cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tasks[0]
-            exit_code = run.stop()
+            exit_code = await run.stop()
             tasks[1].cancel()
             result = report(run, complete, exit_code)
             keep(run, base)
@@ -433,9 +495,9 @@ async def full_disk(run: Run, moment: float) -> None:
         print("disk free again", flush=True)
 
 
-def progress_line(run: Run) -> None:
-    stored = run.query("SELECT COUNT(*) FROM enquiries")
-    queued = run.query("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')")
+async def progress_line(run: Run) -> None:
+    stored = await run.aquery("SELECT COUNT(*) FROM enquiries")
+    queued = await run.aquery("SELECT COUNT(*) FROM outbox WHERE state IN ('pending','sending')")
     elapsed = time.monotonic() - run.started_at
     print(
         f"{elapsed / 60:.1f} min: {stored[0][0] if stored else 0} enquiries stored, "
@@ -445,24 +507,39 @@ def progress_line(run: Run) -> None:
     )
 
 
-CAUSES = ("stall after delivery", "kill before the write", "update handled twice", "unknown")
+CAUSES = (
+    "stall after delivery",
+    "answer late after delivery",
+    "kill before the write",
+    "update handled twice",
+    "unknown",
+)
+ALLOWED = CAUSES[:2]  # the bot cannot know Telegram has a message it never heard back about
 
 
 def duplicates(
-    run: Run, copies: dict[Any, list[SentMessage]], stored: Counter[Any] | None = None
+    run: Run,
+    copies: dict[Any, list[SentMessage]],
+    stored: Counter[Any] | None = None,
+    unexplained: list[dict[str, Any]] | None = None,
 ) -> Counter[str]:
-    """Extra copies by cause: the copy before stalled after delivery; the bot was killed
-    between the copy before and this one (Telegram had it, the write had not happened);
-    the database holds the message as many times (an update handled again after a kill);
-    or none of these."""
+    """Extra copies by cause: the copy before stalled after delivery (injected), or was
+    delivered but answered after the bot's read timeout (the fake fell behind: the same thing
+    to the bot); the bot was killed between the copy before and this one (Telegram had it, the
+    write had not happened); the database holds the message as many times (an update handled
+    again after a kill); or none of these, each described in `unexplained`."""
     causes: Counter[str] = Counter()
+    api = run.api
     for key, messages in copies.items():
         ordered = sorted(messages, key=lambda m: m.message_id)
         for number, (before, copy) in enumerate(itertools.pairwise(ordered), start=2):
+            was = (before.chat_id, before.message_id)
             if stored is not None and stored[key] >= number:
                 causes["update handled twice"] += 1
-            elif (before.chat_id, before.message_id) in run.api.stalled:
+            elif was in api.stalled:
                 causes["stall after delivery"] += 1
+            elif was in api.late:
+                causes["answer late after delivery"] += 1
             elif any(
                 before.payload["date"] - 1 <= moment <= copy.payload["date"] + 1
                 for moment in run.kill_times
@@ -470,7 +547,26 @@ def duplicates(
                 causes["kill before the write"] += 1
             else:
                 causes["unknown"] += 1
+                if unexplained is not None:
+                    unexplained.append(_describe(run, key, before, copy))
     return causes
+
+
+def _describe(run: Run, key: Any, before: SentMessage, copy: SentMessage) -> dict[str, Any]:
+    """What the run knows about a duplicate it cannot explain, for reading beside the log."""
+    first, second = before.payload["date"], copy.payload["date"]
+    return {
+        "key": str(key),
+        "chat": before.chat_id,
+        "message_ids": [before.message_id, copy.message_id],
+        "dates": [time.strftime("%H:%M:%S", time.gmtime(d)) for d in (first, second)],
+        "first_answered_in_s": round(
+            run.api.answered_in.get((before.chat_id, before.message_id), -1), 2
+        ),
+        "loop_lags_between": [
+            round(lag, 1) for at, lag in run.api.lags if first - 10 <= at <= second + 1
+        ],
+    }
 
 
 def report(run: Run, complete: bool, exit_code: int | None) -> dict[str, Any]:
@@ -508,9 +604,10 @@ def report(run: Run, complete: bool, exit_code: int | None) -> dict[str, Any]:
             " WHERE m.author = 'staff'"
         )
     )
-    dup_announce = duplicates(run, announcements)
-    dup_answers = duplicates(run, answers, staff_replies)
-    dup_follow = duplicates(run, follow_ups)
+    unexplained: list[dict[str, Any]] = []
+    dup_announce = duplicates(run, announcements, unexplained=unexplained)
+    dup_answers = duplicates(run, answers, staff_replies, unexplained)
+    dup_follow = duplicates(run, follow_ups, unexplained=unexplained)
     dup_all = dup_announce + dup_answers + dup_follow
     integrity = run.query("PRAGMA integrity_check")
     people = run.people.values()
@@ -528,13 +625,17 @@ def report(run: Run, complete: bool, exit_code: int | None) -> dict[str, Any]:
         "faults": dict(api.faults),
         "send_calls": len(api.calls_to("sendMessage")),
         "lost": lost,
-        "duplicates_after_stall": dup_all["stall after delivery"],
-        "duplicates_other": sum(n for cause, n in dup_all.items() if cause != CAUSES[0]),
+        "duplicates_after_stall": sum(dup_all[cause] for cause in ALLOWED),
+        "duplicates_other": sum(n for cause, n in dup_all.items() if cause not in ALLOWED),
         "duplicates": {
             "announcements": {c: dup_announce[c] for c in CAUSES},
             "answers": {c: dup_answers[c] for c in CAUSES},
             "follow_ups": {c: dup_follow[c] for c in CAUSES},
         },
+        "unexplained": unexplained,
+        "answers_late": len(api.late),
+        "loop_lags_over_1s": len(api.lags),
+        "longest_loop_lag_s": round(max((lag for _, lag in api.lags), default=0.0), 1),
         "integrity_check": integrity[0][0] if integrity else "no database",
         "sigterm_exit": exit_code,
         "complete": complete,

@@ -51,6 +51,11 @@ from bot.suggestions import add_suggestion
 QUEUE_VIEWS = ("mine", *(state.value for state in State))
 
 
+def is_queue_view(view: str) -> bool:
+    """Whether `view` names a queue view ("" is every open enquiry)."""
+    return not view or view in QUEUE_VIEWS
+
+
 class UnknownSavedReply(LookupError):
     """No saved reply has that key."""
 

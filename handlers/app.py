@@ -334,6 +334,9 @@ async def serve(
                     return EXIT_FAILED
             application = build_application(settings, services)
             return await _run(application, settings, stop, webhook, wait_for_network)
+        except StorageUnavailable as exc:  # a write at start-up: the outbox's recovery
+            print(f"clair-bot: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         finally:
             if server_lock is not None:
                 await server_lock.release()

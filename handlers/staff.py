@@ -29,7 +29,7 @@ from bot.media import MAX_CAPTION, MAX_DOWNLOAD_BYTES, MAX_UPLOAD_BYTES, MB, Ref
 from bot.relay import Refused
 from bot.savedreplies import SavedRepliesError
 from bot.stafftexts import StaffTexts
-from bot.staffwork import QUEUE_VIEWS, MergeProblem, MergeRefused, UnknownSavedReply
+from bot.staffwork import MergeProblem, MergeRefused, UnknownSavedReply, is_queue_view
 from bot.storage.records import Event, Media, Source
 from handlers.delivery import ButtonRows, keyboard
 from handlers.media import media_of
@@ -143,7 +143,7 @@ async def queue(update: Update, context: Context) -> None:
     """/queue [mine|new|claimed|pending|resolved]: enquiries, oldest first, ten a page."""
     words = await words_for(update, context)
     view = (context.args or [""])[0].lower() if context.args else ""
-    if view and view not in QUEUE_VIEWS:
+    if not is_queue_view(view):
         await _say(update, context, html.escape(words.usage["queue"]))
         return
     await _send_queue(update, context, words, 0, view)
@@ -516,7 +516,7 @@ async def button(update: Update, context: Context) -> None:
         await query.answer(words.button_expired)
         return
     if parsed.action is StaffAction.QUEUE_PAGE:
-        if parsed.key and parsed.key not in QUEUE_VIEWS:  # forged data: no such view
+        if not is_queue_view(parsed.key):  # forged data: no such view
             await query.answer(words.button_expired)
             return
         try:

@@ -38,6 +38,7 @@ import handlers.app
 from bot import texts
 from bot.config import Settings
 from bot.service import Services
+from bot.storage.database import Database, now
 from bot.storage.lock import InstanceLock
 from handlers.app import ClairApplication, serve
 
@@ -587,6 +588,34 @@ async def test_start_up_on_an_unusable_database_exits_with_one_line(
     # Nothing is left running: aiosqlite's threads kept a failed start-up alive for ever.
     assert not [t for t in threading.enumerate() if "aiosqlite" in repr(t.run)]
     assert bot_api.calls == []  # it never went to the network
+
+
+async def test_a_database_that_takes_no_writes_at_start_up_is_one_line_and_exit_1(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The disk fills while the bot is down: the database opens (nothing to migrate), but
+    the start-up's first write (the outbox's recovery of what was mid-send) fails."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    settings = settings_for(bot_api, tmp_path)
+    services = await Services.open(settings)  # an existing, migrated database
+    await services.close()
+    opened = Database.open
+
+    async def open_on_a_full_disk(path: Path, clock: Callable[[], Any] = now) -> Database:
+        database = await opened(path, clock)
+        assert database._writer is not None
+        await database._writer.execute("PRAGMA query_only=ON")  # as a full disk refuses
+        return database
+
+    monkeypatch.setattr(Database, "open", open_on_a_full_disk)
+    code = await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=10)
+    assert code == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"clair-bot: cannot use {settings.storage.path}: ")
+    assert "Traceback" not in line and bot_api.token not in line
 
 
 async def test_a_second_bot_on_the_same_database_refuses_to_start(

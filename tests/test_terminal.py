@@ -130,19 +130,31 @@ async def test_staff_replies_appear_as_they_arrive(settings: Settings) -> None:
 
 
 async def test_the_first_ctrl_c_leaves_with_a_goodbye(settings: Settings) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "--config",
-        str(settings.config_path),
-        "chat",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"},
-    )
+    # The chat starts as from a terminal, where Ctrl-C is not ignored. A shell ignores SIGINT
+    # in the commands it runs in the background (`make test &`), and a child inherits an
+    # ignored signal: Python then never turns Ctrl-C into KeyboardInterrupt.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(settings.config_path),
+            "chat",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            # A chat still running 30 s after Ctrl-C is made to print where each thread is.
+            env={k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+            | {"PYTHONFAULTHANDLER": "1"},
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     assert process.stdout is not None
     seen = b""
     async with asyncio.timeout(60):
@@ -152,7 +164,12 @@ async def test_the_first_ctrl_c_leaves_with_a_goodbye(settings: Settings) -> Non
                 break
             seen += chunk
     process.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(process.communicate(), 30)
+    communicating = asyncio.ensure_future(process.communicate())
+    if not (await asyncio.wait({communicating}, timeout=30))[0]:
+        process.send_signal(signal.SIGABRT)
+        _, err = await communicating
+        pytest.fail(f"still running 30 s after Ctrl-C; its threads:\n{err.decode()}")
+    out, err = communicating.result()
     assert process.returncode == 0, err.decode()
     assert (seen + out).decode().endswith("you> \nbot> Goodbye.\n")
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err
