@@ -604,10 +604,12 @@ async def test_a_database_that_takes_no_writes_at_start_up_is_one_line_and_exit_
     await services.close()
     opened = Database.open
 
-    async def open_on_a_full_disk(path: Path, clock: Callable[[], Any] = now) -> Database:
-        database = await opened(path, clock)
-        assert database._writer is not None
-        await database._writer.execute("PRAGMA query_only=ON")  # as a full disk refuses
+    async def open_on_a_full_disk(
+        target: Path | str, clock: Callable[[], Any] = now, migrate: bool = True
+    ) -> Database:
+        database = await opened(target, clock, migrate)
+        driver = await database.sqlite_driver_connection()
+        await driver.execute("PRAGMA query_only=ON")  # as a full disk refuses
         return database
 
     monkeypatch.setattr(Database, "open", open_on_a_full_disk)
