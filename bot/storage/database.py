@@ -31,6 +31,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.storage import driver
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -375,7 +377,9 @@ def _sqlite_engine(path: Path, *, writer: bool) -> AsyncEngine:
     """The write engine (foreign keys on, transactions begun IMMEDIATE) or the read engine
     (query_only) of a SQLite file in WAL mode."""
     # One connection each, as before SQLAlchemy: reads are served in the order they come.
-    engine = create_async_engine(engine_url(path), pool_size=1, max_overflow=0)
+    engine = create_async_engine(
+        engine_url(path), module=driver.module(), pool_size=1, max_overflow=0
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
