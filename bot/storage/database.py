@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,11 @@ T = TypeVar("T")
 
 #: A row of any columns.
 AnyRow = Row[*tuple[Any, ...]]
+
+#: The values of a statement's bound parameters (built once, with `bindparam`, the statements
+#: a write or a read runs often cost a tenth as much: SQLAlchemy builds and keys a statement
+#: made by ``.values(...)`` or ``.where(column == value)`` anew on every call).
+Params = Mapping[str, Any] | None
 
 #: What `storage.url` may start with to name a PostgreSQL database.
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
@@ -183,6 +188,11 @@ class Database:
         self.engine = engine  # the write side's engine
         self._reader = reader
         self._writer = writer  # SQLite: the one write connection, held open
+        # SQLite: one read connection held open too, for plain reads one at a time, in the
+        # order they come (a read through the pool cost twice as much: check-out, check-in
+        # and the rollback on the way back); snapshots take a second, pooled connection.
+        self._held: AsyncConnection | None = None
+        self._held_lock = asyncio.Lock()
         self._lock = asyncio.Lock()
         self._after_commit: list[Callable[[], None]] = []
         self.clock = clock
@@ -247,6 +257,8 @@ class Database:
         # "non-checked-in connection" warning, aiosqlite's unclosed thread).
         if self._reads:
             await asyncio.wait(set(self._reads))
+        if self._held is not None:
+            await self._held.close()
         if self._writer is not None:
             await self._writer.close()
         await self._reader.dispose()
@@ -320,33 +332,44 @@ class Database:
         is rolled back), when readers can see what it wrote."""
         self._after_commit.append(callback)
 
-    async def one(self, statement: Executable) -> AnyRow | None:
+    async def one(self, statement: Executable, parameters: Params = None) -> AnyRow | None:
         """The first row of a read, from committed data only."""
-        rows = await self._settled_read(statement, first=True)
+        rows = await self._settled_read(statement, parameters, first=True)
         return rows[0] if rows else None
 
-    async def all(self, statement: Executable) -> Sequence[AnyRow]:
+    async def all(self, statement: Executable, parameters: Params = None) -> Sequence[AnyRow]:
         """Every row of a read, from committed data only."""
-        return await self._settled_read(statement)
+        return await self._settled_read(statement, parameters)
 
-    async def _settled_read(self, statement: Executable, first: bool = False) -> Sequence[AnyRow]:
+    async def _settled_read(
+        self, statement: Executable, parameters: Params, first: bool = False
+    ) -> Sequence[AnyRow]:
         """A read that a cancellation cannot cut in half, known to `close` until it ends."""
-        task = asyncio.ensure_future(self._read(statement, first))
+        task = asyncio.ensure_future(self._read(statement, parameters, first))
         self._reads.add(task)
         task.add_done_callback(self._reads.discard)
         return await settled(task)
 
-    async def _read(self, statement: Executable, first: bool = False) -> Sequence[AnyRow]:
-        async with self._reader.connect() as connection:
-            result = await connection.execute(statement)
-            if first:
-                row = result.first()
-                return [row] if row is not None else []
-            return result.all()
+    async def _read(
+        self, statement: Executable, parameters: Params, first: bool = False
+    ) -> Sequence[AnyRow]:
+        if self._writer is None:  # PostgreSQL: a pooled connection, its transaction ended
+            async with self._reader.connect() as connection:
+                return _rows(await connection.execute(statement, parameters), first)
+        # SQLite: the read connection is in autocommit (SQLAlchemy begins nothing on it), so
+        # each statement sees what is committed when it runs, with no rollback after it.
+        async with self._held_lock:
+            if self._held is None:
+                self._held = await self._reader.connect()
+            try:
+                return _rows(await self._held.execute(statement, parameters), first)
+            except BaseException:
+                await self._held.rollback()  # a failed statement leaves nothing half done
+                raise
 
-    async def scalar(self, statement: Executable) -> Any:
+    async def scalar(self, statement: Executable, parameters: Params = None) -> Any:
         """The first column of the first row of a read (None without one)."""
-        row = await self.one(statement)
+        row = await self.one(statement, parameters)
         return row[0] if row is not None else None
 
     @asynccontextmanager
@@ -373,12 +396,19 @@ class Database:
             ).scalar()
 
 
+def _rows(result: Any, first: bool) -> Sequence[AnyRow]:
+    if first:
+        row = result.first()
+        return [row] if row is not None else []
+    return list(result.all())
+
+
 def _sqlite_engine(path: Path, *, writer: bool) -> AsyncEngine:
     """The write engine (foreign keys on, transactions begun IMMEDIATE) or the read engine
     (query_only) of a SQLite file in WAL mode."""
-    # One connection each, as before SQLAlchemy: reads are served in the order they come.
+    # One connection for writes; for reads one held by `Database` and one for snapshots.
     engine = create_async_engine(
-        engine_url(path), module=driver.module(), pool_size=1, max_overflow=0
+        engine_url(path), module=driver.module(), pool_size=1 if writer else 2, max_overflow=0
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -15,7 +15,17 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bot.decision import Candidate
 from bot.storage.database import Database, Transaction, now, parse, stamp, upsert
@@ -38,11 +48,19 @@ from bot.storage.records import (
     State,
     next_state,
 )
-from bot.storage.rows import enquiry_from_row, read_enquiry
+from bot.storage.rows import BY_REF, enquiry_from_row, read_enquiry
 from bot.storage.schema import enquiries, messages, thread_messages
 
 _OPEN = enquiries.c.state.in_([s.value for s in OPEN_STATES])
 _WAITING = enquiries.c.state.in_([s.value for s in WAITING_STATES])
+# The statements run for every enquiry and message, built once (see database.Params).
+_INSERT_ENQUIRY = insert(enquiries).returning(enquiries.c.ref)
+_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
+_MESSAGES = (
+    select(messages)
+    .where(messages.c.ref == bindparam("ref"))
+    .order_by(messages.c.created_at, messages.c.id)
+)
 
 
 #: What a close owes: the enquiry, the event that closed it, and whether the rating question
@@ -95,21 +113,20 @@ class EnquiryStore:
         async with self._db.write() as db:
             ref = (
                 await db.execute(
-                    insert(enquiries)
-                    .values(
-                        user_id=asker.user_id,
-                        chat_id=asker.chat_id,
-                        name=asker.name,
-                        username=asker.username,
-                        language=asker.language,
-                        text=text,
-                        candidates=data,
-                        reason=reason,
-                        code=code,
-                        state=State.NEW.value,
-                        created_at=moment,
-                    )
-                    .returning(enquiries.c.ref)
+                    _INSERT_ENQUIRY,
+                    {
+                        "user_id": asker.user_id,
+                        "chat_id": asker.chat_id,
+                        "name": asker.name,
+                        "username": asker.username,
+                        "language": asker.language,
+                        "text": text,
+                        "candidates": data,
+                        "reason": reason,
+                        "code": code,
+                        "state": State.NEW.value,
+                        "created_at": moment,
+                    },
                 )
             ).scalar_one()
             await _add_message(db, ref, _from_user(asker, text, moment, media))
@@ -127,7 +144,7 @@ class EnquiryStore:
 
     async def get(self, ref: int) -> Enquiry | None:
         """One enquiry by reference number."""
-        row = await self._db.one(select(enquiries).where(enquiries.c.ref == ref))
+        row = await self._db.one(BY_REF, {"ref": ref})
         return enquiry_from_row(row) if row else None
 
     async def for_user(self, user_id: int, limit: int = 10) -> list[Enquiry]:
@@ -184,11 +201,7 @@ class EnquiryStore:
 
     async def messages(self, ref: int) -> list[Message]:
         """Every message of an enquiry (and of those merged into it), oldest first."""
-        rows = await self._db.all(
-            select(messages)
-            .where(messages.c.ref == ref)
-            .order_by(messages.c.created_at, messages.c.id)
-        )
+        rows = await self._db.all(_MESSAGES, {"ref": ref})
         return [_message(r) for r in rows]
 
     async def message_at(self, source: Source) -> ThreadMessage | None:
@@ -587,22 +600,21 @@ async def _add_message(
 ) -> int:
     """Store one message of a thread; returns its id."""
     result = await db.execute(
-        insert(messages)
-        .values(
-            ref=ref,
-            author=row.author.value,
-            author_id=row.author_id,
-            author_name=row.author_name,
-            text=row.text,
-            created_at=row.moment,
-            kind=row.kind.value,
-            media=json.dumps(row.media.to_json()) if row.media else None,
-            chat_id=row.source.chat_id if row.source else None,
-            message_id=row.source.message_id if row.source else None,
-            edit_of=edit_of,
-            saved_reply=saved_reply,
-        )
-        .returning(messages.c.id)
+        _INSERT_MESSAGE,
+        {
+            "ref": ref,
+            "author": row.author.value,
+            "author_id": row.author_id,
+            "author_name": row.author_name,
+            "text": row.text,
+            "created_at": row.moment,
+            "kind": row.kind.value,
+            "media": json.dumps(row.media.to_json()) if row.media else None,
+            "chat_id": row.source.chat_id if row.source else None,
+            "message_id": row.source.message_id if row.source else None,
+            "edit_of": edit_of,
+            "saved_reply": saved_reply,
+        },
     )
     return int(result.scalar_one())
 

@@ -14,11 +14,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import FromClause
 
 from bot.markup import MAX_MESSAGE, visible_length
-from bot.storage.database import Database, Transaction, parse, stamp, upsert
+from bot.storage.database import Database, Transaction, parse, stamp
 from bot.storage.records import (
     UNDELIVERED,
     Draft,
@@ -98,6 +111,41 @@ _ITEMS = select(
     )
 )
 
+# The statements the delivery worker runs for every message, built once (database.Params).
+_INSERT = outbox.insert()
+_DUE = {
+    lane: _ITEMS.where(
+        ITEM.c.state == OutboxState.PENDING.value,
+        ITEM.c.next_attempt_at <= bindparam("now"),
+        NOT_WAITING,
+        in_lane,
+    )
+    .order_by(_PRIORITY, ITEM.c.id)
+    .limit(bindparam("limit"))
+    for lane, in_lane in _IN_LANE.items()
+}
+_NEXT_ATTEMPT = {
+    lane: select(func.min(ITEM.c.next_attempt_at)).where(
+        ITEM.c.state == OutboxState.PENDING.value, NOT_WAITING, in_lane
+    )
+    for lane, in_lane in _IN_LANE.items()
+}
+_MARK_SENDING = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("item_id"))
+    .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1)
+)
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("item_id"))
+    .values(state=OutboxState.SENT.value, last_error=None)
+)
+_THREADED = {
+    "postgresql": postgresql.insert(thread_messages).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(thread_messages).on_conflict_do_nothing(),
+}
+_ANNOUNCED = update(enquiries).where(enquiries.c.ref == bindparam("the_ref"))
+
 
 class Wakeup:
     """Set whenever the outbox gains a message; each delivery lane waits on its own event."""
@@ -159,22 +207,23 @@ class OutboxStore:
             if enquiry is not None and draft.merge and await self._merge(db, enquiry.ref, draft):
                 continue
             await db.execute(
-                outbox.insert().values(
-                    ref=enquiry.ref if enquiry else None,
-                    kind=draft.kind.value,
-                    chat_id=draft.chat_id,
-                    in_thread=int(draft.in_thread),
-                    text=draft.text,
-                    markup=json.dumps([list(map(list, row)) for row in draft.markup])
+                _INSERT,
+                {
+                    "ref": enquiry.ref if enquiry else None,
+                    "kind": draft.kind.value,
+                    "chat_id": draft.chat_id,
+                    "in_thread": int(draft.in_thread),
+                    "text": draft.text,
+                    "markup": json.dumps([list(map(list, row)) for row in draft.markup])
                     if draft.markup
                     else None,
-                    next_attempt_at=stamp(moment + timedelta(seconds=draft.delay_s)),
-                    created_at=now,
-                    copy_chat_id=draft.copy_of.chat_id if draft.copy_of else None,
-                    copy_message_id=draft.copy_of.message_id if draft.copy_of else None,
-                    edit_of=draft.edit_of,
-                    carries=draft.carries if draft.carries is not None else carries,
-                )
+                    "next_attempt_at": stamp(moment + timedelta(seconds=draft.delay_s)),
+                    "created_at": now,
+                    "copy_chat_id": draft.copy_of.chat_id if draft.copy_of else None,
+                    "copy_message_id": draft.copy_of.message_id if draft.copy_of else None,
+                    "edit_of": draft.edit_of,
+                    "carries": draft.carries if draft.carries is not None else carries,
+                },
             )
         if drafts:  # the worker reads through the read side: wake it after the commit
             self._db.after_commit(self.changed.set)
@@ -243,61 +292,39 @@ class OutboxStore:
         follow-up that threads under it, nor a user's first answer by their second, nor an
         edit by the answer it edits.
         """
-        rows = await self._db.all(
-            _ITEMS.where(
-                ITEM.c.state == OutboxState.PENDING.value,
-                ITEM.c.next_attempt_at <= stamp(self._db.clock()),
-                NOT_WAITING,
-                _IN_LANE[lane],
-            )
-            .order_by(_PRIORITY, ITEM.c.id)
-            .limit(limit)
-        )
+        rows = await self._db.all(_DUE[lane], {"now": stamp(self._db.clock()), "limit": limit})
         return [_outbox(r) for r in rows]
 
     async def next_attempt_at(self, lane: Lane | None = None) -> datetime | None:
         """When the next message (of `lane`) that is not waiting behind another is due."""
-        first = await self._db.scalar(
-            select(func.min(ITEM.c.next_attempt_at)).where(
-                ITEM.c.state == OutboxState.PENDING.value, NOT_WAITING, _IN_LANE[lane]
-            )
-        )
+        first = await self._db.scalar(_NEXT_ATTEMPT[lane])
         return parse(first) if first else None
 
     async def mark_sending(self, item_id: int) -> None:
         """About to call the Bot API for this message."""
         async with self._db.write() as db:
-            await db.execute(
-                update(outbox)
-                .where(outbox.c.id == item_id)
-                .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1)
-            )
+            await db.execute(_MARK_SENDING, {"item_id": item_id})
 
     async def mark_sent(self, item: OutboxItem, telegram_message_id: int) -> None:
         """Delivered: keep Telegram's message id, and thread it with its enquiry."""
         async with self._db.write() as db:
             await db.execute(
-                update(outbox)
-                .where(outbox.c.id == item.id)
-                .values(
-                    state=OutboxState.SENT.value,
-                    telegram_message_id=telegram_message_id,
-                    sent_at=stamp(self._db.clock()),
-                    last_error=None,
-                )
+                _MARK_SENT,
+                {
+                    "item_id": item.id,
+                    "telegram_message_id": telegram_message_id,
+                    "sent_at": stamp(self._db.clock()),
+                },
             )
             if item.ref is None:
                 return
             await db.execute(
-                upsert(db, thread_messages)
-                .values(chat_id=item.chat_id, message_id=telegram_message_id, ref=item.ref)
-                .on_conflict_do_nothing()
+                _THREADED[db.dialect.name],
+                {"chat_id": item.chat_id, "message_id": telegram_message_id, "ref": item.ref},
             )
             if item.kind is Kind.ANNOUNCE:
                 await db.execute(
-                    update(enquiries)
-                    .where(enquiries.c.ref == item.ref)
-                    .values(staff_message_id=telegram_message_id)
+                    _ANNOUNCED, {"the_ref": item.ref, "staff_message_id": telegram_message_id}
                 )
 
     async def mark_retry(self, item_id: int, error: str, delay_s: float) -> None:

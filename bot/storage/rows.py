@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.decision import Candidate
 from bot.storage.database import Transaction, now, parse
 from bot.storage.records import Enquiry, State
 from bot.storage.schema import enquiries
+
+#: One enquiry by its reference (parameter ``ref``), built once (see database.Params).
+BY_REF = select(enquiries).where(enquiries.c.ref == bindparam("ref"))
 
 
 def enquiry_from_row(result: Any) -> Enquiry:
@@ -48,5 +51,5 @@ def enquiry_from_row(result: Any) -> Enquiry:
 
 async def read_enquiry(db: Transaction, ref: int) -> Enquiry | None:
     """Inside a write transaction: an enquiry as the transaction sees it."""
-    row = (await db.execute(select(enquiries).where(enquiries.c.ref == ref))).first()
+    row = (await db.execute(BY_REF, {"ref": ref})).first()
     return enquiry_from_row(row) if row is not None else None
