@@ -13,7 +13,7 @@ from postgres import PostgresServer
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.storage import Storage
+from bot.storage import Storage, migrate
 from bot.storage.copy import CopyRefused, copy_database
 from bot.storage.database import Database
 from bot.storage.legacy import SCRIPTS
@@ -190,6 +190,31 @@ def _columns(path: Path) -> dict[str, list[tuple[str, str, int]]]:
             ]
             for table in TABLES
         }
+
+
+async def test_a_new_sqlite_file_is_made_as_alembic_made_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrate, "_made", {})  # the first new file of a process
+    by_alembic, again = tmp_path / "alembic.sqlite3", tmp_path / "again.sqlite3"
+    await (await Storage.open(by_alembic)).close()
+    assert head() in migrate._made
+    await (await Storage.open(again)).close()  # made from what the first one recorded
+    assert _schema(again) == _schema(by_alembic)
+    store = await Storage.open(again)
+    try:
+        assert await store.database.schema_version() == head()
+        assert (await store.enquiries.create(ANA, "first")).ref == 1
+    finally:
+        await store.close()
+
+
+def _schema(path: Path) -> list[tuple[str, ...]]:
+    with sqlite3.connect(path) as db:
+        return [
+            *db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"),
+            *db.execute("SELECT version_num FROM alembic_version"),
+        ]
 
 
 def test_db_migrate_says_what_it_ran(
