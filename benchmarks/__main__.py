@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import endtoend, escalations, matching, startup
+from benchmarks import endtoend, escalations, matching, startup, storage
 from benchmarks.common import (
     HEADLINE_SIZE,
     SHIPPED_KB,
@@ -35,7 +35,13 @@ from bot.evaluation import EvalFileError
 from bot.knowledge import KnowledgeError
 
 # In the order they run and print. A section is a function Context -> SectionResult.
-SECTIONS: list[Section] = [matching.run, startup.run, escalations.run, endtoend.run]
+SECTIONS: list[Section] = [
+    matching.run,
+    startup.run,
+    escalations.run,
+    storage.run,
+    endtoend.run,
+]
 
 FULL_SIZES = (1_000, 10_000, 50_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -138,8 +144,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         description=(
             "Benchmark clair-bot: matcher latency and accuracy against a naive rapidfuzz "
             "WRatio search (English and Japanese questions), start-up time and memory, stored "
-            "escalations per second, and end to end: the real Application long-polling a "
-            "loopback Bot API server, answers per second and latency at 1, 10 and 100 "
+            "escalations per second, the storage layer's writes per second and p50/p99 per "
+            "write on SQLite (and on PostgreSQL where the tests' throwaway server can be had), "
+            "and end to end: the real Application long-polling a loopback Bot API server, "
+            "answers per second and latency at 1, 10 and 100 "
             "concurrent users, and escalations per second. "
             "Prints a table; the last line is one JSON object with every figure. "
             "Informational: the exit code is 0 whether targets pass or miss (1 only if the "
@@ -168,7 +176,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--escalations",
         type=_positive,
-        help="enquiries stored in each escalation run (default 2000, with --quick 500)",
+        help="enquiries stored in each escalation run, and escalations through the stores in "
+        "the storage section (default 2000, with --quick 500)",
     )
     parser.add_argument(
         "--skip-e2e",
@@ -239,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kb_load_s": None,
         "rss_mb": None,
         "escalations_per_s": None,
+        "storage_writes_per_s": None,
+        "storage_write_p50_ms": None,
+        "storage_write_p99_ms": None,
         "match_en_p50_ms": None,
         "match_en_p99_ms": None,
         "match_ja_p50_ms": None,
