@@ -169,7 +169,9 @@ class TelegramSettings(Section):
 
 
 class WebhookSettings(Section):
-    """python-telegram-bot's own webhook server, for `clair-bot run --webhook`."""
+    """`clair-bot run --webhook`: where Telegram's updates arrive (the console's server, or
+    with the console off one on `listen` and `port`), and the secret token they must carry
+    (required in webhook mode)."""
 
     listen: str = "127.0.0.1"
     port: int = Field(8443, ge=1, le=65535)

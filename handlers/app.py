@@ -41,6 +41,7 @@ from bot.service import Services
 from bot.storage.database import StorageUnavailable
 from bot.storage.lock import AlreadyRunning, InstanceLock, ServerLock
 from handlers import console, delivery
+from handlers import webhook as webhooks
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -258,12 +259,8 @@ def run_telegram(settings: Settings, webhook: bool = False, once: bool = False) 
     telegram.wait_for_network off) an unreachable Bot API ends the run instead of being
     waited for.
     """
-    if webhook and not settings.webhook.url:
-        print(
-            "clair-bot: webhook.url is not set: set it in config.yaml or CLAIRBOT_WEBHOOK_URL "
-            "to the public https URL Telegram should call",
-            file=sys.stderr,
-        )
+    if webhook and (problem := webhooks.missing_setting(settings)):
+        print(f"clair-bot: {problem}", file=sys.stderr)
         return EXIT_USAGE
     report = check_knowledge(settings.knowledge.path)  # fail before touching the network
     if report.kb is None:
@@ -307,6 +304,9 @@ async def serve(
     opened here and closed on the way out. Returns an exit code.
     """
     quiet_library_logs()
+    if webhook and (problem := webhooks.missing_setting(settings)):
+        print(f"clair-bot: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     lock = InstanceLock(settings.storage.path) if settings.storage.path else None
     try:
         if lock is not None:
@@ -367,28 +367,16 @@ async def _run(
         return connected
     try:
         assert application.post_init is not None and application.updater is not None
-        on_console = webhook and settings.console.enabled  # its server takes the updates
-        if on_console:
-            console.take_webhook_updates(application, settings)  # before post_init starts it
+        if webhook:  # the bot's own server takes the updates: before post_init starts it
+            webhooks.take_updates(application)
         await application.post_init(application)
         await application.start()
-        if on_console:
+        if webhook:
             try:
-                await console.set_webhook(application, settings)
-            except console.NoWebhookServer as exc:
+                await webhooks.set_webhook(application)
+            except webhooks.NoWebhookServer as exc:
                 print(f"clair-bot: {exc}", file=sys.stderr)
                 return EXIT_FAILED
-        elif webhook:
-            hook = settings.webhook
-            await application.updater.start_webhook(
-                listen=hook.listen,
-                port=hook.port,
-                url_path=hook.path,
-                webhook_url=hook.url,
-                secret_token=hook.secret_token or None,
-                allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=-1,
-            )
         else:
             await application.updater.start_polling(
                 poll_interval=0,

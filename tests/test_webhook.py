@@ -1,0 +1,165 @@
+"""Webhook mode: the secret token on every update, updates handled before they are answered,
+and the health checks a load balancer asks, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import USER_ID, Serving, free_port, open_services, settings_for
+from fakebotapi import FakeBotApi
+from postgres import PostgresServer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.config import Settings
+from bot.storage.database import engine_url
+from handlers.app import EXIT_USAGE, run_telegram, serve
+
+SECRET = "s3cret-Token_1"
+
+
+def webhook_settings(api: FakeBotApi, tmp_path: Path, port: int, **more: str) -> Settings:
+    """Webhook mode with the console's pages off: the updates' own server on `port`."""
+    overrides = {
+        "CLAIRBOT_WEBHOOK_PORT": str(port),
+        "CLAIRBOT_WEBHOOK_URL": "https://bot.example/telegram",
+        "CLAIRBOT_WEBHOOK_SECRET_TOKEN": SECRET,
+    }
+    return settings_for(api, tmp_path, **(overrides | more))
+
+
+def on_postgres(settings: Settings, url: str) -> Settings:
+    """`settings` with storage.url the PostgreSQL database `url`."""
+    storage = settings.storage.model_copy(update={"url": url, "path": None})
+    return settings.model_copy(update={"storage": storage})
+
+
+def help_update(update_id: int, chat: int = USER_ID) -> dict[str, Any]:
+    """A user's /help, as Telegram posts it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private", "first_name": "Ana"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Ana"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+
+
+@asynccontextmanager
+async def webhook_bot(settings: Settings, api: FakeBotApi) -> AsyncIterator[httpx.AsyncClient]:
+    """serve --webhook in the background; a client of its server once Telegram was told."""
+    services = await open_services(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, webhook=True, services=services))
+    running = Serving(services, stop, task)
+    try:
+        await api.wait_for(lambda: api.calls_to("setWebhook"))
+        url = f"http://127.0.0.1:{settings.webhook.port}"
+        async with httpx.AsyncClient(base_url=url) as client:
+            yield client
+        assert await running.stopped() == 0
+    finally:
+        running.stop.set()
+        if not running.task.done():
+            await asyncio.wait_for(running.task, 10)
+        await services.close()
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:ABC")
+    api = FakeBotApi(token="123:ABC")  # never started: nothing is called
+    settings = settings_for(api, tmp_path, CLAIRBOT_WEBHOOK_URL="https://bot.example/t")
+    assert run_telegram(settings, webhook=True) == EXIT_USAGE
+    out = capsys.readouterr()
+    assert "webhook.secret_token is not set" in out.err
+    assert len((out.out + out.err).strip().splitlines()) == 1
+
+
+async def test_serve_refuses_webhook_mode_without_a_secret_token(
+    bot_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", bot_api.token)
+    settings = settings_for(bot_api, tmp_path, CLAIRBOT_WEBHOOK_URL="https://bot.example/t")
+    assert await serve(settings, asyncio.Event(), webhook=True) == EXIT_USAGE
+    assert "webhook.secret_token" in capsys.readouterr().err
+    assert bot_api.calls == []
+
+
+async def test_with_the_console_off_the_updates_server_checks_the_secret_and_answers_health(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    settings = webhook_settings(staff_api, tmp_path, free_port())
+    assert not settings.console.enabled
+    async with webhook_bot(settings, staff_api) as client:
+        [hook] = staff_api.calls_to("setWebhook")
+        assert hook.params["secret_token"] == SECRET
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            refused = await client.post("/telegram", json=help_update(1), headers=headers)
+            assert refused.status_code == 401
+        assert staff_api.calls_to("sendMessage") == []  # nothing of the forged update ran
+        live = await client.get("/healthz")
+        assert (live.status_code, live.json()) == (200, {"status": "ok"})
+        for path in ("/readyz", "/healthz?ready=1"):
+            ready = await client.get(path)
+            assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+        assert (await client.get("/queue")).status_code == 404  # no console pages
+        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        taken = await client.post("/telegram", json=help_update(2), headers=headers)
+        assert taken.status_code == 200
+        # Handled before it was answered: the reply is already at Telegram.
+        [reply] = staff_api.calls_to("sendMessage")
+        assert reply.params["chat_id"] == USER_ID and "/topics" in reply.params["text"]
+        bad = await client.post("/telegram", content=b"[1]", headers=headers)
+        assert bad.status_code == 400
+
+
+async def test_readiness_fails_while_the_database_does_not_answer(
+    staff_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    url = postgres_server.database()
+    name = url.rsplit("/", 1)[1]
+    settings = on_postgres(webhook_settings(staff_api, tmp_path, free_port()), url)
+    admin = create_async_engine(engine_url(postgres_server.url()), isolation_level="AUTOCOMMIT")
+    try:
+        async with webhook_bot(settings, staff_api) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            async with admin.connect() as db:
+                await db.execute(text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+                await db.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        f" WHERE datname = '{name}'"
+                    )
+                )
+            down = await client.get("/readyz")
+            assert down.status_code == 503
+            body = down.json()
+            assert body["status"] == "unavailable" and "database" in body["reason"]
+            assert "postgres@" not in down.text and str(postgres_server.port) not in down.text
+            assert (await client.get("/healthz")).status_code == 200  # alive all the same
+            async with admin.connect() as db:
+                await db.execute(text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+            assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await admin.dispose()
