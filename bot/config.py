@@ -111,6 +111,8 @@ class StorageSettings(Section):
     url: str = "data/clair-bot.sqlite3"
     path: Path | None = None
     retention_days: int = Field(365, ge=1)
+    # Replicas on PostgreSQL: how often each asks whether it runs the jobs (the leader).
+    jobs_leader_poll_seconds: float = Field(5.0, gt=0, le=300)
 
     _path = field_validator("path", mode="before")(_path)
 

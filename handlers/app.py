@@ -324,7 +324,12 @@ async def serve(
         except (KnowledgeError, SavedRepliesError) as exc:  # changed since run_telegram's check
             _print_problems(exc)
             return EXIT_FAILED
-        server_lock = ServerLock(services.storage.database) if lock is None else None
+        # PostgreSQL: one bot per database when it long-polls (Telegram allows one getUpdates);
+        # in webhook mode any number of replicas share it (bot.storage.replicas).
+        replicas = webhook and lock is None
+        server_lock = (
+            None if lock is not None or replicas else ServerLock(services.storage.database)
+        )
         try:
             if server_lock is not None:  # PostgreSQL: the server holds the lock
                 try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,12 @@ from postgres import PostgresServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import handlers.app
 from bot.config import Settings
+from bot.service import Services
 from bot.storage.database import engine_url
-from handlers.app import EXIT_USAGE, run_telegram, serve
+from bot.storage.lock import SPACE
+from handlers.app import EXIT_USAGE, ClairApplication, run_telegram, serve
 
 SECRET = "s3cret-Token_1"
 
@@ -161,5 +165,112 @@ async def test_readiness_fails_while_the_database_does_not_answer(
             async with admin.connect() as db:
                 await db.execute(text(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
             assert (await client.get("/readyz")).status_code == 200
+    finally:
+        await admin.dispose()
+
+
+# ------------------------------------------------------------------------------ replicas
+@asynccontextmanager
+async def replicas(
+    api: FakeBotApi,
+    tmp_path: Path,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    more: dict[str, str],
+    count: int = 2,
+) -> AsyncIterator[list[Replica]]:
+    """`count` bots in webhook mode on the PostgreSQL database `url` (`more`: settings for
+    all), each on a port of its own, started one after the other; stopped (each must exit 0)
+    on the way out."""
+    built: list[ClairApplication] = []
+    original = handlers.app.build_application
+
+    def build(settings: Settings, service: Services | None = None) -> ClairApplication:
+        built.append(original(settings, service))
+        return built[-1]
+
+    monkeypatch.setattr(handlers.app, "build_application", build)
+    started: list[Replica] = []
+    try:
+        for number in range(count):
+            folder = tmp_path / f"replica{number}"
+            folder.mkdir()
+            settings = on_postgres(webhook_settings(api, folder, free_port(), **more), url)
+            services = await open_services(settings)
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(settings, stop, webhook=True, services=services))
+            await api.wait_for(lambda n=number: len(api.calls_to("setWebhook")) > n)  # type: ignore[misc]
+            client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.webhook.port}")
+            started.append(Replica(Serving(services, stop, task), built[-1], client))
+        yield started
+        for replica in started:
+            if not replica.serving.task.done():
+                assert await replica.serving.stopped() == 0
+    finally:
+        for replica in started:
+            replica.serving.stop.set()
+            if not replica.serving.task.done():
+                await asyncio.wait_for(replica.serving.task, 10)
+            await replica.client.aclose()
+            await replica.serving.services.close()
+
+
+@dataclass
+class Replica:
+    """One bot of several: serve running, its application, a client of its server."""
+
+    serving: Serving
+    application: ClairApplication
+    client: httpx.AsyncClient
+
+    @property
+    def leads(self) -> bool:
+        """Whether it runs the periodic jobs."""
+        leader = self.application.bot_data.leader
+        return leader is not None and leader.held
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> float:  # noqa: ASYNC109
+    """Poll `condition` until it holds (AssertionError after `timeout`); seconds it took."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout, "the condition never held"
+        await asyncio.sleep(0.02)
+    return time.monotonic() - start
+
+
+async def test_the_jobs_run_in_one_replica_and_another_takes_over_when_it_dies(
+    staff_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    url = postgres_server.database()
+    admin = create_async_engine(engine_url(url), isolation_level="AUTOCOMMIT")
+    poll = {"CLAIRBOT_STORAGE_JOBS_LEADER_POLL_SECONDS": "0.2"}
+    try:
+        async with replicas(staff_api, tmp_path, url, monkeypatch, poll) as (one, two):
+            # Two bots on one database in webhook mode: no "another clair-bot is running".
+            assert one.leads and not two.leads
+            # The leader dies: it polls no more, and the server ends its session.
+            assert one.application.job_queue is not None
+            one.application.job_queue.scheduler.pause()
+            async with admin.connect() as db:
+                killed = await db.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
+                        " WHERE locktype = 'advisory' AND classid = :space AND objid = 3"
+                    ),
+                    {"space": SPACE},
+                )
+            assert killed == 1
+            took = await until(lambda: two.leads)
+            assert took < 2.0  # within seconds: one poll
+            one.application.job_queue.scheduler.resume()  # it comes back: it finds its lock
+            await until(lambda: not one.leads)  # gone, and another holding it
+            assert two.leads
+            assert await two.serving.stopped() == 0  # stopping lets the lead go at once
+            await until(lambda: one.leads)
     finally:
         await admin.dispose()

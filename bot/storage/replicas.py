@@ -1,5 +1,5 @@
-"""Storage primitives for several bots (replicas) on one PostgreSQL database. Not used by the
-run loop yet: they are the pieces webhook replicas will be built from, each tested.
+"""Storage primitives for several bots (replicas) on one PostgreSQL database, each tested,
+used by the run loop in webhook mode (handlers.webhook, handlers.delivery, bot.outbox).
 
 - `first_time`: an update_id is recorded in the transaction of the update's effects, so a
   retried update (Telegram resends one that got no 2xx answer) is handled once across all
@@ -9,9 +9,9 @@ run loop yet: they are the pieces webhook replicas will be built from, each test
 - `claim_outbox`: outbox rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease,
   so each message is taken by one replica, still in order per chat and per enquiry, and a
   claim that lapses (its replica died mid-send) returns the row to the others.
-- `AdvisoryLock`: a session lock on a connection of its own, e.g. the leader of the jobs
-  (reminders, the retention purge); another replica takes over once the holder's
-  connection ends.
+- `AdvisoryLock`: a session lock on a connection of its own; `JobsLeader` polls one, so the
+  periodic jobs (reminders, the automatic close, the retention purge) run in one replica at a
+  time, and another takes over once the holder's connection ends.
 
 On SQLite (one process per database) the same calls work and the locks are no-ops or
 always granted.
@@ -19,11 +19,12 @@ always granted.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
-from bot.storage.database import Database, Transaction, insert_new, stamp
+from bot.storage.database import Database, StorageUnavailable, Transaction, insert_new, stamp
 from bot.storage.lock import SPACE, AdvisoryLock
 from bot.storage.outbox import ITEM, NOT_WAITING
 from bot.storage.records import OutboxState
@@ -32,7 +33,16 @@ from bot.storage.schema import handled_updates, outbox
 #: The jobs' leader's advisory key (see bot.storage.lock).
 JOBS_LEADER = (SPACE, 3)
 
-__all__ = ["JOBS_LEADER", "AdvisoryLock", "claim_outbox", "first_time", "lock_chat"]
+__all__ = [
+    "JOBS_LEADER",
+    "AdvisoryLock",
+    "JobsLeader",
+    "claim_outbox",
+    "first_time",
+    "lock_chat",
+]
+
+log = logging.getLogger(__name__)
 
 
 async def first_time(db: Transaction, update_id: int, moment: str) -> bool:
@@ -78,3 +88,36 @@ async def claim_outbox(
                 )
             )
     return ids
+
+
+class JobsLeader:
+    """Whether this replica runs the periodic jobs: it holds `JOBS_LEADER`. `poll` often (a
+    replica that dies frees the lock with its session, and the next poll of another takes
+    it); a job runs only while `held`. On SQLite the one bot always leads."""
+
+    def __init__(self, database: Database) -> None:
+        self._lock = AdvisoryLock(database, JOBS_LEADER)
+
+    @property
+    def held(self) -> bool:
+        """Whether this replica led at the last poll."""
+        return self._lock.held
+
+    async def poll(self) -> bool:
+        """Keep the lead (its connection still answers) or take it if it is free; whether
+        this replica leads now. A database that cannot be reached means not leading."""
+        was = self._lock.held
+        if was and not await self._lock.alive():  # the server ended the session: lock gone
+            await self._lock.release()
+        try:
+            leads = await self._lock.try_acquire()
+        except StorageUnavailable as exc:
+            leads = False
+            log.warning("jobs: cannot ask who runs them: %s", exc.problem)
+        if leads != was:
+            log.info("jobs: this bot %s the periodic jobs", "runs" if leads else "no longer runs")
+        return leads
+
+    async def release(self) -> None:
+        """Give up the lead (at shutdown), so another replica takes it at its next poll."""
+        await self._lock.release()
