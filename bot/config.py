@@ -113,6 +113,10 @@ class StorageSettings(Section):
     retention_days: int = Field(365, ge=1)
     # Replicas on PostgreSQL: how often each asks whether it runs the jobs (the leader).
     jobs_leader_poll_seconds: float = Field(5.0, gt=0, le=300)
+    # PostgreSQL: how long an outbox claim holds (a dead replica's messages go after it),
+    # and how often the worker looks for messages other replicas queued.
+    outbox_lease_seconds: float = Field(60.0, ge=1, le=3600)
+    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
 
     _path = field_validator("path", mode="before")(_path)
 

@@ -20,23 +20,33 @@ always granted.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 
 from bot.storage.database import Database, StorageUnavailable, Transaction, insert_new, stamp
 from bot.storage.lock import SPACE, AdvisoryLock
-from bot.storage.outbox import ITEM, NOT_WAITING
-from bot.storage.records import OutboxState
+from bot.storage.outbox import _IN_LANE, _ITEMS, _PRIORITY, ITEM, NOT_WAITING, Lane, _outbox
+from bot.storage.records import OutboxItem, OutboxState
 from bot.storage.schema import handled_updates, outbox
 
 #: The jobs' leader's advisory key (see bot.storage.lock).
 JOBS_LEADER = (SPACE, 3)
+#: Held (to the end of its transaction) by each outbox claim, so claims of all replicas
+#: happen one after another: a claim sees every earlier one committed. Without it, two
+#: claims at once could each find a chat's first and second message "not waiting" (each
+#: reads the other's rows as they were before it) and send them side by side, out of order.
+OUTBOX_CLAIMS = (SPACE, 4)
 
 __all__ = [
     "JOBS_LEADER",
     "AdvisoryLock",
     "JobsLeader",
+    "OutboxClaims",
+    "claim_next",
     "claim_outbox",
     "first_time",
     "lock_chat",
@@ -74,6 +84,7 @@ async def claim_outbox(
     query = select(ITEM.c.id).where(due, NOT_WAITING).order_by(ITEM.c.id).limit(limit)
     async with database.write() as db:
         if db.dialect.name == "postgresql":
+            await db.execute(select(func.pg_advisory_xact_lock(*OUTBOX_CLAIMS)))
             query = query.with_for_update(skip_locked=True, of=ITEM)
         ids = [int(row[0]) for row in await db.execute(query)]
         if ids:
@@ -88,6 +99,60 @@ async def claim_outbox(
                 )
             )
     return ids
+
+
+async def claim_next(
+    database: Database, owner: str, lease_s: float, lane: Lane | None = None
+) -> OutboxItem | None:
+    """Claim the next outbox message of `lane` (or of both) for `owner` until `lease_s` from
+    now, in the order `OutboxStore.due` gives: a pending one whose time has come, or one
+    whose claim lapsed (its replica died mid-send), not waiting behind an older undelivered
+    one to its chat; None when there is none. The claim counts as an attempt."""
+    moment = database.clock()
+    now = stamp(moment)
+    due = or_(
+        and_(ITEM.c.state == OutboxState.PENDING.value, ITEM.c.next_attempt_at <= now),
+        and_(ITEM.c.state == OutboxState.SENDING.value, ITEM.c.lease_until < now),
+    )
+    query = (
+        select(ITEM.c.id)
+        .where(due, NOT_WAITING, _IN_LANE[lane])
+        .order_by(_PRIORITY, ITEM.c.id)
+        .limit(1)
+    )
+    async with database.write() as db:
+        if db.dialect.name == "postgresql":
+            await db.execute(select(func.pg_advisory_xact_lock(*OUTBOX_CLAIMS)))
+            query = query.with_for_update(skip_locked=True, of=ITEM)
+        item_id = await db.scalar(query)
+        if item_id is None:
+            return None
+        await db.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(
+                state=OutboxState.SENDING.value,
+                claimed_by=owner,
+                lease_until=stamp(moment + timedelta(seconds=lease_s)),
+                attempts=outbox.c.attempts + 1,
+            )
+        )
+        row = (await db.execute(_ITEMS.where(ITEM.c.id == item_id))).first()
+    return _outbox(row)
+
+
+class OutboxClaims:
+    """The outbox worker's way to take messages when several replicas deliver one outbox
+    (bot.outbox.Claimer): each message claimed by one of them, with a lease."""
+
+    def __init__(self, database: Database, lease_s: float, owner: str | None = None) -> None:
+        self.database = database
+        self.lease_s = lease_s
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    async def claim(self, lane: Lane | None) -> OutboxItem | None:
+        """The next message of `lane` this replica is to send, claimed; None if none is due."""
+        return await claim_next(self.database, self.owner, self.lease_s, lane)
 
 
 class JobsLeader:
