@@ -11,6 +11,7 @@ Telegram sends the update again.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Self
 
@@ -35,6 +36,8 @@ class RoundRobinProxy:
         self.refused: Counter[int] = Counter()
         self.failed: Counter[int] = Counter()
         self.unavailable = 0
+        #: (backend port, time.monotonic()) of every answer passed on.
+        self.answers: list[tuple[int, float]] = []
         self._next = 0
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -94,6 +97,7 @@ class RoundRobinProxy:
                 ) as response:
                     payload = await response.read()
                     self.answered[port] += 1
+                    self.answers.append((port, time.monotonic()))
                     kept = {k: v for k, v in response.headers.items() if k.lower() not in _DROPPED}
                     return web.Response(status=response.status, body=payload, headers=kept)
             except aiohttp.ClientConnectorError:

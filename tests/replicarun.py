@@ -4,10 +4,12 @@ replica SIGKILLed mid-burst and started again, then the checks.
 Each user sends a question the knowledge base cannot answer and, straight after, a second
 message about it (which joins the enquiry as a follow-up only if it is handled after the
 first: each chat's order). A member of staff replies to each announcement in the staff
-group; every `hold_every`-th enquiry is left unanswered until its reminder comes (the jobs'
-leader sends it), then answered. Meanwhile one replica is SIGKILLed after `kill_after`
-users and started again `down_s` later. When every user has their answer (or the deadline
-passes), the replicas get SIGTERM and `checks` reads the fake's messages and the database:
+group once its follow-up is there too; every `hold_every`-th enquiry is left unanswered
+until its reminder comes (the jobs' leader sends it), then answered. Meanwhile one replica
+is SIGKILLed after `kill_after` users and started again `down_s` later; half of the
+remaining users write while it is down, the other half once it is back. When every user
+has their answer (or the deadline passes), the replicas get SIGTERM and `checks` reads the
+fake's messages and the database:
 
 - nothing lost: an enquiry, its follow-up and its staff reply stored for every user; the
   announcement, the follow-up, the acknowledgements and the answer each sent; nothing left
@@ -20,6 +22,9 @@ passes), the replicas get SIGTERM and `checks` reads the fake's messages and the
 - the staff group never above telegram.group_messages_per_minute in any 60 s window;
 - reminders: at most one per enquiry, exactly one for each enquiry left unanswered;
 - every replica stops on SIGTERM with status 0, and the token is in no log.
+
+Each failure's text starts with its category (CATEGORIES), so that a test can take them one
+check at a time (`failed`).
 """
 
 from __future__ import annotations
@@ -85,6 +90,12 @@ class Plan:
     deadline_s: float = 120.0
     killed: int = 1  # which replica
 
+    @property
+    def resume_at(self) -> int:
+        """The user from whom on questions wait for the killed replica to be back: half of
+        those after the kill are sent while it is down, the rest once it is up again."""
+        return self.kill_after + (self.escalations - self.kill_after + 1) // 2
+
 
 def settings(plan: Plan) -> dict[str, str]:
     """The replicas' settings: the staff group in English (the patterns above read it), no
@@ -117,6 +128,8 @@ class EscalationRun:
     plan: Plan
     users: list[int] = field(default_factory=list)
     answered: dict[int, SentMessage] = field(default_factory=dict)  # ref -> its announcement
+    followed: set[int] = field(default_factory=set)  # refs whose follow-up staff have seen
+    replied: set[int] = field(default_factory=set)  # refs staff answered or hold
     held: set[int] = field(default_factory=set)  # refs waiting for their reminder
     reminded: set[int] = field(default_factory=set)
     pressed: set[tuple[int, int]] = field(default_factory=set)
@@ -143,6 +156,8 @@ class EscalationRun:
                     cluster.kill(self.plan.killed)
                     self.kill_at = time.monotonic()
                     restart = asyncio.create_task(self._restart(cluster))
+                if number == self.plan.resume_at and restart is not None:
+                    await restart  # the rest go to all three again
                 self.api.send_message(QUESTION.format(user=user), user=user)
                 self.api.send_message(FOLLOW_UP.format(user=user), user=user)
                 await asyncio.sleep(self.plan.gap_s)
@@ -177,12 +192,11 @@ class EscalationRun:
     def react(self, message: SentMessage) -> None:
         if message.chat_id == STAFF_CHAT:
             if (match := _ANNOUNCEMENT.match(message.text)) and int(match[1]) not in self.answered:
-                ref = int(match[1])
-                self.answered[ref] = message
-                if self.plan.hold_every and ref % self.plan.hold_every == 0:
-                    self.held.add(ref)  # answered once its reminder comes
-                else:
-                    self.reply(ref)
+                self.answered[int(match[1])] = message
+                self.ready(int(match[1]))
+            elif match := _WROTE_AGAIN.match(message.text):
+                self.followed.add(int(match[1]))
+                self.ready(int(match[1]))
             elif (match := _REMINDER.search(message.text)) and int(match[1]) in self.held:
                 ref = int(match[1])
                 self.held.discard(ref)
@@ -193,6 +207,18 @@ class EscalationRun:
         if part_of and (message.chat_id, message.message_id) not in self.pressed:
             self.pressed.add((message.chat_id, message.message_id))
             self.api.press(message, part_of[0], user=message.chat_id)
+
+    def ready(self, ref: int) -> None:
+        """Staff answer an enquiry once they have its announcement and its follow-up (an
+        answer before the follow-up is handled would make the follow-up a new enquiry, as
+        the bot means it to); a held one waits for its reminder too."""
+        if ref not in self.answered or ref not in self.followed or ref in self.replied:
+            return
+        self.replied.add(ref)
+        if self.plan.hold_every and ref % self.plan.hold_every == 0:
+            self.held.add(ref)
+        else:
+            self.reply(ref)
 
     def reply(self, ref: int) -> None:
         announcement = self.answered[ref]
@@ -229,6 +255,16 @@ async def queued(database: Database) -> int:
     """Outbox messages not yet sent."""
     waiting = select(func.count()).where(outbox.c.state.in_(("pending", "sending")))
     return int(await database.scalar(waiting))
+
+
+#: What each failure's text starts with.
+CATEGORIES = ("finished", "lost", "twice", "order", "staff group", "reminders", "stop")
+
+
+def failed(report: dict[str, Any], category: str) -> list[str]:
+    """The report's failures of one category."""
+    assert category in CATEGORIES
+    return [f for f in report["failures"] if f.startswith(f"{category}:")]
 
 
 def max_in_window(times: list[float], window: float = 60.0) -> int:
@@ -276,21 +312,21 @@ async def checks(
 
     def once(what: str, copies: list[SentMessage]) -> None:
         if not copies:
-            failures.append(f"lost: {what}")
+            failures.append(f"lost: {what} never sent")
         for before, copy in itertools.pairwise(copies):
             at = api.sent_at[(before.chat_id, before.message_id)]
             then = api.sent_at[(copy.chat_id, copy.message_id)]
             if any(at <= kill <= then for kill in cluster.kill_times):
                 resent.append(what)
             else:
-                failures.append(f"sent twice: {what}")
+                failures.append(f"twice: {what} sent twice")
 
     for user in sorted(users):
         if per_user[user] == 0:
             failures.append(f"lost: user {user}'s enquiry")
             continue
         if per_user[user] > 1:
-            failures.append(f"handled twice: user {user} has {per_user[user]} enquiries")
+            failures.append(f"twice: user {user} has {per_user[user]} enquiries")
         ref = ref_of[user]
         text = next(row.text for row in enquiries if row.ref == ref)
         if text != QUESTION.format(user=user):
@@ -303,7 +339,7 @@ async def checks(
             if not found:
                 failures.append(f"lost: #{ref}'s {what} is not stored")
             elif len(found) > 1:
-                failures.append(f"handled twice: #{ref}'s {what} is stored {len(found)} times")
+                failures.append(f"twice: #{ref}'s {what} is stored {len(found)} times")
         acks = sent(user, _FORWARDED)
         joins = sent(user, _JOINED)
         answers = [m for m in api.messages(user) if _ANSWERED.match(m.text)]
@@ -331,22 +367,26 @@ async def checks(
     staff_times = [api.sent_at[(m.chat_id, m.message_id)] for m in api.messages(STAFF_CHAT)]
     busiest = max_in_window(staff_times)
     if busiest > group_limit:
-        failures.append(
-            f"the staff group took {busiest} messages within 60 s (limit {group_limit})"
-        )
+        failures.append(f"staff group: {busiest} messages within 60 s (limit {group_limit})")
     reminders = Counter(
         int(m[1]) for message in api.messages(STAFF_CHAT) if (m := _REMINDER.search(message.text))
     )
-    failures += [f"reminded {n} times: #{ref}" for ref, n in reminders.items() if n > 1]
+    failures += [f"reminders: #{ref} reminded {n} times" for ref, n in reminders.items() if n > 1]
     held = {ref for ref in run.answered if run.plan.hold_every and ref % run.plan.hold_every == 0}
-    failures += [f"never reminded: #{ref}" for ref in sorted(held - set(reminders))]
+    failures += [f"reminders: #{ref} never reminded" for ref in sorted(held - set(reminders))]
     if any(code != 0 for code in cluster.exit_codes):
-        failures.append(f"exit statuses after SIGTERM: {cluster.exit_codes}")
+        failures.append(f"stop: exit statuses after SIGTERM: {cluster.exit_codes}")
     if TOKEN in cluster.logs():
-        failures.append("the token is in a replica's log")
+        failures.append("stop: the token is in a replica's log")
     if not complete:
-        failures.insert(0, f"not finished within {run.plan.deadline_s:.0f} s")
+        failures.insert(0, f"finished: not within {run.plan.deadline_s:.0f} s")
     deliveries = api.deliveries
+    killed = cluster.replicas[run.plan.killed].port
+    answered_after_restart = sum(
+        1
+        for port, at in (cluster.proxy.answers if cluster.proxy else [])
+        if port == killed and run.restarted_at is not None and at >= run.restarted_at
+    )
     return {
         "escalations": len(users),
         "replicas": cluster.count,
@@ -363,6 +403,7 @@ async def checks(
         "staff_group_busiest_minute": busiest,
         "reminders": sum(reminders.values()),
         "resent_across_the_kill": resent,
+        "answered_after_restart": answered_after_restart,
         "kills": len(cluster.kill_times),
         "seconds": round(time.monotonic() - run.started, 1),
         "sigterm_exit": cluster.exit_codes,
