@@ -117,6 +117,11 @@ class StorageSettings(Section):
     # and how often the worker looks for messages other replicas queued.
     outbox_lease_seconds: float = Field(60.0, ge=1, le=3600)
     outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
+    # PostgreSQL in webhook mode: connections kept for the chats' locks (updates of as many
+    # chats handled at once by this bot).
+    chat_lock_connections: int = Field(10, ge=1, le=100)
+    # Webhook mode: how long handled update_ids are kept (Telegram resends within a day).
+    handled_updates_days: int = Field(2, ge=1)
 
     _path = field_validator("path", mode="before")(_path)
 

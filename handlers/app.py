@@ -222,6 +222,9 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, A
     """Stop delivery, then close the service if post_init opened it."""
     data = application.bot_data
     await console.stop(application)  # it acts on the services: before they close
+    if data.turns is not None:  # the chats' locks, once no update is being handled
+        await data.turns.close()
+        data.turns = None
     await delivery.stop(application)  # before the store it writes to closes
     if data.service is not None and data.owns_service:
         await data.service.close()

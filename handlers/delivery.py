@@ -36,7 +36,7 @@ from bot.markup import shorten
 from bot.outbox import RetryLater, Undeliverable
 from bot.staffwork import StaffService
 from bot.storage.records import Kind, OutboxItem
-from bot.storage.replicas import JobsLeader
+from bot.storage.replicas import JobsLeader, forget_handled
 from handlers.state import BotData, Context
 
 logger = logging.getLogger(__name__)
@@ -243,9 +243,13 @@ async def autoclose(context: Context) -> None:
 
 
 async def purge(context: Context) -> None:
-    """Job: delete resolved enquiries older than storage.retention_days."""
+    """Job: delete resolved enquiries older than storage.retention_days, and the update_ids
+    handled before storage.handled_updates_days."""
     if not leads(context):
         return
     deleted = await context.bot_data.core.maintenance.purge()
     if deleted:
         logger.info("purged %d resolved enquiries past retention", deleted)
+    services = context.bot_data.core
+    days = services.settings.storage.handled_updates_days
+    await forget_handled(services.storage.database, days)

@@ -17,7 +17,7 @@ from bot.language import ENGLISH
 from bot.outbox import Backoff, OutboxWorker
 from bot.service import Services
 from bot.storage.records import Asker
-from bot.storage.replicas import JobsLeader
+from bot.storage.replicas import ChatTurns, JobsLeader
 from bot.users import REMEMBERED_QUESTIONS, RecentQuestions
 from console.app import Webhook
 from console.server import ConsoleServer
@@ -37,6 +37,7 @@ class BotData:
     console: ConsoleServer | None = None  # started and stopped by handlers.console
     webhook: Webhook | None = None  # webhook mode: updates arrive on the bot's own server
     leader: JobsLeader | None = None  # whether this replica runs the jobs (handlers.delivery)
+    turns: ChatTurns | None = None  # webhook mode: the chats' locks (handlers.webhook)
 
     @property
     def core(self) -> Services:

@@ -6,6 +6,16 @@ secret token in a header (console.app checks it). An update is handled inside th
 through the application's update processor (one chat at a time, in order), so the 200 goes
 back only once it is handled; Telegram sends again what got no 2xx. `/healthz` and `/readyz`
 are there for a load balancer.
+
+Replicas (several bots on one PostgreSQL database behind one URL): an update is handled
+holding its chat's lock across all of them (`ChatTurns`), and only if its update_id is not
+recorded as handled; it is recorded once handled, before the 200. A retried update waits
+for its chat's lock behind the first delivery, then finds it recorded. An update's effects
+span several transactions and Bot API calls, so the record cannot be written in one
+transaction with all of them: if a bot dies while handling an update, nothing is recorded,
+Telegram (having no 2xx) sends it again and another bot handles it again from the start;
+what the first had already done (an answer sent, an enquiry stored) may then happen twice.
+Better twice than never, as for the outbox.
 """
 
 from __future__ import annotations
@@ -15,11 +25,13 @@ import logging
 from typing import Any
 
 from sqlalchemy import literal, select
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.storage.database import describe
+from bot.storage.database import StorageUnavailable, describe
+from bot.storage.replicas import ChatTurns, handled, mark_handled
 from console.app import Webhook
 from handlers.state import BotData
 
@@ -59,14 +71,56 @@ def take_updates(application: Application[Any, Any, Any, Any, BotData, Any]) -> 
         if not application.running:  # starting or stopping: Telegram sends it again
             return False
         update = Update.de_json(payload, bot)
-        processor = application.update_processor
-        await processor.process_update(update, application.process_update(update))
-        return True
+        outcome: list[bool] = []
+
+        async def handle() -> None:
+            outcome.append(await handle_once(application, update))
+
+        # The processor keeps this bot's updates of a chat in order (first come, first
+        # served); the chat's lock then waits for the other bots'.
+        await application.update_processor.process_update(update, handle())
+        return outcome == [True]
 
     async def ready() -> str | None:
         return await readiness(application)
 
     data.webhook = Webhook(hook.path, hook.secret_token, take, ready)
+
+
+def turn_key(update: Update) -> int:
+    """The key of the lock an update is handled under: its chat's id (a user's private chat
+    has the user's), else its sender's, else its own id."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return update.update_id
+
+
+async def handle_once(
+    application: Application[Any, Any, Any, Any, BotData, Any], update: Update
+) -> bool:
+    """Handle `update` unless some bot did, holding its chat's lock, and record it; whether
+    it is done with (False: the database failed, and Telegram should send it again)."""
+    data = application.bot_data
+    services = data.core
+    database = services.storage.database
+    if data.turns is None:
+        data.turns = ChatTurns(database, services.settings.storage.chat_lock_connections)
+    try:
+        async with data.turns.turn(turn_key(update)):
+            if await handled(database, update.update_id):
+                logger.info("update %d was handled before: not again", update.update_id)
+                return True
+            await application.process_update(update)  # errors go to the error handler
+            await mark_handled(database, update.update_id)
+    except (StorageUnavailable, SQLAlchemyError, OSError, TimeoutError) as exc:
+        problem = exc.problem if isinstance(exc, StorageUnavailable) else describe(exc)
+        logger.warning(
+            "update %d not taken (%s): Telegram sends it again", update.update_id, problem
+        )
+        return False
+    return True
 
 
 async def readiness(application: Application[Any, Any, Any, Any, BotData, Any]) -> str | None:

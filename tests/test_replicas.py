@@ -21,7 +21,10 @@ from bot.storage.replicas import (
     claim_next,
     claim_outbox,
     first_time,
+    forget_handled,
+    handled,
     lock_chat,
+    mark_handled,
 )
 from bot.storage.schema import outbox
 
@@ -239,3 +242,22 @@ async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
     assert [tuple(r) for r in rows] == [("first", "b", 2), ("2nd", "b", 1)]
     await one.close()
     await two.close()
+
+
+async def test_handled_update_ids_are_recorded_once_and_forgotten_after_days(
+    store_url: str,
+) -> None:
+    clock = Clock()
+    database = await Database.open(store_url, clock)
+    try:
+        assert not await handled(database, 2**40)
+        assert await mark_handled(database, 2**40) is True
+        assert await mark_handled(database, 2**40) is False  # a second bot found it recorded
+        assert await handled(database, 2**40)
+        clock.at += timedelta(days=1)
+        assert await forget_handled(database, days=2) == 0
+        clock.at += timedelta(days=1, seconds=1)
+        assert await forget_handled(database, days=2) == 1
+        assert not await handled(database, 2**40)
+    finally:
+        await database.close()

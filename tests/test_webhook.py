@@ -4,6 +4,7 @@ and the health checks a load balancer asks, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,10 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import USER_ID, Serving, free_port, open_services, settings_for
+from conftest import (
+    STAFF_CHAT_ID,
+    USER_ID,
+    Serving,
+    free_port,
+    is_escalated,
+    open_services,
+    settings_for,
+    staff_overrides,
+)
 from fakebotapi import FakeBotApi
 from postgres import PostgresServer
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import handlers.app
@@ -24,6 +34,7 @@ from bot.config import Settings
 from bot.service import Services
 from bot.storage.database import engine_url
 from bot.storage.lock import SPACE
+from bot.storage.schema import enquiries
 from handlers.app import EXIT_USAGE, ClairApplication, run_telegram, serve
 
 SECRET = "s3cret-Token_1"
@@ -36,7 +47,7 @@ def webhook_settings(api: FakeBotApi, tmp_path: Path, port: int, **more: str) ->
         "CLAIRBOT_WEBHOOK_URL": "https://bot.example/telegram",
         "CLAIRBOT_WEBHOOK_SECRET_TOKEN": SECRET,
     }
-    return settings_for(api, tmp_path, **(overrides | more))
+    return settings_for(api, tmp_path, **(staff_overrides() | overrides | more))
 
 
 def on_postgres(settings: Settings, url: str) -> Settings:
@@ -274,3 +285,91 @@ async def test_the_jobs_run_in_one_replica_and_another_takes_over_when_it_dies(
             await until(lambda: one.leads)
     finally:
         await admin.dispose()
+
+
+def question_update(update_id: int, text_: str, chat: int = USER_ID) -> dict[str, Any]:
+    """A user's typed question, as Telegram posts it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private", "first_name": "Ana"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Ana", "language_code": "en"},
+            "text": text_,
+        },
+    }
+
+
+async def enquiry_count(replica: Replica) -> int:
+    """How many enquiries the shared database holds."""
+    database = replica.serving.services.storage.database
+    return int(await database.scalar(select(func.count()).select_from(enquiries)))
+
+
+async def test_an_update_sent_again_is_handled_once_across_replicas(
+    staff_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    url = postgres_server.database()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    update = question_update(7001, "what is the application deadline for lgotp")
+    async with replicas(staff_api, tmp_path, url, monkeypatch, {}) as (one, two):
+        # Telegram's retry reaches the other replica while the first is still handling it.
+        answers = await asyncio.gather(
+            one.client.post("/telegram", json=update, headers=headers),
+            two.client.post("/telegram", json=update, headers=headers),
+        )
+        assert [a.status_code for a in answers] == [200, 200]
+        again = await two.client.post("/telegram", json=update, headers=headers)
+        assert again.status_code == 200  # handled before: answered, not handled
+        assert await enquiry_count(one) == 1
+        announcements = await staff_api.wait_for(
+            lambda: [
+                c
+                for c in staff_api.calls_to("sendMessage")
+                if c.params["chat_id"] == STAFF_CHAT_ID
+            ]
+        )
+        await asyncio.sleep(0.3)  # a second copy, if there were one, would go meanwhile
+        acknowledged = [
+            c for c in staff_api.calls_to("sendMessage") if c.params["chat_id"] == USER_ID
+        ]
+        assert len(acknowledged) == 1
+        assert is_escalated(html.unescape(acknowledged[0].params["text"]), 1)
+        assert (
+            len(
+                [
+                    c
+                    for c in staff_api.calls_to("sendMessage")
+                    if c.params["chat_id"] == STAFF_CHAT_ID
+                ]
+            )
+            == len(announcements)
+            == 1
+        )
+
+
+async def test_a_chats_updates_reaching_two_replicas_are_handled_one_at_a_time(
+    staff_api: FakeBotApi,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_server: PostgresServer,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
+    url = postgres_server.database()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    first = question_update(7101, "what is the application deadline for lgotp")
+    second = question_update(7102, "how much is the monthly allowance for lgotp trainees")
+    async with replicas(staff_api, tmp_path, url, monkeypatch, {}) as (one, two):
+        answers = await asyncio.gather(
+            one.client.post("/telegram", json=first, headers=headers),
+            two.client.post("/telegram", json=second, headers=headers),
+        )
+        assert [a.status_code for a in answers] == [200, 200]
+        # Handled side by side, each would find no open enquiry and open one: the second
+        # to be handled sees the first's enquiry (and joins it, or asks).
+        assert await enquiry_count(one) == 1

@@ -23,9 +23,13 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.storage.database import Database, StorageUnavailable, Transaction, insert_new, stamp
 from bot.storage.lock import SPACE, AdvisoryLock
@@ -44,12 +48,15 @@ OUTBOX_CLAIMS = (SPACE, 4)
 __all__ = [
     "JOBS_LEADER",
     "AdvisoryLock",
+    "ChatTurns",
     "JobsLeader",
     "OutboxClaims",
     "claim_next",
     "claim_outbox",
     "first_time",
+    "handled",
     "lock_chat",
+    "mark_handled",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,6 +66,87 @@ async def first_time(db: Transaction, update_id: int, moment: str) -> bool:
     """Inside the transaction of an update's effects: record `update_id`; False if it was
     handled before (the caller then does nothing, and its transaction changes nothing)."""
     return await insert_new(db, handled_updates, update_id=update_id, handled_at=moment)
+
+
+async def handled(database: Database, update_id: int) -> bool:
+    """Whether `update_id` was handled (by any replica) and recorded."""
+    found = await database.scalar(
+        select(handled_updates.c.update_id).where(handled_updates.c.update_id == update_id)
+    )
+    return found is not None
+
+
+async def mark_handled(database: Database, update_id: int) -> bool:
+    """Record that `update_id` is handled, in a transaction of its own (for an update whose
+    effects span several); False if it was recorded already."""
+    async with database.write() as db:
+        return await first_time(db, update_id, stamp(database.clock()))
+
+
+async def forget_handled(database: Database, days: int) -> int:
+    """Forget update_ids handled more than `days` ago (Telegram keeps an update for a day at
+    most, so none of those comes again); how many."""
+    before = stamp(database.clock() - timedelta(days=days))
+    async with database.write() as db:
+        result = await db.execute(
+            handled_updates.delete().where(handled_updates.c.handled_at < before)
+        )
+    return int(result.rowcount)
+
+
+class ChatTurns:
+    """One update of a chat at a time across replicas: PostgreSQL's session advisory lock on
+    the chat's id (the key `lock_chat` uses), held while the update is handled, on a
+    connection from a small pool of its own. A connection of the store's pool would do, but
+    updates waiting for their chat would then hold the connections their own handlers need.
+    A replica that dies mid-update frees the lock with its session. On SQLite (one process)
+    there is nothing to take: the update processor keeps a chat's updates in order."""
+
+    def __init__(self, database: Database, connections: int) -> None:
+        self._engine = (
+            create_async_engine(
+                database.engine.url, pool_size=connections, max_overflow=0, pool_pre_ping=True
+            )
+            if database.dialect == "postgresql"
+            else None
+        )
+
+    @asynccontextmanager
+    async def turn(self, key: int) -> AsyncIterator[None]:
+        """Wait for the chat `key`'s turn, and hold it until the block ends."""
+        if self._engine is None:
+            yield
+            return
+        connection = await self._engine.connect()
+        try:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.scalar(select(func.pg_advisory_lock(key)))
+        except BaseException:
+            await _drop(connection)
+            raise
+        try:
+            yield
+        except BaseException:
+            await _drop(connection)  # the lock goes with the session
+            raise
+        try:
+            await connection.scalar(select(func.pg_advisory_unlock(key)))
+        except SQLAlchemyError:
+            await _drop(connection)
+        else:
+            await connection.close()
+
+    async def close(self) -> None:
+        """Close the pool (at shutdown, once no update is being handled)."""
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """Close a connection for good, ending its session and the locks it holds."""
+    with suppress(SQLAlchemyError, OSError):
+        await connection.invalidate()
+        await connection.close()
 
 
 async def lock_chat(db: Transaction, chat_id: int) -> None:
