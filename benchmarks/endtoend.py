@@ -385,7 +385,7 @@ async def _measure_all(context: Context) -> dict[str, Any]:
     }
 
 
-def _level_row(build: Build, f: dict[str, Any]) -> tuple[str, ...]:
+def level_row(build: Build, f: dict[str, Any]) -> tuple[str, ...]:
     return (
         build.name,
         str(f["users"]),
@@ -421,7 +421,7 @@ def run(context: Context) -> SectionResult:
     builds: dict[str, dict[str, Any]] = measured["builds"]
     options = context.options
     rows = [
-        _level_row(build, builds[build.key][str(users)])
+        level_row(build, builds[build.key][str(users)])
         for build in BUILDS
         for users in options.e2e_users
     ]

@@ -37,6 +37,7 @@ from benchmarks.endtoend import (
     TimedBotApi,
     answerable_questions,
     closed_loop,
+    level_row,
 )
 from bot.config import load_settings
 
@@ -133,20 +134,8 @@ def run(context: Context) -> SectionResult:
             notes.append(f"{build.name}: the replicas did not start: {levels['error']}")
             continue
         for users in context.options.e2e_users:
-            f = levels[str(users)]
-            rows.append(
-                (
-                    build.name,
-                    str(f["users"]),
-                    f"{f['answered']:,}",
-                    f"{f['seconds']:.1f}",
-                    f"{f['per_s']:,.0f}",
-                    f"{f['p50_ms']:.1f}",
-                    f"{f['p99_ms']:.1f}",
-                    f"{f['max_ms']:.1f}",
-                    f"{f['lost']}/{f['failed_api_calls']}/{levels['log_problems']}",
-                )
-            )
+            figures = levels[str(users)] | {"log_problems": levels["log_problems"]}
+            rows.append(level_row(build, figures))
         notes += [f"logged ({build.name}): {line}" for line in levels["log_problem_lines"]]
     notes += [
         f"the end-to-end section's closed loop and {measured['questions']} questions, through "
@@ -154,7 +143,8 @@ def run(context: Context) -> SectionResult:
         f"proxy to {REPLICAS} `clair-bot run --webhook` processes sharing one PostgreSQL "
         "server (fsync off, on this machine); latency = update queued on the fake -> the "
         "answer's sendMessage stored there.",
-        f"{SHIPPED.name}: telegram.max_messages_per_second 30 for all replicas together; "
+        f"{SHIPPED.name}: the shipped telegram.max_messages_per_second 30 and "
+        "group_messages_per_minute 20, as the replicas enforce them; "
         f"{UNLIMITED.name}: both of Telegram's limits 0.",
         "errors = replies lost / Bot API calls the fake rejected / warnings and errors in "
         "the replicas' logs.",

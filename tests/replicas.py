@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from typing import Self
 
 import aiohttp
 from fakebotapi import FakeBotApi
+from postgres import free_port
 from proxy import RoundRobinProxy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +38,6 @@ SECRET_TOKEN = "replica-secret_0"
 WEBHOOK_PATH = "telegram"
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from conftest import free_port
 from fakebotapi import SECRET_HEADER, FakeBotApi, SentMessage
 from telegram import (
     Bot,
@@ -594,12 +595,6 @@ async def test_random_faults_hit_the_chosen_methods_at_the_chosen_rate(
 
 
 # ---------------------------------------------------------------------- webhook mode
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Webhook:
