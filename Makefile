@@ -55,8 +55,8 @@ chaos: install
 	HYPOTHESIS_PROFILE=chaos $(BIN)/python -m pytest -q -n auto --dist load tests/test_properties.py
 
 # Issue 15's replica run at full size (benchmarks/replicas.py): 300 escalations through three
-# webhook replicas on PostgreSQL, one SIGKILLed mid-burst and started again (about 50 minutes:
-# the staff group takes 20 messages a minute); ends with one JSON line.
+# webhook replicas on PostgreSQL, one SIGKILLed mid-burst and started again (45 minutes or
+# more: the staff group takes 20 messages a minute); ends with one JSON line.
 replicas: install
 	@bash tests/setup-postgres
 	$(BIN)/python -m benchmarks.replicas

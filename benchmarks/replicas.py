@@ -5,15 +5,15 @@ at full size: 300 escalations, each with a follow-up and a staff reply, through 
 `clair-bot run --webhook` processes on one PostgreSQL database behind a round-robin proxy,
 one replica SIGKILLed mid-burst and started again, every tenth enquiry left for its
 reminder. The staff group takes 20 messages a minute and each escalation brings three (the
-announcement, the follow-up, the notice of the reply), so it takes about 50 minutes. It
+announcement, the follow-up, the notice of the reply), so it takes 45 minutes or more. It
 prints a line a minute, keeps the replicas' logs, and ends with one JSON line; the exit
 status is 0 when every check passed.
 
 The `make bench` section drives three replicas with the end-to-end section's closed loop
 (benchmarks.endtoend.closed_loop): users ask questions the knowledge base answers (so the
 staff group's limit is not in the way), through the fake Bot API's webhook and the proxy;
-answers per second and latency, as shipped (Telegram's limits shared by the replicas) and
-with the limits off, beside one process on SQLite from the end-to-end section.
+answers per second and latency, with Telegram's limits as shipped and with them off, beside
+one process on SQLite from the end-to-end section.
 """
 
 from __future__ import annotations
