@@ -32,10 +32,10 @@ run: install
 
 # The storage tests run on SQLite and on a throwaway PostgreSQL server (tests/postgres.py);
 # tests/setup-postgres installs PostgreSQL when missing and it can, or says in one line why not.
-# The same for nginx, which checks deploy/nginx.conf (tests/setup-nginx).
+# The same for nginx and HAProxy, which check deploy/ (tests/setup-balancers).
 test: install
 	@bash tests/setup-postgres
-	@bash tests/setup-nginx
+	@bash tests/setup-balancers
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: install

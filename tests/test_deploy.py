@@ -121,3 +121,47 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
         check=False,
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+# ------------------------------------------------------- deploy/haproxy.cfg: the replicas
+HAPROXY = ROOT / "deploy" / "haproxy.cfg"
+PLACEHOLDER_PEM = "/etc/ssl/clair-bot/clair-bot.pem"
+
+
+def test_haproxy_checks_each_replicas_readiness_and_balances_the_webhook_over_them() -> None:
+    conf = HAPROXY.read_text()
+    servers = re.findall(r"^\s*server \w+ (127\.0\.0\.1:\d+)", conf, re.M)
+    # The same replicas as nginx's upstream.
+    assert servers == re.findall(r"^\s*server (127\.0\.0\.1:\d+)", NGINX.read_text(), re.M)
+    assert "option httpchk GET /readyz" in conf and "http-check expect status 200" in conf
+    assert re.search(r"default-server check ", conf)
+    settings = load_settings(environ={})
+    assert f"acl updates path /{settings.webhook.path}\n" in conf
+    # Only a connection never made is tried again elsewhere.
+    assert "retry-on conn-failure" in conf
+    assert f"crt {PLACEHOLDER_PEM}" in conf and "Placeholder path" in conf
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed here")
+def test_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=bot.example.org", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    pem = tmp_path / "clair-bot.pem"
+    pem.write_text(cert.read_text() + key.read_text())
+    conf = tmp_path / "haproxy.cfg"
+    conf.write_text(HAPROXY.read_text().replace(PLACEHOLDER_PEM, str(pem)))
+    result = subprocess.run(
+        ["haproxy", "-c", "-f", str(conf)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (
+        0,
+        "Configuration file is valid\n",
+    )
