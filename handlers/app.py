@@ -40,8 +40,10 @@ from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from bot.storage.database import StorageUnavailable
 from bot.storage.lock import AlreadyRunning, InstanceLock, ServerLock
+from bot.storage.replicas import SharedLimits
 from handlers import console, delivery
 from handlers import webhook as webhooks
+from handlers.limits import SharedRateLimiter
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -168,7 +170,7 @@ def build_application(settings: Settings, service: Services | None = None) -> Cl
         .base_file_url(settings.telegram.base_file_url)
         .request(InboundRequest(connection_pool_size=REQUEST_POOL))
         .get_updates_request(InboundRequest(connection_pool_size=1))
-        .rate_limiter(rate_limiter(settings.telegram))
+        .rate_limiter(SharedRateLimiter(rate_limiter(settings.telegram), settings.telegram))
         .concurrent_updates(PerChatUpdates(settings.telegram.concurrent_updates))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
@@ -192,6 +194,10 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
         data.owns_service = True
     kb = data.service.kb
     logger.info("knowledge base loaded: %d entries", len(kb.entries))
+    database = data.service.storage.database
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, SharedRateLimiter) and database.dialect == "postgresql":
+        limiter.limits = SharedLimits(database)  # Telegram's limits for all replicas together
     await delivery.start(application)
     # The menu in English for everyone, in Japanese for clients set to Japanese.
     for language, menu in ((None, texts.EN.commands), (JAPANESE, texts.JA.commands)):

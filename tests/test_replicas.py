@@ -1,8 +1,10 @@
-"""The storage primitives replicas will need (bot.storage.replicas), on PostgreSQL."""
+"""The storage primitives of replicas (bot.storage.replicas) on PostgreSQL: handled updates,
+chats' locks, outbox claims, the jobs' leader and Telegram's limits shared."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import time
 from datetime import datetime, timedelta
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 from postgres import PostgresServer
 from sqlalchemy import func, select, text
 
+from bot.config import TelegramSettings
 from bot.outbox import OutboxWorker
 from bot.storage import Storage
 from bot.storage.database import Database, now, stamp
@@ -18,6 +21,7 @@ from bot.storage.replicas import (
     JOBS_LEADER,
     AdvisoryLock,
     OutboxClaims,
+    SharedLimits,
     claim_next,
     claim_outbox,
     first_time,
@@ -27,6 +31,8 @@ from bot.storage.replicas import (
     mark_handled,
 )
 from bot.storage.schema import outbox
+from handlers.app import rate_limiter
+from handlers.limits import SharedRateLimiter
 
 
 def reply_to(chat: int) -> Render:
@@ -261,3 +267,49 @@ async def test_handled_update_ids_are_recorded_once_and_forgotten_after_days(
         assert not await handled(database, 2**40)
     finally:
         await database.close()
+
+
+async def test_telegrams_limits_hold_for_all_replicas_together(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    telegram = TelegramSettings(max_messages_per_second=25, group_messages_per_minute=600)
+    limiters = []
+    for database in (one, two):
+        limiter = SharedRateLimiter(rate_limiter(telegram), telegram)
+        limiter.limits = SharedLimits(database)
+        limiters.append(limiter)
+    sent: list[tuple[float, int]] = []
+
+    async def send(chat: int) -> bool:
+        sent.append((time.monotonic(), chat))
+        return True
+
+    group, chats = -1001234, [1, 2, 3, 4, 5]
+    try:
+        await asyncio.gather(
+            *(
+                limiter.process_request(send, (chat,), {}, "sendMessage", {"chat_id": chat}, None)
+                for limiter in limiters
+                for chat in [group] * 4 + chats
+            )
+        )
+    finally:
+        await one.close()
+        await two.close()
+    assert len(sent) == 18
+
+    def most_in(window: float, times: list[float]) -> int:
+        ordered = sorted(times)
+        return max(bisect.bisect_right(ordered, t + window) - i for i, t in enumerate(ordered))
+
+    # Slots 0.101 s apart in the group (600 a minute, both replicas together), 0.0404 s
+    # apart for the bot (25 a second). A send happens at or after its slot, a little late
+    # when the event loop is busy: so a window holds at most one send more than its slots.
+    group_times = [t for t, chat in sent if chat == group]
+    all_times = [t for t, _ in sent]
+    assert max(group_times) - min(group_times) >= 7 * 0.101 - 0.1
+    assert most_in(0.3, group_times) <= 3 + 1
+    assert max(all_times) - min(all_times) >= 17 * 0.0404 - 0.1
+    assert most_in(0.2, all_times) <= 5 + 1

@@ -36,6 +36,7 @@ from bot.storage.database import engine_url
 from bot.storage.lock import SPACE
 from bot.storage.schema import enquiries
 from handlers.app import EXIT_USAGE, ClairApplication, run_telegram, serve
+from handlers.limits import SharedRateLimiter
 
 SECRET = "s3cret-Token_1"
 
@@ -264,6 +265,9 @@ async def test_the_jobs_run_in_one_replica_and_another_takes_over_when_it_dies(
         async with replicas(staff_api, tmp_path, url, monkeypatch, poll) as (one, two):
             # Two bots on one database in webhook mode: no "another clair-bot is running".
             assert one.leads and not two.leads
+            for replica in (one, two):  # Telegram's limits are kept in the database
+                limiter = replica.application.bot.rate_limiter
+                assert isinstance(limiter, SharedRateLimiter) and limiter.limits is not None
             # The leader dies: it polls no more, and the server ends its session.
             assert one.application.job_queue is not None
             one.application.job_queue.scheduler.pause()

@@ -23,15 +23,23 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from bot.storage.database import Database, StorageUnavailable, Transaction, insert_new, stamp
+from bot.storage.database import (
+    Database,
+    StorageUnavailable,
+    Transaction,
+    describe,
+    insert_new,
+    stamp,
+)
 from bot.storage.lock import SPACE, AdvisoryLock
 from bot.storage.outbox import _IN_LANE, _ITEMS, _PRIORITY, ITEM, NOT_WAITING, Lane, _outbox
 from bot.storage.records import OutboxItem, OutboxState
@@ -51,6 +59,7 @@ __all__ = [
     "ChatTurns",
     "JobsLeader",
     "OutboxClaims",
+    "SharedLimits",
     "claim_next",
     "claim_outbox",
     "first_time",
@@ -274,3 +283,75 @@ class JobsLeader:
     async def release(self) -> None:
         """Give up the lead (at shutdown), so another replica takes it at its next poll."""
         await self._lock.release()
+
+
+class SharedLimits:
+    """Telegram's limits for all replicas together, as send slots reserved in PostgreSQL.
+
+    Each bucket (the bot as a whole, one group) is a row holding the moment its next slot is
+    free, by the server's clock (the same for every replica). A send reserves one slot in
+    each of its buckets at once, in one short transaction holding their rows: its moment is
+    the latest of their free moments (or now), and each bucket's moves on to that moment
+    plus its interval. So the sends of all replicas into a group are at least the group's
+    interval apart, and all sends at least the bot's. The table is kept out of the
+    migrations on purpose: UNLOGGED (a crash empties it, which only frees the slots) and
+    created on first use, it holds nothing worth keeping.
+    """
+
+    TABLE = "clair_rate_slots"
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._created = False
+
+    async def wait_for_slot(self, intervals: dict[str, float]) -> float:
+        """Reserve the next slot of a send in each bucket (key: seconds between its slots);
+        seconds to wait until it (0 if now). StorageUnavailable without a database."""
+        keys = sorted(intervals)  # rows locked in one order: no deadlock between replicas
+        try:
+            async with self.database.engine.connect() as connection:
+                if not self._created:
+                    await self._create(connection)
+                async with connection.begin():
+                    await connection.execute(
+                        text(
+                            f"INSERT INTO {self.TABLE} (key, free_at) SELECT k, 0"
+                            " FROM unnest(CAST(:keys AS text[])) AS k ON CONFLICT DO NOTHING"
+                        ),
+                        {"keys": keys},
+                    )
+                    rows = (
+                        await connection.execute(
+                            text(
+                                "SELECT free_at, extract(epoch FROM clock_timestamp())"
+                                f" FROM {self.TABLE} WHERE key = ANY(CAST(:keys AS text[]))"
+                                " ORDER BY key FOR UPDATE"
+                            ),
+                            {"keys": keys},
+                        )
+                    ).all()
+                    read_at = time.monotonic()  # the wait runs from here, not from the commit
+                    now = float(rows[0][1])
+                    slot = max(now, *(float(row[0]) for row in rows))
+                    await connection.execute(
+                        text(f"UPDATE {self.TABLE} SET free_at = :free WHERE key = :key"),
+                        [{"key": key, "free": slot + intervals[key]} for key in keys],
+                    )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageUnavailable(self.database.path, describe(exc)) from exc
+        return max(0.0, slot - now - (time.monotonic() - read_at))
+
+    async def _create(self, connection: AsyncConnection) -> None:
+        statement = text(
+            f"CREATE UNLOGGED TABLE IF NOT EXISTS {self.TABLE}"
+            " (key text PRIMARY KEY, free_at double precision NOT NULL)"
+        )
+        for attempt in (1, 2):
+            try:
+                async with connection.begin():
+                    await connection.execute(statement)
+                break
+            except SQLAlchemyError:  # another replica created it at the same moment
+                if attempt == 2:
+                    raise
+        self._created = True
