@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -600,8 +601,12 @@ async def test_random_faults_hit_the_chosen_methods_at_the_chosen_rate(
 class Webhook:
     """A webhook on 127.0.0.1 that records each request and answers as `answer` says."""
 
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
+    def __init__(self) -> None:
+        # Bound but not listening until start(): connections are refused meanwhile, and no
+        # other process can take the port.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.seen: list[tuple[int, int, str | None]] = []  # (update_id, chat, secret header)
         self.answer: dict[int, list[int]] = {}  # update_id -> statuses for its next requests
@@ -624,7 +629,7 @@ class Webhook:
         app.router.add_post("/hook", self._take)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.SockSite(self._runner, self._socket).start()
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -712,7 +717,8 @@ async def test_a_refused_or_unanswered_webhook_is_tried_again_and_getupdates_is_
         await bot.set_webhook(hook.url)
         api.send_message("hello", user=USER_ID)
         await api.wait_for(lambda: len(api.deliveries) >= 2)
-        assert all(d.status is None and "Connect" in d.error for d in api.deliveries)
+        refused = [d.status is None and "Connect" in d.error for d in api.deliveries]
+        assert all(refused), api.deliveries
         info = await bot.get_webhook_info()
         assert info.pending_update_count == 1 and "Connect" in str(info.last_error_message)
         with pytest.raises(Conflict):
