@@ -37,43 +37,41 @@ async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> N
     data = application.bot_data
     services = data.core
     settings = services.settings.console
-    if not settings.enabled:
-        if data.webhook is not None:
-            hook = services.settings.webhook
-            server = ConsoleServer(build_webhook_app(data.webhook), hook.listen, hook.port)
-            try:
-                await server.start()
-            except OSError as exc:
-                logger.error(
-                    "webhook: cannot listen on %s:%d (%s): set webhook.port",
-                    hook.listen,
-                    hook.port,
-                    exc.strerror or exc,
-                )
-                return
-            data.console = server
-            logger.info("webhook: serving the updates alone on %s", server.url)
+    if settings.enabled:
+        bot = application.bot
+
+        async def files(file_id: str) -> bytes:
+            telegram_file = await bot.get_file(file_id)
+            return bytes(await telegram_file.download_as_bytearray())
+
+        app = build_app(services, files=files, webhook=data.webhook)
+        what, host, port, advice = (
+            "console",
+            settings.listen,
+            settings.port,
+            ("set console.port, or console.enabled: false"),
+        )
+    elif data.webhook is not None:
+        hook = services.settings.webhook
+        app = build_webhook_app(data.webhook)
+        what, host, port, advice = "webhook", hook.listen, hook.port, "set webhook.port"
+    else:
         return
-    bot = application.bot
-
-    async def files(file_id: str) -> bytes:
-        telegram_file = await bot.get_file(file_id)
-        return bytes(await telegram_file.download_as_bytearray())
-
-    app = build_app(services, files=files, webhook=data.webhook)
-    server = ConsoleServer(app, settings.listen, settings.port)
+    server = ConsoleServer(app, host, port)
     try:
         await server.start()
     except OSError as exc:
         logger.error(
-            "console: cannot listen on %s:%d (%s): set console.port, or console.enabled: false",
-            settings.listen,
-            settings.port,
-            exc.strerror or exc,
+            "%s: cannot listen on %s:%d (%s): %s", what, host, port, exc.strerror or exc, advice
         )
         return
     data.console = server
-    logger.info("console: serving on %s (%s)", server.url, settings.public_url or "no public_url")
+    if settings.enabled:
+        logger.info(
+            "console: serving on %s (%s)", server.url, settings.public_url or "no public_url"
+        )
+    else:
+        logger.info("webhook: serving the updates alone on %s", server.url)
 
 
 async def stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:

@@ -31,7 +31,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.storage.database import StorageUnavailable, describe
-from bot.storage.replicas import ChatTurns, handled, mark_handled
+from bot.storage.replicas import ChatTurns
 from console.app import Webhook
 from handlers.state import BotData
 
@@ -108,12 +108,12 @@ async def handle_once(
     if data.turns is None:
         data.turns = ChatTurns(database, services.settings.storage.chat_lock_connections)
     try:
-        async with data.turns.turn(turn_key(update)):
-            if await handled(database, update.update_id):
+        async with data.turns.turn(turn_key(update)) as turn:
+            if await turn.handled(update.update_id):
                 logger.info("update %d was handled before: not again", update.update_id)
                 return True
             await application.process_update(update)  # errors go to the error handler
-            await mark_handled(database, update.update_id)
+            await turn.record(update.update_id)
     except (StorageUnavailable, SQLAlchemyError, OSError, TimeoutError) as exc:
         problem = exc.problem if isinstance(exc, StorageUnavailable) else describe(exc)
         logger.warning(

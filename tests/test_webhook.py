@@ -24,7 +24,7 @@ from conftest import (
     settings_for,
     staff_overrides,
 )
-from fakebotapi import FakeBotApi
+from fakebotapi import ApiCall, FakeBotApi
 from postgres import PostgresServer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -59,15 +59,21 @@ def on_postgres(settings: Settings, url: str) -> Settings:
 
 def help_update(update_id: int, chat: int = USER_ID) -> dict[str, Any]:
     """A user's /help, as Telegram posts it."""
+    update = question_update(update_id, "/help", chat)
+    update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 5}]
+    return update
+
+
+def question_update(update_id: int, text_: str, chat: int = USER_ID) -> dict[str, Any]:
+    """A user's typed message, as Telegram posts it."""
     return {
         "update_id": update_id,
         "message": {
             "message_id": update_id,
             "date": int(time.time()),
             "chat": {"id": chat, "type": "private", "first_name": "Ana"},
-            "from": {"id": chat, "is_bot": False, "first_name": "Ana"},
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            "from": {"id": chat, "is_bot": False, "first_name": "Ana", "language_code": "en"},
+            "text": text_,
         },
     }
 
@@ -146,14 +152,19 @@ async def test_with_the_console_off_the_updates_server_checks_the_secret_and_ans
         assert bad.status_code == 400
 
 
-async def test_readiness_fails_while_the_database_does_not_answer(
-    staff_api: FakeBotApi,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    postgres_server: PostgresServer,
-) -> None:
+@pytest.fixture
+def pg_url(
+    staff_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch, postgres_server: PostgresServer
+) -> str:
+    """A new PostgreSQL database for bots on `staff_api` (whose token is set)."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
-    url = postgres_server.database()
+    return postgres_server.database()
+
+
+async def test_readiness_fails_while_the_database_does_not_answer(
+    staff_api: FakeBotApi, tmp_path: Path, postgres_server: PostgresServer, pg_url: str
+) -> None:
+    url = pg_url
     name = url.rsplit("/", 1)[1]
     settings = on_postgres(webhook_settings(staff_api, tmp_path, free_port()), url)
     admin = create_async_engine(engine_url(postgres_server.url()), isolation_level="AUTOCOMMIT")
@@ -252,13 +263,9 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> float:  
 
 
 async def test_the_jobs_run_in_one_replica_and_another_takes_over_when_it_dies(
-    staff_api: FakeBotApi,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    postgres_server: PostgresServer,
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
 ) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
-    url = postgres_server.database()
+    url = pg_url
     admin = create_async_engine(engine_url(url), isolation_level="AUTOCOMMIT")
     poll = {"CLAIRBOT_STORAGE_JOBS_LEADER_POLL_SECONDS": "0.2"}
     try:
@@ -291,89 +298,61 @@ async def test_the_jobs_run_in_one_replica_and_another_takes_over_when_it_dies(
         await admin.dispose()
 
 
-def question_update(update_id: int, text_: str, chat: int = USER_ID) -> dict[str, Any]:
-    """A user's typed question, as Telegram posts it."""
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": chat, "type": "private", "first_name": "Ana"},
-            "from": {"id": chat, "is_bot": False, "first_name": "Ana", "language_code": "en"},
-            "text": text_,
-        },
-    }
-
-
 async def enquiry_count(replica: Replica) -> int:
     """How many enquiries the shared database holds."""
     database = replica.serving.services.storage.database
     return int(await database.scalar(select(func.count()).select_from(enquiries)))
 
 
-async def test_an_update_sent_again_is_handled_once_across_replicas(
-    staff_api: FakeBotApi,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    postgres_server: PostgresServer,
-) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
-    url = postgres_server.database()
+def sent_to(api: FakeBotApi, chat: int) -> list[ApiCall]:
+    """The messages sent to `chat`."""
+    return [c for c in api.calls_to("sendMessage") if c.params["chat_id"] == chat]
+
+
+async def post_at_once(pairs: list[tuple[Replica, dict[str, Any]]]) -> list[int]:
+    """Post each update to its replica, all at once, as Telegram would; their statuses."""
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    answers = await asyncio.gather(
+        *(
+            replica.client.post("/telegram", json=update, headers=headers)
+            for replica, update in pairs
+        )
+    )
+    return [answer.status_code for answer in answers]
+
+
+@pytest.fixture
+async def two_replicas(
+    staff_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> AsyncIterator[list[Replica]]:
+    """Two bots in webhook mode on one new PostgreSQL database."""
+    async with replicas(staff_api, tmp_path, pg_url, monkeypatch, {}) as started:
+        yield started
+
+
+async def test_an_update_sent_again_is_handled_once_across_replicas(
+    staff_api: FakeBotApi, two_replicas: list[Replica]
+) -> None:
+    one, two = two_replicas
     update = question_update(7001, "what is the application deadline for lgotp")
-    async with replicas(staff_api, tmp_path, url, monkeypatch, {}) as (one, two):
-        # Telegram's retry reaches the other replica while the first is still handling it.
-        answers = await asyncio.gather(
-            one.client.post("/telegram", json=update, headers=headers),
-            two.client.post("/telegram", json=update, headers=headers),
-        )
-        assert [a.status_code for a in answers] == [200, 200]
-        again = await two.client.post("/telegram", json=update, headers=headers)
-        assert again.status_code == 200  # handled before: answered, not handled
-        assert await enquiry_count(one) == 1
-        announcements = await staff_api.wait_for(
-            lambda: [
-                c
-                for c in staff_api.calls_to("sendMessage")
-                if c.params["chat_id"] == STAFF_CHAT_ID
-            ]
-        )
-        await asyncio.sleep(0.3)  # a second copy, if there were one, would go meanwhile
-        acknowledged = [
-            c for c in staff_api.calls_to("sendMessage") if c.params["chat_id"] == USER_ID
-        ]
-        assert len(acknowledged) == 1
-        assert is_escalated(html.unescape(acknowledged[0].params["text"]), 1)
-        assert (
-            len(
-                [
-                    c
-                    for c in staff_api.calls_to("sendMessage")
-                    if c.params["chat_id"] == STAFF_CHAT_ID
-                ]
-            )
-            == len(announcements)
-            == 1
-        )
+    # Telegram's retry reaches the other replica while the first is still handling it.
+    assert await post_at_once([(one, update), (two, update)]) == [200, 200]
+    assert await post_at_once([(two, update)]) == [200]  # handled before: not again
+    assert await enquiry_count(one) == 1
+    await staff_api.wait_for(lambda: sent_to(staff_api, STAFF_CHAT_ID))
+    await asyncio.sleep(0.3)  # a second copy, if there were one, would go meanwhile
+    [acknowledged] = sent_to(staff_api, USER_ID)
+    assert is_escalated(html.unescape(acknowledged.params["text"]), 1)
+    assert len(sent_to(staff_api, STAFF_CHAT_ID)) == 1  # one announcement
 
 
 async def test_a_chats_updates_reaching_two_replicas_are_handled_one_at_a_time(
-    staff_api: FakeBotApi,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    postgres_server: PostgresServer,
+    two_replicas: list[Replica],
 ) -> None:
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", staff_api.token)
-    url = postgres_server.database()
-    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    one, two = two_replicas
     first = question_update(7101, "what is the application deadline for lgotp")
     second = question_update(7102, "how much is the monthly allowance for lgotp trainees")
-    async with replicas(staff_api, tmp_path, url, monkeypatch, {}) as (one, two):
-        answers = await asyncio.gather(
-            one.client.post("/telegram", json=first, headers=headers),
-            two.client.post("/telegram", json=second, headers=headers),
-        )
-        assert [a.status_code for a in answers] == [200, 200]
-        # Handled side by side, each would find no open enquiry and open one: the second
-        # to be handled sees the first's enquiry (and joins it, or asks).
-        assert await enquiry_count(one) == 1
+    assert await post_at_once([(one, first), (two, second)]) == [200, 200]
+    # Handled side by side, each would find no open enquiry and open one: the second to be
+    # handled sees the first's enquiry (and joins it, or asks).
+    assert await enquiry_count(one) == 1

@@ -29,6 +29,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -60,6 +61,7 @@ __all__ = [
     "JobsLeader",
     "OutboxClaims",
     "SharedLimits",
+    "Turn",
     "claim_next",
     "claim_outbox",
     "first_time",
@@ -112,6 +114,7 @@ class ChatTurns:
     there is nothing to take: the update processor keeps a chat's updates in order."""
 
     def __init__(self, database: Database, connections: int) -> None:
+        self.database = database
         self._engine = (
             create_async_engine(
                 database.engine.url, pool_size=connections, max_overflow=0, pool_pre_ping=True
@@ -121,10 +124,10 @@ class ChatTurns:
         )
 
     @asynccontextmanager
-    async def turn(self, key: int) -> AsyncIterator[None]:
+    async def turn(self, key: int) -> AsyncIterator[Turn]:
         """Wait for the chat `key`'s turn, and hold it until the block ends."""
         if self._engine is None:
-            yield
+            yield Turn(self.database, None)
             return
         connection = await self._engine.connect()
         try:
@@ -134,7 +137,7 @@ class ChatTurns:
             await _drop(connection)
             raise
         try:
-            yield
+            yield Turn(self.database, connection)
         except BaseException:
             await _drop(connection)  # the lock goes with the session
             raise
@@ -149,6 +152,37 @@ class ChatTurns:
         """Close the pool (at shutdown, once no update is being handled)."""
         if self._engine is not None:
             await self._engine.dispose()
+
+
+class Turn:
+    """A chat's turn: was an update handled, and the record that it is. On PostgreSQL both go
+    through the turn's own connection (each one statement, committed at once), so they do
+    not wait for this process's one write transaction at a time."""
+
+    def __init__(self, database: Database, connection: AsyncConnection | None) -> None:
+        self.database = database
+        self._connection = connection
+
+    async def handled(self, update_id: int) -> bool:
+        """Whether `update_id` was handled (by any replica) and recorded."""
+        if self._connection is None:
+            return await handled(self.database, update_id)
+        found = await self._connection.scalar(
+            select(handled_updates.c.update_id).where(handled_updates.c.update_id == update_id)
+        )
+        return found is not None
+
+    async def record(self, update_id: int) -> bool:
+        """Record `update_id` as handled; False if it was recorded already."""
+        if self._connection is None:
+            return await mark_handled(self.database, update_id)
+        result = await self._connection.execute(
+            postgresql.insert(handled_updates)
+            .values(update_id=update_id, handled_at=stamp(self.database.clock()))
+            .on_conflict_do_nothing()
+            .returning(handled_updates.c.update_id)
+        )
+        return result.first() is not None
 
 
 async def _drop(connection: AsyncConnection) -> None:
