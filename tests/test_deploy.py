@@ -81,10 +81,9 @@ def test_nginx_balances_the_webhook_over_the_replicas_and_publishes_their_health
     assert f"ssl_certificate {PLACEHOLDER_CERT};" in conf and "Placeholder paths" in conf
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here")
-def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
-    # The placeholder certificate replaced with a throwaway one, as nginx -t opens it.
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+def throwaway_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, for the placeholder paths of deploy/."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
     subprocess.run(
         [
             *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
@@ -94,6 +93,13 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
         capture_output=True,
         timeout=60,
     )
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here")
+def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
+    # The placeholder certificate replaced with a throwaway one, as nginx -t opens it.
+    cert, key = throwaway_certificate(tmp_path)
     site = tmp_path / "clair-bot.conf"
     text = NGINX.read_text().replace(PLACEHOLDER_CERT, str(cert))
     site.write_text(text.replace(PLACEHOLDER_KEY, str(key)))
@@ -144,16 +150,7 @@ def test_haproxy_checks_each_replicas_readiness_and_balances_the_webhook_over_th
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed here")
 def test_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=bot.example.org", "-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = throwaway_certificate(tmp_path)
     pem = tmp_path / "clair-bot.pem"
     pem.write_text(cert.read_text() + key.read_text())
     conf = tmp_path / "haproxy.cfg"
