@@ -111,6 +111,17 @@ class StorageSettings(Section):
     url: str = "data/clair-bot.sqlite3"
     path: Path | None = None
     retention_days: int = Field(365, ge=1)
+    # Replicas on PostgreSQL: how often each asks whether it runs the jobs (the leader).
+    jobs_leader_poll_seconds: float = Field(5.0, gt=0, le=300)
+    # PostgreSQL: how long an outbox claim holds (a dead replica's messages go after it),
+    # and how often the worker looks for messages other replicas queued.
+    outbox_lease_seconds: float = Field(60.0, ge=1, le=3600)
+    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
+    # PostgreSQL in webhook mode: connections kept for the chats' locks (updates of as many
+    # chats handled at once by this bot).
+    chat_lock_connections: int = Field(10, ge=1, le=100)
+    # Webhook mode: how long handled update_ids are kept (Telegram resends within a day).
+    handled_updates_days: int = Field(2, ge=1)
 
     _path = field_validator("path", mode="before")(_path)
 
@@ -169,7 +180,9 @@ class TelegramSettings(Section):
 
 
 class WebhookSettings(Section):
-    """python-telegram-bot's own webhook server, for `clair-bot run --webhook`."""
+    """`clair-bot run --webhook`: where Telegram's updates arrive (the console's server, or
+    with the console off one on `listen` and `port`), and the secret token they must carry
+    (required in webhook mode)."""
 
     listen: str = "127.0.0.1"
     port: int = Field(8443, ge=1, le=65535)

@@ -56,7 +56,8 @@ def unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -71,7 +72,7 @@ class PostgresServer:
         self._bin = folder
         self._run = _runner()
         self._root = Path(tempfile.mkdtemp(prefix="clair-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self._count = 0
         self.data = self._root / "data"
         if self._run:

@@ -485,7 +485,7 @@ def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     api, _, result = run_like_the_cli(
         monkeypatch, tmp_path, conversation, webhook=True, **overrides
     )
-    assert result[:2] == ["403", "200"]  # a call without the secret is refused
+    assert result[:2] == ["401", "200"]  # a call without the secret is refused
     assert "mid-May" in result[2]
     [set_webhook] = api.calls_to("setWebhook")
     assert set_webhook.params["url"] == hook and set_webhook.params["secret_token"] == "s3cret"

@@ -1,18 +1,38 @@
-"""The storage primitives replicas will need (bot.storage.replicas), on PostgreSQL."""
+"""The storage primitives of replicas (bot.storage.replicas) on PostgreSQL: handled updates,
+chats' locks, outbox claims, the jobs' leader and Telegram's limits shared."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import random
+import time
 from datetime import datetime, timedelta
 
 from postgres import PostgresServer
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
+from bot.config import TelegramSettings
+from bot.outbox import OutboxWorker
 from bot.storage import Storage
 from bot.storage.database import Database, now, stamp
-from bot.storage.records import Asker, Draft, Kind, OutboxState, Render
-from bot.storage.replicas import JOBS_LEADER, AdvisoryLock, claim_outbox, first_time, lock_chat
+from bot.storage.records import Asker, Draft, Kind, OutboxItem, OutboxState, Render
+from bot.storage.replicas import (
+    JOBS_LEADER,
+    AdvisoryLock,
+    OutboxClaims,
+    SharedLimits,
+    claim_next,
+    claim_outbox,
+    first_time,
+    forget_handled,
+    handled,
+    lock_chat,
+    mark_handled,
+)
 from bot.storage.schema import outbox
+from handlers.app import rate_limiter
+from handlers.limits import SharedRateLimiter
 
 
 def reply_to(chat: int) -> Render:
@@ -138,3 +158,158 @@ async def test_one_leader_at_a_time_and_another_takes_over(
     finally:
         await one.close()
         await two.close()
+
+
+class Recording:
+    """A sender that takes a little while, and notes when each send starts and ends."""
+
+    def __init__(self, name: str, events: list[tuple[str, str, int, str]]) -> None:
+        self.name = name
+        self.events = events
+        self.random = random.Random(name)
+
+    async def send(self, item: OutboxItem) -> int:
+        self.events.append(("start", self.name, item.chat_id, item.text))
+        await asyncio.sleep(self.random.uniform(0, 0.004))
+        self.events.append(("end", self.name, item.chat_id, item.text))
+        return item.id
+
+
+async def test_replicas_deliver_each_message_once_in_order_per_chat(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Storage.open(url), await Storage.open(url)
+    events: list[tuple[str, str, int, str]] = []
+    chats, per_chat = (11, 12, 13, 14), 8
+    for i in range(per_chat):
+        for chat in chats:
+            await one.outbox.enqueue([Draft(Kind.TO_USER, chat, f"{chat}-{i}")])
+    workers = [
+        OutboxWorker(
+            store.outbox,
+            Recording(name, events),
+            idle_s=0.05,
+            claimer=OutboxClaims(store.database, lease_s=30, owner=name),
+        )
+        for name, store in (("a", one), ("b", two))
+    ]
+    try:
+        for worker in workers:
+            await worker.start()
+        deadline = time.monotonic() + 20
+        while sum(e[0] == "end" for e in events) < len(chats) * per_chat:
+            assert time.monotonic() < deadline, "not everything was sent"
+            await asyncio.sleep(0.02)
+    finally:
+        for worker in workers:
+            await worker.stop()
+    sent = [e[3] for e in events if e[0] == "end"]
+    assert sorted(sent) == sorted(f"{c}-{i}" for c in chats for i in range(per_chat))  # once
+    for chat in chats:  # one at a time and in order: start, end, start, end...
+        mine = [(e[0], e[3]) for e in events if e[2] == chat]
+        expected = [(step, f"{chat}-{i}") for i in range(per_chat) for step in ("start", "end")]
+        assert mine == expected
+    assert {e[1] for e in events} == {"a", "b"}  # both replicas delivered
+    rows = await one.database.all(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+    assert [tuple(r) for r in rows] == [(OutboxState.SENT.value, len(chats) * per_chat)]
+    await one.close()
+    await two.close()
+
+
+async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Storage.open(url), await Storage.open(url)
+    events: list[tuple[str, str, int, str]] = []
+    await one.outbox.enqueue([Draft(Kind.TO_USER, 21, "first"), Draft(Kind.TO_USER, 21, "2nd")])
+    claimed = await claim_next(one.database, "dead", lease_s=0.5)  # then the replica dies
+    assert claimed is not None and claimed.text == "first"
+    worker = OutboxWorker(
+        two.outbox,
+        Recording("b", events),
+        idle_s=0.05,
+        claimer=OutboxClaims(two.database, lease_s=30, owner="b"),
+    )
+    started = time.monotonic()
+    try:
+        await worker.start()  # no reset of what is being sent at start-up: the lease rules
+        while sum(e[0] == "end" for e in events) < 2:
+            assert time.monotonic() - started < 10, "the lapsed claim never returned"
+            await asyncio.sleep(0.02)
+    finally:
+        await worker.stop()
+    assert time.monotonic() - started >= 0.4  # not before the lease lapsed
+    assert [e[3] for e in events if e[0] == "end"] == ["first", "2nd"]  # the 2nd waited
+    rows = await two.database.all(
+        select(outbox.c.text, outbox.c.claimed_by, outbox.c.attempts).order_by(outbox.c.id)
+    )
+    assert [tuple(r) for r in rows] == [("first", "b", 2), ("2nd", "b", 1)]
+    await one.close()
+    await two.close()
+
+
+async def test_handled_update_ids_are_recorded_once_and_forgotten_after_days(
+    store_url: str,
+) -> None:
+    clock = Clock()
+    database = await Database.open(store_url, clock)
+    try:
+        assert not await handled(database, 2**40)
+        assert await mark_handled(database, 2**40) is True
+        assert await mark_handled(database, 2**40) is False  # a second bot found it recorded
+        assert await handled(database, 2**40)
+        clock.at += timedelta(days=1)
+        assert await forget_handled(database, days=2) == 0
+        clock.at += timedelta(days=1, seconds=1)
+        assert await forget_handled(database, days=2) == 1
+        assert not await handled(database, 2**40)
+    finally:
+        await database.close()
+
+
+async def test_telegrams_limits_hold_for_all_replicas_together(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    telegram = TelegramSettings(max_messages_per_second=25, group_messages_per_minute=600)
+    limiters = []
+    for database in (one, two):
+        limiter = SharedRateLimiter(rate_limiter(telegram), telegram)
+        limiter.limits = SharedLimits(database)
+        limiters.append(limiter)
+    sent: list[tuple[float, int]] = []
+
+    async def send(chat: int) -> bool:
+        sent.append((time.monotonic(), chat))
+        return True
+
+    group, chats = -1001234, [1, 2, 3, 4, 5]
+    try:
+        await asyncio.gather(
+            *(
+                limiter.process_request(send, (chat,), {}, "sendMessage", {"chat_id": chat}, None)
+                for limiter in limiters
+                for chat in [group] * 4 + chats
+            )
+        )
+    finally:
+        await one.close()
+        await two.close()
+    assert len(sent) == 18
+
+    def most_in(window: float, times: list[float]) -> int:
+        ordered = sorted(times)
+        return max(bisect.bisect_right(ordered, t + window) - i for i, t in enumerate(ordered))
+
+    # Slots 0.101 s apart in the group (600 a minute, both replicas together), 0.0404 s
+    # apart for the bot (25 a second). A send happens at or after its slot, a little late
+    # when the event loop is busy: so a window holds at most one send more than its slots.
+    group_times = [t for t, chat in sent if chat == group]
+    all_times = [t for t, _ in sent]
+    assert max(group_times) - min(group_times) >= 7 * 0.101 - 0.1
+    assert most_in(0.3, group_times) <= 3 + 1
+    assert max(all_times) - min(all_times) >= 17 * 0.0404 - 0.1
+    assert most_in(0.2, all_times) <= 5 + 1

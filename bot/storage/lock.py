@@ -136,6 +136,19 @@ class AdvisoryLock:
         self._connection, self._granted = connection, True
         return True
 
+    async def alive(self) -> bool:
+        """Whether the lock is still ours: its connection answers (when the server ended the
+        session, or the link to it broke, the lock is gone and another may have it)."""
+        if not self._granted:
+            return False
+        if self._connection is None:  # SQLite: always granted
+            return True
+        try:
+            await self._connection.scalar(select(1))
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
     async def release(self) -> None:
         """Let it go (idempotent). The connection is dropped rather than pooled: a pooled
         one would keep the session, and the lock with it."""
