@@ -233,6 +233,7 @@ class Run:
             "CLAIRBOT_STAFF_LANGUAGE": "en",  # the announcements _ANNOUNCEMENT reads
             "CLAIRBOT_LIMITS_ENQUIRIES_PER_DAY": "1000",
             "CLAIRBOT_LIMITS_MESSAGES_PER_MINUTE": "1000",
+            "CLAIRBOT_CONSOLE_PORT": "0",  # beside other bots and tests on this machine
         }
 
     def start(self) -> None:
