@@ -398,7 +398,7 @@ async def test_a_failed_write_after_a_send_neither_sticks_nor_sends_twice(
     assert "takes writes again" in caplog.text and "Traceback" not in caplog.text
 
 
-async def test_stop_leaves_the_queue_pending_and_is_quick(world: World) -> None:
+async def test_stop_leaves_the_queue_pending_instead_of_draining_it(world: World) -> None:
     enquiry = await world.escalate()
     for n in range(1, 31):
         await world.reply(enquiry.ref, f"answer {n}")
@@ -406,9 +406,9 @@ async def test_stop_leaves_the_queue_pending_and_is_quick(world: World) -> None:
     worker = world.worker()
     await worker.start()
     await world.wait_texts(USER_ID, 1)
-    started = asyncio.get_running_loop().time()
     await worker.stop()
-    assert asyncio.get_running_loop().time() - started < 1.0
+    # Quick because it does not drain: at most the send in flight finishes (no wall-clock
+    # bound here, the machines are shared; the fault run times a real SIGTERM).
     items = await world.service.storage.outbox.items(enquiry.ref)
     sent = [i for i in items if i.state is OutboxState.SENT]
     pending = [i for i in items if i.state is OutboxState.PENDING]
