@@ -232,13 +232,15 @@ class OutboxStore:
         )
         return parse(row[0]) if row and row[0] else None
 
-    async def mark_sending(self, item_id: int) -> None:
-        """About to call the Bot API for this message."""
+    async def mark_sending(self, item_id: int) -> bool:
+        """About to call the Bot API for this message: take it, if it is still pending.
+        False if it is not (sent or taken since it was read as due): then it must not go."""
         async with self._db.write() as db:
-            await db.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ?",
-                (OutboxState.SENDING.value, item_id),
+            cursor = await db.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ?",
+                (OutboxState.SENDING.value, item_id, OutboxState.PENDING.value),
             )
+            return cursor.rowcount == 1
 
     async def mark_sent(self, item: OutboxItem, telegram_message_id: int) -> None:
         """Delivered: keep Telegram's message id, and thread it with its enquiry."""
@@ -261,12 +263,14 @@ class OutboxStore:
                 )
 
     async def mark_retry(self, item_id: int, error: str, delay_s: float) -> None:
-        """A temporary failure: try again after `delay_s` seconds."""
+        """A temporary failure: try again after `delay_s` seconds (only a message still
+        being sent: a failure never undoes a delivery recorded meanwhile)."""
         when = stamp(self._db.clock() + timedelta(seconds=delay_s))
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                (OutboxState.PENDING.value, error, when, item_id),
+                "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ?"
+                " WHERE id = ? AND state = ?",
+                (OutboxState.PENDING.value, error, when, item_id, OutboxState.SENDING.value),
             )
 
     async def mark_failed(self, item: OutboxItem, error: str, render: Render | None) -> None:
