@@ -122,7 +122,13 @@ async def deliver_due(
             if not due:
                 break
             item = due[0]
-            await store.mark_sending(item.id)
+            if not await store.mark_sending(item.id):
+                # Read as due, but no longer pending when taken: delivered or taken meanwhile.
+                # Sending it anyway is how a message reached a user twice in the fault run.
+                log.warning(
+                    "outbox %s (#%s): no longer pending when taken; not sent", item.id, item.ref
+                )
+                continue
         outcome: Outcome
         try:
             message_id = await sender.send(item)

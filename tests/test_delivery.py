@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import (
@@ -30,8 +31,9 @@ from fakebotapi import FakeBotApi
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.outbox import OutboxWorker, RetryLater, Sender
+from bot.outbox import OutboxWorker, RetryLater, Sender, deliver_due
 from bot.service import Services
+from bot.storage.outbox import Lane
 from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState
 from handlers.delivery import TelegramSender
 
@@ -252,6 +254,42 @@ async def test_item_caught_mid_send_is_sent_after_a_restart(world: World) -> Non
         await worker.stop()
     assert got == expected_replies()[:1]
     assert len(world.texts_to(STAFF_CHAT_ID)) == 1
+
+
+async def test_a_message_read_as_due_but_delivered_meanwhile_is_not_sent_again(
+    world: World,
+) -> None:
+    """However a message comes to be read as due after it went (a read that predates the
+    write recording it, a second worker), it is taken only while still pending."""
+    enquiry = await world.escalate()
+    await world.reply(enquiry.ref, "answer 1")
+    store = world.service.storage.outbox
+    [stale] = await store.due(lane=Lane.USERS)
+    assert await store.mark_sending(stale.id)
+    await store.mark_sent(stale, await world.sender.send(stale))
+    assert not await store.mark_sending(stale.id)  # a second taker gets nothing
+    await store.mark_retry(stale.id, "a late failure", 0)  # and cannot undo the delivery
+
+    class StaleReads:
+        """The store, whose first read of what is due still shows the message pending."""
+
+        def __init__(self) -> None:
+            self.first = True
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        async def due(self, limit: int = 20, lane: Lane | None = None) -> list[OutboxItem]:
+            if self.first:
+                self.first = False
+                return [stale]
+            return await store.due(limit, lane)
+
+    sent = await deliver_due(StaleReads(), world.sender, lane=Lane.USERS)  # type: ignore[arg-type]
+    assert sent == 0
+    assert world.texts_to(USER_ID).count(expected_replies()[0]) == 1
+    [item] = [i for i in await store.items(enquiry.ref) if i.id == stale.id]
+    assert (item.state, item.attempts) == (OutboxState.SENT, 1)
 
 
 class DiesAfterSend:

@@ -77,6 +77,7 @@ async def test_the_outbox_order_lanes_and_waiting(store_url: str | Path) -> None
         [f1] = [i for i in await store.outbox.due() if i.text == "f1"]
         assert (f1.reply_to_message_id, f1.in_thread) == (901, True)
         assert await store.enquiries.ref_for_message(STAFF, 901) == first.ref
+        assert await store.outbox.mark_sending(r1.id)  # as the worker does, then a 429
         await store.outbox.mark_retry(r1.id, "429", 60)
         assert texts(await store.outbox.due(lane=Lane.USERS)) == []  # r2 still waits for r1
         due_at = await store.outbox.next_attempt_at(Lane.USERS)

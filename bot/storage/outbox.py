@@ -130,9 +130,9 @@ _NEXT_ATTEMPT = {
     )
     for lane, in_lane in _IN_LANE.items()
 }
-_MARK_SENDING = (
+_MARK_SENDING = (  # only while pending: a message read as due may have gone since
     update(outbox)
-    .where(outbox.c.id == bindparam("item_id"))
+    .where(outbox.c.id == bindparam("item_id"), outbox.c.state == OutboxState.PENDING.value)
     .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1)
 )
 _MARK_SENT = (
@@ -300,10 +300,12 @@ class OutboxStore:
         first = await self._db.scalar(_NEXT_ATTEMPT[lane])
         return parse(first) if first else None
 
-    async def mark_sending(self, item_id: int) -> None:
-        """About to call the Bot API for this message."""
+    async def mark_sending(self, item_id: int) -> bool:
+        """About to call the Bot API for this message: take it, if it is still pending.
+        False if it is not (sent or taken since it was read as due): then it must not go."""
         async with self._db.write() as db:
-            await db.execute(_MARK_SENDING, {"item_id": item_id})
+            result = await db.execute(_MARK_SENDING, {"item_id": item_id})
+            return bool(result.rowcount == 1)
 
     async def mark_sent(self, item: OutboxItem, telegram_message_id: int) -> None:
         """Delivered: keep Telegram's message id, and thread it with its enquiry."""
@@ -328,12 +330,13 @@ class OutboxStore:
                 )
 
     async def mark_retry(self, item_id: int, error: str, delay_s: float) -> None:
-        """A temporary failure: try again after `delay_s` seconds."""
+        """A temporary failure: try again after `delay_s` seconds (only a message still
+        being sent: a failure never undoes a delivery recorded meanwhile)."""
         when = stamp(self._db.clock() + timedelta(seconds=delay_s))
         async with self._db.write() as db:
             await db.execute(
                 update(outbox)
-                .where(outbox.c.id == item_id)
+                .where(outbox.c.id == item_id, outbox.c.state == OutboxState.SENDING.value)
                 .values(state=OutboxState.PENDING.value, last_error=error, next_attempt_at=when)
             )
 
