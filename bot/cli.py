@@ -183,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `clair-bot` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Bytes that are not UTF-8 in an argument reach Python as lone surrogates, which no
+    # output can encode (an error message quoting one ended in a traceback).
+    arguments = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args([without_surrogates(a) for a in arguments])
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -316,6 +316,7 @@ QUEUE_ARGUMENTS = st.lists(
 @hypothesis_settings(max_examples=max(1, hypothesis_settings().max_examples // 4))
 @example(arguments=["show", "²"])
 @example(arguments=["list", "--page", "١"])
+@example(arguments=["list", "\ud800"])  # argv bytes that are not UTF-8
 @given(arguments=QUEUE_ARGUMENTS)
 def test_the_queue_commands_take_any_arguments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str]
