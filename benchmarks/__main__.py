@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import endtoend, escalations, matching, startup
+from benchmarks import endtoend, escalations, matching, replicas, startup, storage
 from benchmarks.common import (
     HEADLINE_SIZE,
     SHIPPED_KB,
@@ -35,7 +35,15 @@ from bot.evaluation import EvalFileError
 from bot.knowledge import KnowledgeError
 
 # In the order they run and print. A section is a function Context -> SectionResult.
-SECTIONS: list[Section] = [matching.run, startup.run, escalations.run, endtoend.run]
+SECTIONS: list[Section] = [
+    matching.run,
+    startup.run,
+    escalations.run,
+    storage.run,
+    endtoend.run,
+    replicas.run,
+]
+E2E_SECTIONS = (endtoend.run, replicas.run)  # left out with --skip-e2e
 
 FULL_SIZES = (1_000, 10_000, 50_000)
 QUICK_SIZES = (1_000, 10_000)
@@ -131,6 +139,23 @@ TARGETS = (
 )
 
 
+def side_by_side(
+    figures: dict[str, Any], levels: Sequence[int]
+) -> tuple[Sequence[str], list[tuple[str, ...]]]:
+    """Answers per second and p99 of the end-to-end section's one process (long polling, on
+    SQLite) and of the replica section's three webhook replicas (on PostgreSQL)."""
+    header = ("build", "users", "one process: per s", "p99 ms", "3 replicas: per s", "p99 ms")
+    rows = []
+    for build in (endtoend.SHIPPED, endtoend.UNLIMITED):
+        for users in levels:
+            one = _get(figures, "e2e", build.key, str(users)) or {}
+            three = _get(figures, "replicas", "builds", build.key, str(users)) or {}
+            cells = [one.get("per_s"), one.get("p99_ms"), three.get("per_s"), three.get("p99_ms")]
+            shown = ["-" if value is None else f"{value:,.1f}" for value in cells]
+            rows.append((build.name, str(users), *shown))
+    return header, rows
+
+
 def parse_options(argv: Sequence[str] | None = None) -> Options:
     """The command line: which sizes, how many questions and enquiries."""
     parser = argparse.ArgumentParser(
@@ -138,9 +163,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         description=(
             "Benchmark clair-bot: matcher latency and accuracy against a naive rapidfuzz "
             "WRatio search (English and Japanese questions), start-up time and memory, stored "
-            "escalations per second, and end to end: the real Application long-polling a "
-            "loopback Bot API server, answers per second and latency at 1, 10 and 100 "
-            "concurrent users, and escalations per second. "
+            "escalations per second, the storage layer's writes per second and p50/p99 per "
+            "write on SQLite (and on PostgreSQL where the tests' throwaway server can be had), "
+            "and end to end: the real Application long-polling a loopback Bot API server, "
+            "answers per second and latency at 1, 10 and 100 concurrent users, and escalations "
+            "per second; the same closed loop through three webhook replicas on PostgreSQL "
+            "behind a round-robin proxy. "
             "Prints a table; the last line is one JSON object with every figure. "
             "Informational: the exit code is 0 whether targets pass or miss (1 only if the "
             "knowledge base or an evaluation set cannot be loaded)."
@@ -168,12 +196,14 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--escalations",
         type=_positive,
-        help="enquiries stored in each escalation run (default 2000, with --quick 500)",
+        help="enquiries stored in each escalation run, and escalations through the stores in "
+        "the storage section (default 2000, with --quick 500)",
     )
     parser.add_argument(
         "--skip-e2e",
         action="store_true",
-        help="leave out the end-to-end section (the bot polling a loopback Bot API server)",
+        help="leave out the end-to-end sections (the bot polling a loopback Bot API server, "
+        "and three webhook replicas on PostgreSQL)",
     )
     parser.add_argument(
         "--e2e-seconds",
@@ -239,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "kb_load_s": None,
         "rss_mb": None,
         "escalations_per_s": None,
+        "storage_writes_per_s": None,
+        "storage_write_p50_ms": None,
+        "storage_write_p99_ms": None,
         "match_en_p50_ms": None,
         "match_en_p99_ms": None,
         "match_ja_p50_ms": None,
@@ -251,6 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "e2e_unlimited_p50_ms": None,
         "e2e_unlimited_p99_ms": None,
         "e2e_unlimited_escalations_per_s": None,
+        "replicas_msgs_per_s": None,
+        "replicas_p99_ms": None,
+        "replicas_unlimited_msgs_per_s": None,
+        "replicas_unlimited_p99_ms": None,
         "headline_size": HEADLINE_SIZE,
     }
     with tempfile.TemporaryDirectory(prefix="clair-bench-") as scratch:
@@ -260,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"cannot benchmark: {exc}", file=sys.stderr)
             return 1
         for section in SECTIONS:
-            if section is endtoend.run and not options.e2e_users:
+            if section in E2E_SECTIONS and not options.e2e_users:
                 continue  # --skip-e2e
             result = section(context)
             print()
@@ -272,6 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for note in result.notes:
                 print(f"  note: {note}")
             deep_merge(figures, result.figures)
+
+    if options.e2e_users:
+        print()
+        print("== One process on SQLite beside three replicas on PostgreSQL")
+        print(format_table(*side_by_side(figures, options.e2e_users)))
 
     rows = []
     met: dict[str, bool | None] = {}

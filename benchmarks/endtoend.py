@@ -90,8 +90,8 @@ class TimedBotApi(FakeBotApi):
     100 waiting users would cost more than the bot being measured.
     """
 
-    def __init__(self, delay_s: float = 0.0) -> None:
-        super().__init__(token=TOKEN, max_poll_timeout=1.0)
+    def __init__(self, delay_s: float = 0.0, token: str = TOKEN, **options: Any) -> None:
+        super().__init__(token=token, max_poll_timeout=1.0, **options)
         self.delay_s = delay_s
         self.arrivals: dict[int, asyncio.Queue[tuple[int, str]]] = {}
 
@@ -239,45 +239,57 @@ async def _ask(api: TimedBotApi, user_id: int, text: str) -> tuple[int, str]:
 
 async def measure_level(context: Context, users: int, build: Build, questions: list[str]) -> Run:
     """`users` users asking in a closed loop until the time or message budget runs out."""
-    options = context.options
-    run = Run(users)
     log = ProblemLog()
     logging.getLogger().addHandler(log)
     name = f"{build.key}-{users}"
     try:
         async with TimedBotApi(build.delay_s) as api:
             settings = _settings(api, context, name, build.rate_limited)
-            ids = [FIRST_USER + n for n in range(users)]
-            for user_id in ids:
-                api.user(user_id, f"Bench {user_id}", username=f"bench{user_id}")
             async with running_bot(settings):
-                # Warm-up: one untimed question per user (first-message costs, lazy imports).
-                async with asyncio.TaskGroup() as group:
-                    for n, user_id in enumerate(ids):
-                        group.create_task(_ask(api, user_id, questions[n % len(questions)]))
-                budget = itertools.count()
-                deadline = time.perf_counter() + options.e2e_seconds
-
-                async def user(user_id: int, first: int) -> None:
-                    turn = first
-                    while time.perf_counter() < deadline and next(budget) < options.e2e_messages:
-                        try:
-                            latency, _ = await _ask(api, user_id, questions[turn % len(questions)])
-                        except TimeoutError:
-                            run.lost += 1
-                            return  # its replies may now be out of step: stop this user
-                        run.latencies.append(latency)
-                        turn += 1
-
-                started = time.perf_counter()
-                async with asyncio.TaskGroup() as group:
-                    for n, user_id in enumerate(ids):
-                        group.create_task(user(user_id, n * 7))
-                run.seconds = time.perf_counter() - started
-            run.failed_calls = sum(1 for call in api.calls if call.status != 200)
+                run = await closed_loop(api, context, users, questions)
+            run.failed_calls = sum(1 for call in api.calls if call.status != 200)  # all along
     finally:
         logging.getLogger().removeHandler(log)
     run.problems = log.summary()
+    return run
+
+
+async def closed_loop(
+    api: TimedBotApi, context: Context, users: int, questions: list[str], first_user: int = 0
+) -> Run:
+    """`users` users (ids from `first_user`, else FIRST_USER) asking the running bot in a
+    closed loop until the time or message budget runs out, after one untimed question each.
+    Also what the replica benchmark (benchmarks/replicas.py) drives its replicas with."""
+    options = context.options
+    run = Run(users)
+    calls_before = len(api.calls)
+    ids = [(first_user or FIRST_USER) + n for n in range(users)]
+    for user_id in ids:
+        api.user(user_id, f"Bench {user_id}", username=f"bench{user_id}")
+    # Warm-up: one untimed question per user (first-message costs, lazy imports).
+    async with asyncio.TaskGroup() as group:
+        for n, user_id in enumerate(ids):
+            group.create_task(_ask(api, user_id, questions[n % len(questions)]))
+    budget = itertools.count()
+    deadline = time.perf_counter() + options.e2e_seconds
+
+    async def user(user_id: int, first: int) -> None:
+        turn = first
+        while time.perf_counter() < deadline and next(budget) < options.e2e_messages:
+            try:
+                latency, _ = await _ask(api, user_id, questions[turn % len(questions)])
+            except TimeoutError:
+                run.lost += 1
+                return  # its replies may now be out of step: stop this user
+            run.latencies.append(latency)
+            turn += 1
+
+    started = time.perf_counter()
+    async with asyncio.TaskGroup() as group:
+        for n, user_id in enumerate(ids):
+            group.create_task(user(user_id, n * 7))
+    run.seconds = time.perf_counter() - started
+    run.failed_calls = sum(1 for call in api.calls[calls_before:] if call.status != 200)
     return run
 
 
@@ -327,7 +339,7 @@ async def measure_escalations(
             failed = sum(1 for call in api.calls if call.status != 200)
     finally:
         logging.getLogger().removeHandler(log)
-    with sqlite3.connect(settings.storage.path) as db:
+    with sqlite3.connect(settings.storage.url) as db:
         stored = int(db.execute("SELECT count(*) FROM enquiries").fetchone()[0])
     sent = len(latencies) + lost
     return {
@@ -373,7 +385,7 @@ async def _measure_all(context: Context) -> dict[str, Any]:
     }
 
 
-def _level_row(build: Build, f: dict[str, Any]) -> tuple[str, ...]:
+def level_row(build: Build, f: dict[str, Any]) -> tuple[str, ...]:
     return (
         build.name,
         str(f["users"]),
@@ -409,7 +421,7 @@ def run(context: Context) -> SectionResult:
     builds: dict[str, dict[str, Any]] = measured["builds"]
     options = context.options
     rows = [
-        _level_row(build, builds[build.key][str(users)])
+        level_row(build, builds[build.key][str(users)])
         for build in BUILDS
         for users in options.e2e_users
     ]

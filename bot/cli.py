@@ -27,6 +27,9 @@ from bot.markup import strip_tags
 from bot.matcher import Matcher
 from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
+from bot.storage.copy import CopyRefused, copy_database
+from bot.storage.database import Database, StorageUnavailable
+from bot.storage.migrate import upgrade
 from bot.storage.records import Event
 from bot.terminal import POLL_SECONDS, TerminalChat
 
@@ -150,6 +153,30 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write every enquiry as CSV to a file, or to standard output with -"
     )
     export.add_argument("file", help="the CSV file to write, or - for standard output")
+
+    db = commands.add_parser(
+        "db", help="the database: bring its schema up to date, or copy SQLite to PostgreSQL"
+    )
+    db_commands = db.add_subparsers(dest="db_command", metavar="DB_COMMAND")
+    db_commands.required = True
+    db_commands.add_parser(
+        "migrate",
+        help="bring storage.url's schema to the newest revision (start-up does it too)",
+    )
+    copy = db_commands.add_parser(
+        "copy",
+        help="copy every table of a SQLite database into an empty one (ids and sequences "
+        "kept); stop the bot first, or copy again with --replace after stopping it",
+    )
+    copy.add_argument("source", metavar="SQLITE_PATH", type=Path, help="the SQLite file")
+    copy.add_argument(
+        "target", metavar="POSTGRES_URL", help="postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+    )
+    copy.add_argument(
+        "--replace",
+        action="store_true",
+        help="empty the target's tables first (by default a target with rows is refused)",
+    )
     return parser
 
 
@@ -177,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval": _cmd_eval,
         "kb": _cmd_kb,
         "queue": _cmd_queue,
+        "db": _cmd_db,
     }
     try:
         return handlers[args.command](args, settings)
@@ -188,6 +216,31 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`clair-bot eval ... | head`): not an error
         sys.stderr.close()
         return EXIT_OK
+
+
+def _cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        if args.db_command == "migrate":
+            print(asyncio.run(_migrate(settings.storage.url)))
+        else:
+            copied = asyncio.run(copy_database(args.source, args.target, args.replace))
+            print(copied.summary())
+    except (StorageUnavailable, CopyRefused) as exc:
+        print(f"clair-bot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def _migrate(url: str) -> str:
+    database = await Database.open(url, migrate=False)
+    try:
+        ran = await upgrade(database)
+        revision = await database.schema_version()
+    finally:
+        await database.close()
+    if not ran:
+        return f"{database.path}: up to date, at revision {revision}"
+    return f"{database.path}: ran {', '.join(ran)}; now at revision {revision}"
 
 
 def _matcher(settings: Settings) -> Matcher:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from bot.decision import MatcherSettings
+from bot.storage.database import POSTGRES_SCHEMES
 from bot.workhours import OfficeHours
 from bot.yamlfile import YamlSyntaxError, load_yaml
 
@@ -101,12 +102,60 @@ class MatcherSection(Section):
 
 
 class StorageSettings(Section):
-    """The SQLite database of enquiries and feedback."""
+    """The database of enquiries and feedback: a SQLite file, or a PostgreSQL server.
 
-    path: Path = Path("data/clair-bot.sqlite3")
+    `url` is a SQLite file's path (relative to config.yaml's folder) or ``postgresql://...``.
+    `path` is its older name, for a SQLite file, still read; once loaded it is the SQLite
+    file in use (None on PostgreSQL), whichever of the two named it."""
+
+    url: str = "data/clair-bot.sqlite3"
+    path: Path | None = None
     retention_days: int = Field(365, ge=1)
+    # Replicas on PostgreSQL: how often each asks whether it runs the jobs (the leader).
+    jobs_leader_poll_seconds: float = Field(5.0, gt=0, le=300)
+    # PostgreSQL: how long an outbox claim holds (a dead replica's messages go after it),
+    # and how often the worker looks for messages other replicas queued.
+    outbox_lease_seconds: float = Field(60.0, ge=1, le=3600)
+    outbox_poll_seconds: float = Field(1.0, gt=0, le=60)
+    # PostgreSQL in webhook mode: connections kept for the chats' locks (updates of as many
+    # chats handled at once by this bot).
+    chat_lock_connections: int = Field(10, ge=1, le=100)
+    # Webhook mode: how long handled update_ids are kept (Telegram resends within a day).
+    handled_updates_days: int = Field(2, ge=1)
 
     _path = field_validator("path", mode="before")(_path)
+
+    @after_fields(mode="before")
+    @classmethod
+    def _older_name(cls, data: Any) -> Any:
+        older = data.get("path") if isinstance(data, dict) else None
+        if older is not None and str(older).strip():
+            if data.get("url") is not None:
+                raise ValueError(
+                    "path and storage.url are both set (storage.path is the older name of"
+                    " storage.url): keep one"
+                )
+            data = {**data, "url": str(data["path"])}
+        return data
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _database(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise ValueError("expected a SQLite file's path or postgresql://..., got ''")
+            if "://" in value and not value.startswith(POSTGRES_SCHEMES):
+                scheme = value.split("://", 1)[0]
+                raise ValueError(
+                    f"expected a SQLite file's path or postgresql://..., got a {scheme}:// URL"
+                )
+        return value
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the database is a PostgreSQL server."""
+        return self.url.startswith(POSTGRES_SCHEMES)
 
 
 class TelegramSettings(Section):
@@ -131,7 +180,9 @@ class TelegramSettings(Section):
 
 
 class WebhookSettings(Section):
-    """python-telegram-bot's own webhook server, for `clair-bot run --webhook`."""
+    """`clair-bot run --webhook`: where Telegram's updates arrive (the console's server, or
+    with the console off one on `listen` and `port`), and the secret token they must carry
+    (required in webhook mode)."""
 
     listen: str = "127.0.0.1"
     port: int = Field(8443, ge=1, le=65535)
@@ -301,6 +352,11 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+#: Settings known by two names (an older one still read): set in the environment under
+#: either, they override the file's under either.
+_SAME_SETTING: dict[str, tuple[tuple[str, ...], ...]] = {"storage": (("url", "path"),)}
+
+
 def known_variables() -> dict[str, str]:
     """Every CLAIRBOT_ variable that names a setting, with the setting it names."""
     return {
@@ -323,7 +379,11 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         if not isinstance(values, dict):
             raise ConfigError(f"{section}: must be a mapping of settings")
         _check_keys(section, values)
-        merged[section] = {**values, **(overrides.get(section) or {})}
+        override = overrides.get(section) or {}
+        for names in _SAME_SETTING.get(section, ()):
+            if any(name in override for name in names):  # the environment's name wins
+                values = {k: v for k, v in values.items() if k not in names}
+        merged[section] = {**values, **override}
     try:
         # The matcher takes its own dataclass (bot.decision); MatcherSection checks it first.
         matcher = MatcherSection.model_validate(merged.pop("matcher")).model_dump()
@@ -450,11 +510,19 @@ def _relative_to(settings: Settings, base: Path) -> Settings:
             "knowledge": settings.knowledge.model_copy(
                 update={"path": resolve(settings.knowledge.path)}
             ),
-            "storage": settings.storage.model_copy(
-                update={"path": resolve(settings.storage.path)}
-            ),
+            "storage": _storage_relative_to(settings.storage, resolve),
             "staff": settings.staff.model_copy(
                 update={"saved_replies": resolve(settings.staff.saved_replies)}
             ),
         }
     )
+
+
+def _storage_relative_to(
+    storage: StorageSettings, resolve: Callable[[Path], Path]
+) -> StorageSettings:
+    """A SQLite file's path resolved, in `url` and in `path`; PostgreSQL's URL as it is."""
+    if storage.postgres:
+        return storage.model_copy(update={"path": None})
+    path = resolve(Path(storage.url))
+    return storage.model_copy(update={"url": str(path), "path": path})

@@ -12,6 +12,12 @@ and writes it before anything else once the disk takes writes again; until then 
 stays "sending", so nothing sends it twice, and the worker backs off instead of spinning.
 On stop it finishes the message in hand (within `STOP_GRACE_S`) and leaves the rest
 pending for the next start.
+
+Several replicas on one PostgreSQL database share the outbox through a `Claimer`
+(bot.storage.replicas.OutboxClaims): each message is claimed by one of them with a lease,
+in the same order, and a message whose claim lapsed (its replica died mid-send) is claimed
+again by another; nothing is reset at start-up then (the rows another replica is sending are
+not this one's to reset).
 """
 
 from __future__ import annotations
@@ -51,6 +57,14 @@ class Undeliverable(Exception):
     """A permanent failure: trying again will not help."""
 
 
+class Claimer(Protocol):
+    """Takes the next due message for this bot alone (replicas on one database)."""
+
+    async def claim(self, lane: Lane | None) -> OutboxItem | None:
+        """The next message of `lane` (or of both) to send, already marked as being sent."""
+        ...
+
+
 class Sender(Protocol):
     """Sends one outbox message and returns Telegram's id for it."""
 
@@ -83,12 +97,14 @@ async def deliver_due(
     stopping: Callable[[], bool] = lambda: False,
     unrecorded: list[Outcome] | None = None,
     lane: Lane | None = None,
+    claimer: Claimer | None = None,
 ) -> int:
     """Deliver what is due now (of one `lane`, or both), one message at a time, in order;
     returns how many were sent.
 
     Stops early once `stopping()` is true. An outcome the store cannot take is appended to
-    `unrecorded` (for the caller to write later) before StorageUnavailable is raised.
+    `unrecorded` (for the caller to write later) before StorageUnavailable is raised. With
+    a `claimer` (replicas), messages are claimed through it instead.
     """
     sent = 0
     for _ in range(limit):
@@ -96,17 +112,23 @@ async def deliver_due(
             break
         # One at a time: a message sent now can change how the next one is threaded
         # (the announcement's id is what follow-ups reply to).
-        due = await store.due(limit=1, lane=lane)
-        if not due:
-            break
-        item = due[0]
-        if not await store.mark_sending(item.id):
-            # Read as due, but no longer pending when taken: delivered or taken meanwhile.
-            # Sending it anyway is how a message reached a user twice in the fault run.
-            log.warning(
-                "outbox %s (#%s): no longer pending when taken; not sent", item.id, item.ref
-            )
-            continue
+        if claimer is not None:
+            claimed = await claimer.claim(lane)
+            if claimed is None:
+                break
+            item = claimed
+        else:
+            due = await store.due(limit=1, lane=lane)
+            if not due:
+                break
+            item = due[0]
+            if not await store.mark_sending(item.id):
+                # Read as due, but no longer pending when taken: delivered or taken meanwhile.
+                # Sending it anyway is how a message reached a user twice in the fault run.
+                log.warning(
+                    "outbox %s (#%s): no longer pending when taken; not sent", item.id, item.ref
+                )
+                continue
         outcome: Outcome
         try:
             message_id = await sender.send(item)
@@ -153,12 +175,14 @@ class OutboxWorker:
         backoff: Backoff = Backoff(),
         on_failure: FailureNotice | None = None,
         idle_s: float = 30.0,
+        claimer: Claimer | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.backoff = backoff
         self.on_failure = on_failure
-        self.idle_s = idle_s
+        self.idle_s = idle_s  # replicas: how often to look for what the others queued
+        self.claimer = claimer
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._unrecorded: list[Outcome] = []
@@ -166,7 +190,7 @@ class OutboxWorker:
 
     async def start(self) -> None:
         """Resume after a restart (messages caught mid-send go again) and start delivering."""
-        recovered = await self.store.recover()
+        recovered = 0 if self.claimer is not None else await self.store.recover()
         if recovered:
             log.warning(
                 "outbox: %d message(s) were mid-send at shutdown; sending again", recovered
@@ -219,6 +243,7 @@ class OutboxWorker:
             stopping=self._stopping.is_set,
             unrecorded=self._unrecorded,
             lane=lane,
+            claimer=self.claimer,
         )
 
     async def _run(self, lane: Lane) -> None:

@@ -28,6 +28,7 @@ from bot.staffwork import StaffService
 from bot.storage import Storage
 from bot.storage.database import now
 from bot.storage.enquiries import StoreHooks
+from bot.storage.replicas import OutboxClaims
 from bot.users import UserService
 
 
@@ -72,7 +73,7 @@ class Services:
         or SavedRepliesError), then open the store."""
         kb = load_knowledge(settings.knowledge.path)
         saved = load_saved_replies(settings.staff.saved_replies)
-        storage = await Storage.open(settings.storage.path, clock)
+        storage = await Storage.open(settings.storage.url, clock)
         return cls(settings, kb, storage, saved=saved)
 
     async def close(self) -> None:
@@ -89,10 +90,22 @@ class Services:
         await self.storage.enquiries.record_thread_messages(ref, chat_id, message_ids)
 
     def outbox_worker(self, sender: Sender, backoff: Backoff | None = None) -> OutboxWorker:
-        """The background task that delivers the outbox through `sender`."""
+        """The background task that delivers the outbox through `sender`; on PostgreSQL it
+        claims each message with a lease (replicas share the outbox) and looks for what the
+        others queued every storage.outbox_poll_seconds."""
+        database, storage = self.storage.database, self.settings.storage
+        if database.dialect != "postgresql":
+            return OutboxWorker(
+                self.storage.outbox,
+                sender,
+                backoff or Backoff(),
+                on_failure=self.notices.failure_notice,
+            )
         return OutboxWorker(
             self.storage.outbox,
             sender,
             backoff or Backoff(),
             on_failure=self.notices.failure_notice,
+            idle_s=storage.outbox_poll_seconds,
+            claimer=OutboxClaims(database, storage.outbox_lease_seconds),
         )

@@ -9,6 +9,7 @@ scripts and sending the address on as a referrer (sign-in links carry a token).
 
 from __future__ import annotations
 
+import hmac
 import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -67,11 +74,21 @@ async def _japanese_font(request: Request) -> Response:
 
 @dataclass(frozen=True)
 class Webhook:
-    """In webhook mode, where Telegram posts its updates and what takes them."""
+    """In webhook mode, where Telegram posts its updates and what takes them.
+
+    `take` handles one update and returns whether it is done with (handled, or handled
+    before): only then does Telegram get a 2xx; otherwise it sends the update again later.
+    `ready` says why the bot cannot take updates yet (None once it can), for /readyz.
+    """
 
     path: str
     secret_token: str
-    take: Callable[[dict[str, Any]], Awaitable[None]]
+    take: Callable[[dict[str, Any]], Awaitable[bool]]
+    ready: Callable[[], Awaitable[str | None]]
+
+    def __post_init__(self) -> None:
+        if not self.secret_token:
+            raise ValueError("a webhook needs a secret token (webhook.secret_token)")
 
 
 class _Headers(BaseHTTPMiddleware):
@@ -109,9 +126,25 @@ def build_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     if webhook is not None:
-        routes.append(Route(f"/{webhook.path.strip('/')}", _updates, methods=["POST"]))
+        routes.extend(webhook_routes(webhook))
     app = Starlette(routes=routes, middleware=[Middleware(_Headers)])
     app.state.console = Console(services, files, secure, environment())
+    app.state.webhook = webhook
+    return app
+
+
+def webhook_routes(webhook: Webhook) -> list[Route]:
+    """Telegram's updates at webhook.path, and the load balancer's health checks."""
+    return [
+        Route(f"/{webhook.path.strip('/')}", _updates, methods=["POST"]),
+        Route("/healthz", _health),
+        Route("/readyz", _ready),
+    ]
+
+
+def build_webhook_app(webhook: Webhook) -> Starlette:
+    """Webhook mode with the console's pages off: the updates and the health checks only."""
+    app = Starlette(routes=webhook_routes(webhook), middleware=[Middleware(_Headers)])
     app.state.webhook = webhook
     return app
 
@@ -168,19 +201,38 @@ async def _signout(request: Request, session: Session) -> Response:
 
 
 async def _updates(request: Request) -> Response:
-    """Telegram's updates in webhook mode, checked by the secret token Telegram sends."""
+    """Telegram's updates in webhook mode, checked by the secret token Telegram sends; 200
+    once the update is handled, 503 (Telegram sends it again) when it could not be."""
     webhook: Webhook = request.app.state.webhook
     sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-    if webhook.secret_token and sent != webhook.secret_token:
-        return Response(status_code=403)
+    if not hmac.compare_digest(sent.encode(), webhook.secret_token.encode()):
+        return Response(status_code=401)
     try:
         update = await request.json()
     except ValueError:
         return Response(status_code=400)
-    if not isinstance(update, dict):
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
         return Response(status_code=400)
-    await webhook.take(update)
+    if not await webhook.take(update):
+        return Response(status_code=503)
     return Response(status_code=200)
+
+
+async def _health(request: Request) -> Response:
+    """Liveness (no auth, no secrets): 200 while the event loop answers; with ``?ready=1``,
+    readiness as /readyz."""
+    if request.query_params.get("ready") not in (None, "", "0"):
+        return await _ready(request)
+    return JSONResponse({"status": "ok"})
+
+
+async def _ready(request: Request) -> Response:
+    """Readiness: 200 when the bot has started and the database answers, else 503 and why."""
+    webhook: Webhook = request.app.state.webhook
+    problem = await webhook.ready()
+    if problem is not None:
+        return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
+    return JSONResponse({"status": "ready"})
 
 
 def _with_cookie(
@@ -198,4 +250,4 @@ def _with_cookie(
     return response
 
 
-__all__ = ["Console", "Services", "Webhook", "build_app"]
+__all__ = ["Console", "Services", "Webhook", "build_app", "build_webhook_app"]

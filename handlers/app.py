@@ -39,8 +39,11 @@ from bot.language import JAPANESE
 from bot.savedreplies import SavedRepliesError, check_saved_replies
 from bot.service import Services
 from bot.storage.database import StorageUnavailable
-from bot.storage.lock import AlreadyRunning, InstanceLock
+from bot.storage.lock import AlreadyRunning, InstanceLock, ServerLock
+from bot.storage.replicas import SharedLimits
 from handlers import console, delivery
+from handlers import webhook as webhooks
+from handlers.limits import SharedRateLimiter
 from handlers.registry import register
 from handlers.state import CONTEXT_TYPES, BotData, Context, UserData
 
@@ -167,7 +170,7 @@ def build_application(settings: Settings, service: Services | None = None) -> Cl
         .base_file_url(settings.telegram.base_file_url)
         .request(InboundRequest(connection_pool_size=REQUEST_POOL))
         .get_updates_request(InboundRequest(connection_pool_size=1))
-        .rate_limiter(rate_limiter(settings.telegram))
+        .rate_limiter(SharedRateLimiter(rate_limiter(settings.telegram), settings.telegram))
         .concurrent_updates(PerChatUpdates(settings.telegram.concurrent_updates))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
@@ -191,6 +194,10 @@ async def _post_init(application: Application[Any, Any, Any, Any, BotData, Any])
         data.owns_service = True
     kb = data.service.kb
     logger.info("knowledge base loaded: %d entries", len(kb.entries))
+    database = data.service.storage.database
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, SharedRateLimiter) and database.dialect == "postgresql":
+        limiter.limits = SharedLimits(database)  # Telegram's limits for all replicas together
     await delivery.start(application)
     # The menu in English for everyone, in Japanese for clients set to Japanese.
     for language, menu in ((None, texts.EN.commands), (JAPANESE, texts.JA.commands)):
@@ -221,6 +228,9 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, BotData, A
     """Stop delivery, then close the service if post_init opened it."""
     data = application.bot_data
     await console.stop(application)  # it acts on the services: before they close
+    if data.turns is not None:  # the chats' locks, once no update is being handled
+        await data.turns.close()
+        data.turns = None
     await delivery.stop(application)  # before the store it writes to closes
     if data.service is not None and data.owns_service:
         await data.service.close()
@@ -258,12 +268,8 @@ def run_telegram(settings: Settings, webhook: bool = False, once: bool = False) 
     telegram.wait_for_network off) an unreachable Bot API ends the run instead of being
     waited for.
     """
-    if webhook and not settings.webhook.url:
-        print(
-            "clair-bot: webhook.url is not set: set it in config.yaml or CLAIRBOT_WEBHOOK_URL "
-            "to the public https URL Telegram should call",
-            file=sys.stderr,
-        )
+    if webhook and (problem := webhooks.missing_setting(settings)):
+        print(f"clair-bot: {problem}", file=sys.stderr)
         return EXIT_USAGE
     report = check_knowledge(settings.knowledge.path)  # fail before touching the network
     if report.kb is None:
@@ -307,9 +313,13 @@ async def serve(
     opened here and closed on the way out. Returns an exit code.
     """
     quiet_library_logs()
-    lock = InstanceLock(settings.storage.path)
+    if webhook and (problem := webhooks.missing_setting(settings)):
+        print(f"clair-bot: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    lock = InstanceLock(settings.storage.path) if settings.storage.path else None
     try:
-        lock.acquire()
+        if lock is not None:
+            lock.acquire()
     except (AlreadyRunning, StorageUnavailable) as exc:
         print(f"clair-bot: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -323,17 +333,32 @@ async def serve(
         except (KnowledgeError, SavedRepliesError) as exc:  # changed since run_telegram's check
             _print_problems(exc)
             return EXIT_FAILED
+        # PostgreSQL: one bot per database when it long-polls (Telegram allows one getUpdates);
+        # in webhook mode any number of replicas share it (bot.storage.replicas).
+        replicas = webhook and lock is None
+        server_lock = (
+            None if lock is not None or replicas else ServerLock(services.storage.database)
+        )
         try:
+            if server_lock is not None:  # PostgreSQL: the server holds the lock
+                try:
+                    await server_lock.acquire()
+                except (AlreadyRunning, StorageUnavailable) as exc:
+                    print(f"clair-bot: {exc}", file=sys.stderr)
+                    return EXIT_FAILED
             application = build_application(settings, services)
             return await _run(application, settings, stop, webhook, wait_for_network)
         except StorageUnavailable as exc:  # a write at start-up: the outbox's recovery
             print(f"clair-bot: {exc}", file=sys.stderr)
             return EXIT_FAILED
         finally:
+            if server_lock is not None:
+                await server_lock.release()
             if owned:
                 await services.close()
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def quiet_library_logs() -> None:
@@ -356,28 +381,16 @@ async def _run(
         return connected
     try:
         assert application.post_init is not None and application.updater is not None
-        on_console = webhook and settings.console.enabled  # its server takes the updates
-        if on_console:
-            console.take_webhook_updates(application, settings)  # before post_init starts it
+        if webhook:  # the bot's own server takes the updates: before post_init starts it
+            webhooks.take_updates(application)
         await application.post_init(application)
         await application.start()
-        if on_console:
+        if webhook:
             try:
-                await console.set_webhook(application, settings)
-            except console.NoWebhookServer as exc:
+                await webhooks.set_webhook(application)
+            except webhooks.NoWebhookServer as exc:
                 print(f"clair-bot: {exc}", file=sys.stderr)
                 return EXIT_FAILED
-        elif webhook:
-            hook = settings.webhook
-            await application.updater.start_webhook(
-                listen=hook.listen,
-                port=hook.port,
-                url_path=hook.path,
-                webhook_url=hook.url,
-                secret_token=hook.secret_token or None,
-                allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=-1,
-            )
         else:
             await application.updater.start_polling(
                 poll_interval=0,

@@ -2,9 +2,9 @@
 
 `start` (from post_init) serves the console (console.app) in the bot's event loop with
 uvicorn, giving it the bot to fetch attachments with; `stop` (from post_shutdown) ends it
-before the services close. In webhook mode with the console on, Telegram's updates arrive on
-the console's own server (`take_webhook_updates`, then `set_webhook`, from the runner in
-handlers/app.py), as python-telegram-bot's customwebhookbot example does.
+before the services close. In webhook mode Telegram's updates always arrive on this server
+(handlers.webhook): the console's, or with the console's pages off a server of the updates
+and the health checks alone on webhook.listen and webhook.port.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application
 
-from bot.config import Settings
-from console.app import Webhook, build_app
+from console.app import build_app, build_webhook_app
 from console.server import ConsoleServer
 from handlers.staff import staff_only, words_for
 from handlers.state import BotData, Context
@@ -32,37 +31,47 @@ from handlers.state import BotData, Context
 logger = logging.getLogger(__name__)
 
 
-class NoWebhookServer(RuntimeError):
-    """Webhook mode, but the console's server, which takes the updates, could not start."""
-
-
 async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
-    """Serve the console when console.enabled; a port in use is logged, and the bot runs on."""
+    """Serve the console when console.enabled (in webhook mode, with the updates), or in
+    webhook mode with the console off the updates alone; a port in use is logged."""
     data = application.bot_data
     services = data.core
     settings = services.settings.console
-    if not settings.enabled:
+    if settings.enabled:
+        bot = application.bot
+
+        async def files(file_id: str) -> bytes:
+            telegram_file = await bot.get_file(file_id)
+            return bytes(await telegram_file.download_as_bytearray())
+
+        app = build_app(services, files=files, webhook=data.webhook)
+        what, host, port, advice = (
+            "console",
+            settings.listen,
+            settings.port,
+            ("set console.port, or console.enabled: false"),
+        )
+    elif data.webhook is not None:
+        hook = services.settings.webhook
+        app = build_webhook_app(data.webhook)
+        what, host, port, advice = "webhook", hook.listen, hook.port, "set webhook.port"
+    else:
         return
-    bot = application.bot
-
-    async def files(file_id: str) -> bytes:
-        telegram_file = await bot.get_file(file_id)
-        return bytes(await telegram_file.download_as_bytearray())
-
-    app = build_app(services, files=files, webhook=data.webhook)
-    server = ConsoleServer(app, settings.listen, settings.port)
+    server = ConsoleServer(app, host, port)
     try:
         await server.start()
     except OSError as exc:
         logger.error(
-            "console: cannot listen on %s:%d (%s): set console.port, or console.enabled: false",
-            settings.listen,
-            settings.port,
-            exc.strerror or exc,
+            "%s: cannot listen on %s:%d (%s): %s", what, host, port, exc.strerror or exc, advice
         )
         return
     data.console = server
-    logger.info("console: serving on %s (%s)", server.url, settings.public_url or "no public_url")
+    if settings.enabled:
+        logger.info(
+            "console: serving on %s (%s)", server.url, settings.public_url or "no public_url"
+        )
+    else:
+        logger.info("webhook: serving the updates alone on %s", server.url)
 
 
 async def stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> None:
@@ -105,38 +114,3 @@ async def console(update: Update, context: Context) -> None:
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
     logger.info("console: sign-in link asked for by staff %d", user.id)
-
-
-def take_webhook_updates(
-    application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
-) -> None:
-    """Webhook mode with the console on: before post_init starts the console, have its server
-    take Telegram's updates at webhook.path (checking the secret token) into the update queue,
-    as python-telegram-bot's customwebhookbot example does."""
-    hook = settings.webhook
-    bot = application.bot
-
-    async def take(data: dict[str, Any]) -> None:
-        update = Update.de_json(data, bot)
-        if update is not None:
-            await application.update_queue.put(update)
-
-    application.bot_data.webhook = Webhook(hook.path, hook.secret_token, take)
-
-
-async def set_webhook(
-    application: Application[Any, Any, Any, Any, BotData, Any], settings: Settings
-) -> None:
-    """After post_init: tell Telegram to send updates to webhook.url. NoWebhookServer when the
-    console's server did not start (then Telegram is not told: nothing would take them)."""
-    hook, console = settings.webhook, settings.console
-    if (server := application.bot_data.console) is None:
-        raise NoWebhookServer(
-            f"webhook mode: cannot listen on {console.listen}:{console.port} (see the log); "
-            "set console.port, or console.enabled: false for python-telegram-bot's own "
-            "webhook server on webhook.listen and webhook.port"
-        )
-    await application.bot.set_webhook(
-        hook.url, secret_token=hook.secret_token or None, allowed_updates=Update.ALL_TYPES
-    )
-    logger.info("webhook: Telegram's updates arrive at %s/%s", server.url, hook.path.strip("/"))

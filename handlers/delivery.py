@@ -5,7 +5,9 @@ to the enquiry's announcement or into its forum topic; copyMessage for an attach
 editMessageText or editMessageCaption for an edited reply; editMessageReplyMarkup for the
 announcement's buttons) and translates Telegram's errors into the worker's two outcomes: try
 again later, or give up. `start` starts the worker and the periodic jobs (reminders, the
-automatic close, purge) in post_init; `stop` ends it before the service closes.
+automatic close, purge) in post_init; `stop` ends it before the service closes. With several
+replicas on one PostgreSQL database the jobs run only in the one that holds the jobs' lock
+(`JobsLeader`, polled every storage.jobs_leader_poll_seconds).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.markup import shorten
 from bot.outbox import RetryLater, Undeliverable
 from bot.staffwork import StaffService
 from bot.storage.records import Kind, OutboxItem
+from bot.storage.replicas import JobsLeader, forget_handled
 from handlers.state import BotData, Context
 
 logger = logging.getLogger(__name__)
@@ -191,6 +194,10 @@ async def start(application: Application[Any, Any, Any, Any, BotData, Any]) -> N
     if jobs is None:  # the [job-queue] extra is a dependency; without it, no reminders
         logger.warning("no job queue: reminders and the daily purge will not run")
         return
+    data.leader = JobsLeader(services.storage.database)
+    await data.leader.poll()
+    every = timedelta(seconds=services.settings.storage.jobs_leader_poll_seconds)
+    jobs.run_repeating(poll_leader, interval=every, first=every)
     jobs.run_repeating(send_reminders, interval=REMIND_EVERY, first=REMIND_EVERY)
     jobs.run_repeating(autoclose, interval=REMIND_EVERY, first=REMIND_EVERY)
     jobs.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_FIRST)
@@ -202,22 +209,47 @@ async def stop(application: Application[Any, Any, Any, Any, BotData, Any]) -> No
     if data.outbox is not None:
         await data.outbox.stop()
         data.outbox = None
+    if data.leader is not None:  # another replica takes the jobs at its next poll
+        await data.leader.release()
+        data.leader = None
+
+
+def leads(context: Context) -> bool:
+    """Whether this bot runs the periodic jobs (one replica at a time; always on SQLite)."""
+    leader = context.bot_data.leader
+    return leader is not None and leader.held
+
+
+async def poll_leader(context: Context) -> None:
+    """Job: keep or take the jobs' lead (a replica that died frees it with its session)."""
+    if context.bot_data.leader is not None:
+        await context.bot_data.leader.poll()
 
 
 async def send_reminders(context: Context) -> None:
     """Job: re-announce enquiries waiting longer than staff.remind_after_hours."""
+    if not leads(context):
+        return
     for ref in await context.bot_data.core.maintenance.send_reminders():
         logger.info("enquiry #%d: reminder sent to staff", ref)
 
 
 async def autoclose(context: Context) -> None:
     """Job: resolve enquiries pending on the user for staff.autoclose_days."""
+    if not leads(context):
+        return
     for ref in await context.bot_data.core.maintenance.autoclose():
         logger.info("enquiry #%d: resolved automatically", ref)
 
 
 async def purge(context: Context) -> None:
-    """Job: delete resolved enquiries older than storage.retention_days."""
+    """Job: delete resolved enquiries older than storage.retention_days, and the update_ids
+    handled before storage.handled_updates_days."""
+    if not leads(context):
+        return
     deleted = await context.bot_data.core.maintenance.purge()
     if deleted:
         logger.info("purged %d resolved enquiries past retention", deleted)
+    services = context.bot_data.core
+    days = services.settings.storage.handled_updates_days
+    await forget_handled(services.storage.database, days)

@@ -17,6 +17,7 @@ from bot.language import ENGLISH
 from bot.outbox import Backoff, OutboxWorker
 from bot.service import Services
 from bot.storage.records import Asker
+from bot.storage.replicas import ChatTurns, JobsLeader
 from bot.users import REMEMBERED_QUESTIONS, RecentQuestions
 from console.app import Webhook
 from console.server import ConsoleServer
@@ -34,7 +35,9 @@ class BotData:
     outbox: OutboxWorker | None = None  # started and stopped by handlers.delivery
     backoff: Backoff = field(default_factory=Backoff)  # between the outbox's retries
     console: ConsoleServer | None = None  # started and stopped by handlers.console
-    webhook: Webhook | None = None  # webhook mode with the console: updates arrive there
+    webhook: Webhook | None = None  # webhook mode: updates arrive on the bot's own server
+    leader: JobsLeader | None = None  # whether this replica runs the jobs (handlers.delivery)
+    turns: ChatTurns | None = None  # webhook mode: the chats' locks (handlers.webhook)
 
     @property
     def core(self) -> Services:

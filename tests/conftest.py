@@ -8,7 +8,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +18,7 @@ import pytest
 from fakebotapi import ApiCall, FakeBotApi, SentMessage
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from postgres import PostgresServer, unavailable
 
 from bot import texts
 from bot.config import Settings, load_settings
@@ -227,7 +228,7 @@ async def open_services(settings: Settings, clock: Callable[[], datetime] = now)
     if settings.knowledge.path.resolve() != FIXTURE_KNOWLEDGE:
         return await Services.open(settings, clock)
     matcher = fixture_matcher(settings.matcher)
-    storage = await Storage.open(settings.storage.path, clock)
+    storage = await Storage.open(settings.storage.url, clock)
     return Services(settings, matcher.kb, storage, matcher, load_saved_replies(FIXTURE_REPLIES))
 
 
@@ -368,6 +369,27 @@ def fast_worker(service: Services, sender: Sender, idle_s: float = 0.5) -> Outbo
         on_failure=service.notices.failure_notice,
         idle_s=idle_s,
     )
+
+
+# ------------------------------------------------------------------ the two storage engines
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server per test worker, started when a test first needs it."""
+    why = unavailable()
+    if why is not None:
+        pytest.skip(f"PostgreSQL: {why}")
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """A new, empty database on each engine: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "db.sqlite3"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.database()
 
 
 # --------------------------------------------------------------------------- the console

@@ -10,8 +10,9 @@ API for the real python-telegram-bot ``Application`` to run against it over HTTP
         api.send_message("/start", user=api.user(42))
         reply = await api.next_message(42)
 
-The test side enqueues updates (served through real long polling on ``getUpdates``) and
-inspects what the bot sent. Requests are validated the way Telegram does for the things bots
+The test side enqueues updates (served through real long polling on ``getUpdates``, or, after
+``setWebhook``, posted to the webhook's URL as Telegram does) and inspects what the bot
+sent. Requests are validated the way Telegram does for the things bots
 commonly get wrong (HTML markup, message length, callback data size, editing unchanged
 messages), and faults (429/5xx/delays, blocked users) can be injected.
 """
@@ -28,10 +29,13 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from html.parser import HTMLParser
 from http import HTTPStatus
 from typing import Any, NoReturn, Self, TypedDict, TypeVar, Unpack
+from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "MessageOptions",
     "SentMessage",
     "UploadedFile",
+    "WebhookDelivery",
 ]
 
 JSON = dict[str, Any]
@@ -168,6 +173,28 @@ class SentMessage:
             if text_substring in text:
                 return value
         raise LookupError(f"no button containing {text_substring!r} in {self.buttons()!r}")
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the webhook: the answer's status, or None and the error when
+    there was none (connection refused or cut, no answer within the timeout)."""
+
+    update_id: int
+    status: int | None
+    error: str = ""
+    at: float = 0.0  # time.monotonic()
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer: Telegram counts the update delivered."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+#: The header Telegram sends the webhook's secret_token in.
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: Webhook URLs the fake posts to: the tests reach only this machine.
+LOOPBACK_HOSTS = frozenset(("127.0.0.1", "localhost"))
 
 
 class MessageOptions(TypedDict, total=False):
@@ -364,12 +391,31 @@ def _update_kind(update: JSON) -> str:
     return next(key for key in update if key != "update_id")
 
 
+def _update_chat(update: JSON) -> int | str:
+    """What a webhook's updates are ordered by: the chat of the update's message (a callback
+    query's message's), else the update alone."""
+    content = update[_update_kind(update)]
+    if isinstance(content, dict):
+        chat = (content.get("message") or content).get("chat")
+        if isinstance(chat, dict) and "id" in chat:
+            return int(chat["id"])
+    return f"update {update['update_id']}"
+
+
 class FakeBotApi:
     """A fake Bot API server; use as ``async with FakeBotApi() as api``.
 
     ``max_poll_timeout`` caps how long ``getUpdates`` long-polls so shutdowns stay fast.
     With ``strict_chats`` the bot can only talk to chats the test created or that sent updates
     (anything else is 400 "chat not found", as on Telegram).
+
+    After ``setWebhook`` the updates are POSTed to its URL instead (``getUpdates`` is then 409,
+    as on Telegram): one update a request, with the ``secret_token`` in
+    ``X-Telegram-Bot-Api-Secret-Token``; a chat's next update only once its last was answered
+    2xx, up to ``webhook_max_connections`` chats at once (Telegram's default, 40). A non-2xx
+    answer, a refused or cut connection or no answer within ``webhook_timeout`` seconds is
+    tried again after ``webhook_retry[0]`` seconds, doubling up to ``webhook_retry[1]``. Every
+    attempt is in :attr:`deliveries`. Only URLs on 127.0.0.1 or localhost are posted to.
     """
 
     def __init__(
@@ -381,6 +427,9 @@ class FakeBotApi:
         max_poll_timeout: float = 1.0,
         strict_chats: bool = True,
         port: int = 0,
+        webhook_retry: tuple[float, float] = (0.1, 2.0),
+        webhook_timeout: float = 10.0,
+        webhook_max_connections: int = 40,
     ) -> None:
         self.token = token
         self.max_poll_timeout = max_poll_timeout
@@ -399,6 +448,14 @@ class FakeBotApi:
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_retry = webhook_retry
+        self.webhook_timeout = webhook_timeout
+        self.webhook_max_connections = webhook_max_connections
+        #: Every POST of an update to the webhook, in the order they were answered.
+        self.deliveries: list[WebhookDelivery] = []
+        self._webhook_error: tuple[int, str] | None = None  # getWebhookInfo's last error
+        self._webhook_task: asyncio.Task[None] | None = None
         self.users: dict[int, JSON] = {}
         self.chats: dict[int, JSON] = {}
         self.blocked: set[int] = set()
@@ -436,9 +493,14 @@ class FakeBotApi:
         self._port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Release pending long polls and shut the server down."""
+        """Release pending long polls, stop posting to the webhook, shut the server down."""
         self._closing = True
         self._notify()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -717,6 +779,78 @@ class FakeBotApi:
         self._changed.set()
         self._changed = asyncio.Event()
 
+    def _drop_unwanted(self) -> None:
+        """Drop queued updates of kinds the bot did not ask for (allowed_updates)."""
+        allowed = self._allowed_updates
+        self._updates = [
+            u
+            for u in self._updates
+            if (_update_kind(u) in allowed if allowed else _update_kind(u) not in OPT_IN_UPDATES)
+        ]
+
+    async def _post_updates(self) -> None:
+        """From the first setWebhook on: while a webhook is set, post each chat's first queued
+        update, a chat at a time (idle while there is none, until the server stops)."""
+        in_flight: dict[int | str, asyncio.Task[None]] = {}
+        timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                while not self._closing:
+                    changed = self._changed  # taken before looking, so no change is missed
+                    self._drop_unwanted()
+                    for update in self._updates if self.webhook_url else []:
+                        if len(in_flight) >= self.webhook_max_connections:
+                            break
+                        chat = _update_chat(update)
+                        if chat in in_flight:  # its earlier update is not answered yet
+                            continue
+                        task = asyncio.create_task(self._post_until_taken(session, update))
+                        task.add_done_callback(partial(self._taken, in_flight, chat))
+                        in_flight[chat] = task
+                    await changed.wait()
+        finally:
+            for task in list(in_flight.values()):
+                task.cancel()
+
+    def _taken(self, in_flight: dict[int | str, Any], chat: int | str, _: object) -> None:
+        in_flight.pop(chat, None)  # the chat's next update may go
+        self._notify()
+
+    async def _post_until_taken(self, session: aiohttp.ClientSession, update: JSON) -> None:
+        """Post `update` until the webhook answers 2xx, backing off as Telegram does; then it
+        leaves the queue. Gives up (leaving it queued) when the webhook is deleted."""
+        wait, most = self.webhook_retry
+        for attempt in itertools.count():
+            if attempt:
+                await asyncio.sleep(wait)  # Telegram's back-off before the next try
+                wait = min(wait * 2, most)
+            if not self.webhook_url:
+                return
+            delivery = await self._post(session, self.webhook_url, update)
+            self.deliveries.append(delivery)
+            self._notify()
+            if delivery.ok:
+                self._updates = [u for u in self._updates if u is not update]
+                return
+            message = delivery.error or f"Wrong response from the webhook: {delivery.status}"
+            self._webhook_error = (int(time.time()), message)
+
+    async def _post(
+        self, session: aiohttp.ClientSession, url: str, update: JSON
+    ) -> WebhookDelivery:
+        update_id = int(update["update_id"])
+        if urlsplit(url).hostname not in LOOPBACK_HOSTS:
+            error = "the fake posts only to 127.0.0.1 and localhost"
+            return WebhookDelivery(update_id, None, error, time.monotonic())
+        headers = {SECRET_HEADER: self.webhook_secret} if self.webhook_secret else {}
+        try:
+            async with session.post(url, json=update, headers=headers) as response:
+                await response.read()
+                return WebhookDelivery(update_id, response.status, "", time.monotonic())
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return WebhookDelivery(update_id, None, error, time.monotonic())
+
     def _next_id(self, kind: str, chat_id: int, first: int = 1) -> int:
         value = self._last_ids.get((kind, chat_id), first - 1) + 1
         self._last_ids[(kind, chat_id)] = value
@@ -949,16 +1083,7 @@ class FakeBotApi:
             if offset:  # confirms everything before offset; negative: keep the last -offset
                 kept = self._updates[offset:] if offset < 0 else self._updates
                 self._updates = [u for u in kept if u["update_id"] >= offset]
-            allowed = self._allowed_updates
-            self._updates = [
-                u
-                for u in self._updates
-                if (
-                    _update_kind(u) in allowed
-                    if allowed
-                    else _update_kind(u) not in OPT_IN_UPDATES
-                )
-            ]
+            self._drop_unwanted()
             return self._updates[: max(1, min(limit, 100))]
 
         def done() -> bool:
@@ -975,14 +1100,30 @@ class FakeBotApi:
         return await self._api_setWebhook({"url": ""} | params)
 
     async def _api_setWebhook(self, params: JSON) -> bool:
-        self.webhook_url = str(params.get("url") or "")
+        url = str(params.get("url") or "")
+        if url and not url.startswith(("http://", "https://")):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = str(params.get("secret_token") or "")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{0,256}", secret):
+            raise _bad("secret token contains unallowed characters")
+        self.webhook_url, self.webhook_secret = url, secret if url else ""
+        if params.get("allowed_updates") is not None:  # persists, like on Telegram
+            self._allowed_updates = list(params["allowed_updates"])
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        if url and self._webhook_task is None and not self._closing:
+            self._webhook_task = asyncio.create_task(self._post_updates())
         return True
 
     async def _api_getWebhookInfo(self, params: JSON) -> JSON:
         info = {"url": self.webhook_url, "has_custom_certificate": False}
-        return info | {"pending_update_count": len(self._updates)}
+        info |= {"pending_update_count": len(self._updates)}
+        if self.webhook_url:
+            info["max_connections"] = self.webhook_max_connections
+        if self._webhook_error is not None:
+            date, message = self._webhook_error
+            info |= {"last_error_date": date, "last_error_message": message}
+        return info
 
     @staticmethod
     def _commands_key(params: JSON) -> tuple[str, str]:

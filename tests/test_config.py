@@ -175,3 +175,43 @@ def test_a_key_written_twice_in_config_yaml_is_named_with_its_line(tmp_path: Pat
     config.write_text("logging:\n  level: INFO\nlogging:\n  level: DEBUG\n")
     with pytest.raises(ConfigError, match=r"config.yaml:3: .*duplicate key 'logging'"):
         load_settings(config, environ={})
+
+
+def test_storage_url_is_a_sqlite_path_or_postgresql(tmp_path: Path) -> None:
+    settings = load_settings(
+        ROOT / "config.yaml", environ={"CLAIRBOT_STORAGE_URL": "postgresql://bot:pw@db/clair"}
+    )
+    assert settings.storage.url == "postgresql://bot:pw@db/clair"
+    assert settings.storage.postgres and settings.storage.path is None
+    config = tmp_path / "config.yaml"
+    config.write_text("storage:\n  url: db/bot.sqlite3\n")
+    settings = load_settings(config, environ={})
+    assert settings.storage.url == str(tmp_path / "db" / "bot.sqlite3")
+    assert settings.storage.path == tmp_path / "db" / "bot.sqlite3"
+    config.write_text("storage:\n  path: old.sqlite3\n")  # the older name still works
+    settings = load_settings(config, environ={})
+    assert (settings.storage.url, settings.storage.path) == (
+        str(tmp_path / "old.sqlite3"),
+        tmp_path / "old.sqlite3",
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"CLAIRBOT_STORAGE_URL": "mysql://db/clair"},
+            "storage.url: expected a SQLite file's path or postgresql://..., got a mysql:// URL",
+        ),
+        ({"CLAIRBOT_STORAGE_URL": " "}, "storage.url: expected a SQLite file's path"),
+        (
+            {"CLAIRBOT_STORAGE_URL": "a.sqlite3", "CLAIRBOT_STORAGE_PATH": "b.sqlite3"},
+            "storage.path and storage.url are both set (storage.path is the older name of"
+            " storage.url): keep one",
+        ),
+    ],
+)
+def test_bad_storage_urls_name_themselves(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(ROOT / "config.yaml", environ=environ)
+    assert str(caught.value).startswith(message)

@@ -488,7 +488,7 @@ async def test_in_webhook_mode_the_console_server_takes_telegram_updates(
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url) as client:
             forged = await client.post("/telegram", json=update)
-            assert forged.status_code == 403
+            assert forged.status_code == 401
             headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
             taken = await client.post("/telegram", json=update, headers=headers)
             assert taken.status_code == 200
@@ -512,7 +512,10 @@ async def test_in_webhook_mode_a_console_that_cannot_listen_stops_the_bot(
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = str(taken.getsockname()[1])
         overrides = console_overrides(
-            tmp_path, CLAIRBOT_CONSOLE_PORT=port, CLAIRBOT_WEBHOOK_URL="https://bot.example/t"
+            tmp_path,
+            CLAIRBOT_CONSOLE_PORT=port,
+            CLAIRBOT_WEBHOOK_URL="https://bot.example/t",
+            CLAIRBOT_WEBHOOK_SECRET_TOKEN="s3cret",
         )
         settings = settings_for(staff_api, tmp_path, **overrides)
         services = await open_services(settings)

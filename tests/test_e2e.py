@@ -424,7 +424,7 @@ def run_like_the_cli(
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     assert not built[0].running
-    lock = InstanceLock(settings.storage.path)
+    lock = InstanceLock(Path(settings.storage.url))
     lock.acquire()  # the bot let its lock go on the way out
     lock.release()
     assert [c for c in api.calls if c.status != 200] == []
@@ -485,7 +485,7 @@ def test_run_telegram_webhook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     api, _, result = run_like_the_cli(
         monkeypatch, tmp_path, conversation, webhook=True, **overrides
     )
-    assert result[:2] == ["403", "200"]  # a call without the secret is refused
+    assert result[:2] == ["401", "200"]  # a call without the secret is refused
     assert "mid-May" in result[2]
     [set_webhook] = api.calls_to("setWebhook")
     assert set_webhook.params["url"] == hook and set_webhook.params["secret_token"] == "s3cret"
@@ -604,10 +604,12 @@ async def test_a_database_that_takes_no_writes_at_start_up_is_one_line_and_exit_
     await services.close()
     opened = Database.open
 
-    async def open_on_a_full_disk(path: Path, clock: Callable[[], Any] = now) -> Database:
-        database = await opened(path, clock)
-        assert database._writer is not None
-        await database._writer.execute("PRAGMA query_only=ON")  # as a full disk refuses
+    async def open_on_a_full_disk(
+        target: Path | str, clock: Callable[[], Any] = now, migrate: bool = True
+    ) -> Database:
+        database = await opened(target, clock, migrate)
+        driver = await database.sqlite_driver_connection()
+        await driver.execute("PRAGMA query_only=ON")  # as a full disk refuses
         return database
 
     monkeypatch.setattr(Database, "open", open_on_a_full_disk)
@@ -640,7 +642,7 @@ async def test_a_second_bot_on_the_same_database_refuses_to_start(
 async def test_while_the_disk_is_full_users_are_told_to_try_again(
     clair: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    writer = clair.service.storage.database._writer
+    writer = await clair.service.storage.database.sqlite_driver_connection()
     await writer.execute("PRAGMA query_only=ON")  # as a full or read-only disk refuses
     assert (await clair.say("what is the application deadline for lgotp")).text == (
         texts.EN.cannot_forward

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import itertools
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,7 +13,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fakebotapi import FakeBotApi, SentMessage
+from aiohttp import web
+from conftest import free_port
+from fakebotapi import SECRET_HEADER, FakeBotApi, SentMessage
 from telegram import (
     Bot,
     BotCommand,
@@ -25,6 +29,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    Conflict,
     EndPointNotFound,
     Forbidden,
     InvalidToken,
@@ -588,3 +593,150 @@ async def test_random_faults_hit_the_chosen_methods_at_the_chosen_rate(
     assert 10 < outcomes.count("ok") < 30
     assert sum(api.injected.values()) == 40 - outcomes.count("ok")
     await bot.get_me()  # not chosen: never fails
+
+
+# ---------------------------------------------------------------------- webhook mode
+
+
+class Webhook:
+    """A webhook on 127.0.0.1 that records each request and answers as `answer` says."""
+
+    def __init__(self) -> None:
+        # Bound but not listening until start(): connections are refused meanwhile, and no
+        # other process can take the port.
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = int(self._socket.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.seen: list[tuple[int, int, str | None]] = []  # (update_id, chat, secret header)
+        self.answer: dict[int, list[int]] = {}  # update_id -> statuses for its next requests
+        self.hold: dict[int, asyncio.Event] = {}  # update_id -> answered once this is set
+        self.changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    async def _take(self, request: web.Request) -> web.Response:
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        self.seen.append((update["update_id"], chat, request.headers.get(SECRET_HEADER)))
+        self.changed.set()
+        if (event := self.hold.get(update["update_id"])) is not None:
+            await event.wait()
+        statuses = self.answer.get(update["update_id"]) or [200]
+        return web.Response(status=statuses.pop(0))
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/hook", self._take)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._socket).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def wait_for(self, count: int) -> list[tuple[int, int, str | None]]:
+        async with asyncio.timeout(5):
+            while len(self.seen) < count:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.seen
+
+
+async def test_a_real_application_takes_its_updates_by_webhook_with_the_secret_token() -> None:
+    port = free_port()
+    async with FakeBotApi(token=TOKEN) as api:
+        api.user(USER_ID, "Ana")
+        application = ApplicationBuilder().token(api.token).base_url(api.base_url).build()
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        application.bot_data["echo_done"] = asyncio.Event()
+        async with application:
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path="hook",
+                webhook_url=f"http://127.0.0.1:{port}/hook",
+                secret_token="s3cret-token_1",
+            )
+            try:
+                for text in ("one", "two", "three"):
+                    api.send_message(text, user=USER_ID)
+                replies = [(await api.next_message(USER_ID)).text for _ in range(3)]
+                assert replies == ["You said: one", "You said: two", "You said: three"]
+                with pytest.raises(Conflict, match="webhook is active"):
+                    await application.bot.get_updates()
+                info = await application.bot.get_webhook_info()
+                assert (info.url, info.pending_update_count) == (
+                    f"http://127.0.0.1:{port}/hook",
+                    0,
+                )
+                assert [d.status for d in api.deliveries] == [200, 200, 200]
+                # PTB's server checks the header: the fake sent it (a wrong one is 403 there).
+                api.webhook_secret = "wrong"
+                api.send_message("four", user=USER_ID)
+                await api.wait_for(lambda: len(api.deliveries) >= 5)
+                assert {d.status for d in api.deliveries[3:]} == {403}
+                assert (await application.bot.get_webhook_info()).pending_update_count == 1
+            finally:
+                await application.updater.stop()
+                await application.stop()
+
+
+async def test_the_webhook_is_retried_until_2xx_and_keeps_each_chats_order() -> None:
+    hook = Webhook()
+    await hook.start()
+    try:
+        async with FakeBotApi(token=TOKEN, webhook_retry=(0.05, 0.2)) as api:
+            async with Bot(api.token, base_url=api.base_url) as bot:
+                await bot.set_webhook(hook.url, secret_token="s")
+            first = api.send_message("a1", user=1)
+            hook.answer[api._updates[-1]["update_id"]] = [500, 502, 200]
+            api.send_message("a2", user=1)
+            api.send_message("b1", user=2)
+            seen = await hook.wait_for(5)
+            await api.wait_for(lambda: not api._updates)
+        assert first == 1
+        # Chat 2 is not held up by chat 1's failures; chat 1's second waits for its first.
+        assert [u for u, chat, _ in seen if chat == 1] == [1, 1, 1, 2]
+        assert seen.index((3, 2, "s")) < seen.index((1, 1, "s"), 2)  # b1 before a1's last try
+        assert {secret for *_, secret in seen} == {"s"}
+        tries = [d for d in api.deliveries if d.update_id == 1]
+        assert [(d.update_id, d.status) for d in tries] == [(1, 500), (1, 502), (1, 200)]
+        gaps = [b.at - a.at for a, b in itertools.pairwise(tries)]
+        assert all(gap >= 0.04 for gap in gaps)  # backed off between tries
+    finally:
+        await hook.stop()
+
+
+async def test_a_refused_or_unanswered_webhook_is_tried_again_and_getupdates_is_closed() -> None:
+    hook = Webhook()  # not listening yet: the connection is refused
+    api = FakeBotApi(token=TOKEN, webhook_retry=(0.05, 0.1), webhook_timeout=0.5)
+    async with api, Bot(api.token, base_url=api.base_url) as bot:
+        await bot.set_webhook(hook.url)
+        api.send_message("hello", user=USER_ID)
+        await api.wait_for(lambda: len(api.deliveries) >= 2)
+        refused = [d.status is None and "Connect" in d.error for d in api.deliveries]
+        assert all(refused), api.deliveries
+        info = await bot.get_webhook_info()
+        assert info.pending_update_count == 1 and "Connect" in str(info.last_error_message)
+        with pytest.raises(Conflict):
+            await bot.get_updates()
+        hook.hold[1] = asyncio.Event()  # no answer within the timeout: posted again
+        await hook.start()
+        try:
+            await hook.wait_for(2)
+            hook.hold[1].set()
+            await api.wait_for(lambda: not api._updates)
+            assert [u for u, *_ in hook.seen] == [1, 1]  # as Telegram does: twice
+            assert [d.status for d in api.deliveries[:2]] == [None, None]
+            assert api.deliveries[-1].status == 200
+            # Deleted: nothing more is posted, and getUpdates serves the queue again.
+            await bot.delete_webhook()
+            api.send_message("again", user=USER_ID)
+            updates = await bot.get_updates()
+            assert [u.message.text for u in updates if u.message] == ["again"]
+            assert len(hook.seen) == 2
+        finally:
+            await hook.stop()

@@ -11,6 +11,7 @@ import aiosqlite
 import pytest
 from conftest import FIXTURE_REPLIES, open_services, settings_for, staff_overrides
 from fakebotapi import FakeBotApi
+from sqlalchemy import TextClause, text
 
 from bot import figures
 from bot.callback_data import Rate, StaffAction, StaffButton, parse
@@ -18,7 +19,8 @@ from bot.core import TERMINAL_CHAT_ID
 from bot.outbox import Undeliverable, deliver_due
 from bot.savedreplies import check_saved_replies, load_saved_replies, office_hours_text
 from bot.storage import Storage, users
-from bot.storage.database import MIGRATIONS
+from bot.storage.legacy import SCRIPTS
+from bot.storage.migrate import head
 from bot.storage.ratings import Rated
 from bot.storage.records import Asker, Event, Kind, Media, OutboxItem, OutboxState, State
 from bot.workhours import OfficeHours
@@ -102,7 +104,7 @@ def test_button_data_for_ratings_and_saved_replies() -> None:
 async def test_a_database_at_version_4_moves_answered_to_pending(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     async with aiosqlite.connect(path) as db:
-        for script in MIGRATIONS[:4]:
+        for script in SCRIPTS[:4]:
             await db.executescript(script)
         await db.execute(
             "INSERT INTO enquiries (user_id, chat_id, text, state, created_at)"
@@ -114,7 +116,7 @@ async def test_a_database_at_version_4_moves_answered_to_pending(tmp_path: Path)
     try:
         enquiry = await storage.enquiries.get(1)
         assert enquiry is not None and enquiry.state is State.PENDING
-        assert await storage.database.schema_version() == len(MIGRATIONS)
+        assert await storage.database.schema_version() == head()
     finally:
         await storage.close()
 
@@ -149,8 +151,8 @@ async def test_the_daily_count_of_bot_answers_is_written_soon_and_at_close(
             date(2026, 11, 2): 1,
         }
         await storage.users.count_answer(date(2026, 11, 2))
-        stored = "SELECT answered FROM bot_answers WHERE day = '2026-11-02'"
-        assert (await storage.database.one(stored))[0] == 1  # counted, not written yet
+        stored = text("SELECT answered FROM bot_answers WHERE day = '2026-11-02'")
+        assert await storage.database.scalar(stored) == 1  # counted, not written yet
         await asyncio.wait_for(
             _until_written(storage, stored, 2), timeout=users.ANSWERS_FLUSH_S + 2
         )
@@ -164,9 +166,9 @@ async def test_the_daily_count_of_bot_answers_is_written_soon_and_at_close(
         await storage.close()
 
 
-async def _until_written(storage: Storage, sql: str, expected: int) -> None:
+async def _until_written(storage: Storage, sql: TextClause, expected: int) -> None:
     # A poll with a deadline: the count is written by a timer.
-    while (await storage.database.one(sql))[0] != expected:  # noqa: ASYNC110
+    while await storage.database.scalar(sql) != expected:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
 
 

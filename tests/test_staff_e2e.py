@@ -302,9 +302,12 @@ async def test_jobs_are_scheduled(staff_bot: Harness) -> None:
     assert job_queue is not None
     assert sorted(str(job.name) for job in job_queue.jobs()) == [
         "autoclose",
+        "poll_leader",
         "purge",
         "send_reminders",
     ]
+    leader = staff_bot.application.bot_data.leader
+    assert leader is not None and leader.held  # on SQLite the one bot runs the jobs
 
 
 async def test_forum_topics_thread_replies(

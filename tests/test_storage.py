@@ -1,21 +1,28 @@
-"""The enquiry store on a temporary SQLite file."""
+"""The store on both engines: a temporary SQLite file, and a database on a throwaway
+PostgreSQL server (tests/postgres.py)."""
 
 import asyncio
+import contextlib
+import gc
+import warnings
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.decision import Candidate
 from bot.storage import Storage
-from bot.storage.database import MIGRATIONS
+from bot.storage.migrate import head
 from bot.storage.records import Asker, Event, State, next_state
 
 CHOOSE_JAPANESE = "INSERT INTO users (user_id, language, updated_at) VALUES (7, 'ja', '')"
 ANA = Asker(user_id=7, chat_id=7, name="Ana Cruz", username="ana", language="en")
 
 
-async def test_enquiries_get_increasing_references_and_keep_everything(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_enquiries_get_increasing_references_and_keep_everything(
+    store_url: str | Path,
+) -> None:
+    store = await Storage.open(store_url)
     try:
         first = await store.enquiries.create(
             ANA, "what is the deadline?", (Candidate("lgotp-overview", "LGOTP", 61.5),), "guard"
@@ -34,21 +41,21 @@ async def test_enquiries_get_increasing_references_and_keep_everything(tmp_path:
         await store.close()
 
 
-async def test_reopening_keeps_data_and_schema_version(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
+async def test_reopening_keeps_data_and_schema_version(store_url: str | Path) -> None:
+    path = store_url
     store = await Storage.open(path)
     await store.enquiries.create(ANA, "hello?")
     await store.close()
     store = await Storage.open(path)
     try:
-        assert await store.database.schema_version() == len(MIGRATIONS)
+        assert await store.database.schema_version() == head()
         assert (await store.enquiries.get(1)) is not None
     finally:
         await store.close()
 
 
-async def test_concurrent_writes_never_collide(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_concurrent_writes_never_collide(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         results = await asyncio.gather(
             *(store.enquiries.create(Asker(i, i), f"q{i}") for i in range(50)),
@@ -61,8 +68,8 @@ async def test_concurrent_writes_never_collide(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_forget_deletes_only_that_user(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_forget_deletes_only_that_user(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         await store.enquiries.create(ANA, "one")
         await store.enquiries.create(ANA, "two")
@@ -76,8 +83,8 @@ async def test_forget_deletes_only_that_user(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_reads_never_see_an_unfinished_transaction(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_reads_never_see_an_unfinished_transaction(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         await store.enquiries.create(ANA, "committed")
         inside = asyncio.Event()
@@ -85,10 +92,8 @@ async def test_reads_never_see_an_unfinished_transaction(tmp_path: Path) -> None
 
         async def slow_writer() -> None:
             async with store.database.write() as db:
-                await db.execute("UPDATE enquiries SET text = 'half-done' WHERE ref = 1")
-                await db.execute(
-                    "INSERT INTO users (user_id, language, updated_at) VALUES (7, 'ja', '')"
-                )
+                await db.execute(text("UPDATE enquiries SET text = 'half-done' WHERE ref = 1"))
+                await db.execute(text(CHOOSE_JAPANESE))
                 inside.set()
                 await finish.wait()
 
@@ -107,14 +112,12 @@ async def test_reads_never_see_an_unfinished_transaction(tmp_path: Path) -> None
         await store.close()
 
 
-async def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_a_failed_transaction_leaves_nothing_behind(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         with pytest.raises(RuntimeError):
             async with store.database.write() as db:
-                await db.execute(
-                    "INSERT INTO users (user_id, language, updated_at) VALUES (7, 'ja', '')"
-                )
+                await db.execute(text(CHOOSE_JAPANESE))
                 raise RuntimeError("the handler failed half-way")
         assert await store.users.language_of(7) is None
         assert not store.outbox.changed.is_set()
@@ -143,8 +146,8 @@ def test_the_transition_table(
     assert next_state(event, before, assignee) is after
 
 
-async def test_state_changes_keep_their_dates(tmp_path: Path) -> None:
-    store = await Storage.open(tmp_path / "db.sqlite3")
+async def test_state_changes_keep_their_dates(store_url: str | Path) -> None:
+    store = await Storage.open(store_url)
     try:
         await store.enquiries.create(ANA, "question")
         answered = await store.enquiries.add_staff_reply(1, 500, "Ken", "answer")
@@ -159,3 +162,20 @@ async def test_state_changes_keep_their_dates(tmp_path: Path) -> None:
         assert [e.ref for e in page] == [1] and total == 1
     finally:
         await store.close()
+
+
+async def test_closing_waits_for_a_read_whose_caller_was_cancelled(tmp_path: Path) -> None:
+    """A cancelled caller's read runs on to its end; closing the store meanwhile must not
+    leave its connection to the garbage collector (SQLAlchemy's "non-checked-in connection",
+    aiosqlite's "deleted before being closed")."""
+    store = await Storage.open(tmp_path / "db.sqlite3")
+    reading = asyncio.create_task(store.outbox.next_attempt_at())
+    await asyncio.sleep(0)  # the read is under way
+    reading.cancel()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await store.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        gc.collect()
+    assert [str(w.message) for w in caught] == []

@@ -72,9 +72,7 @@ async def services_on_the_fixture(settings: Settings, clock: Clock) -> Services:
     """Services on a fresh database, with the fixture knowledge base's shared matcher (the
     folder in the settings is a copy of it)."""
     matcher = fixture_matcher(settings.matcher)
-    return Services(
-        settings, matcher.kb, await Storage.open(settings.storage.path, clock), matcher
-    )
+    return Services(settings, matcher.kb, await Storage.open(settings.storage.url, clock), matcher)
 
 
 class RecordingSender:

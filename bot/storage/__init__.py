@@ -1,7 +1,8 @@
-"""Storage in SQLite: the database, and one repository per concern over it.
+"""Storage on SQLite or PostgreSQL: the database, and one repository per concern over it.
 
 `Storage.open` opens the database (migrating it) and hands out the enquiries (with their
-threads), the outbox, the users' own data and the ratings; each module holds its own SQL.
+threads), the outbox, the users' own data and the ratings; each module holds its own
+queries, in SQLAlchemy's Core over the tables of `bot.storage.schema`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ class Storage:
     ratings: RatingStore
 
     @classmethod
-    async def open(cls, path: Path, clock: Callable[[], datetime] = now) -> Storage:
-        """Open (creating and migrating if needed) the database at `path`."""
-        database = await Database.open(path, clock)
+    async def open(cls, url: str | Path, clock: Callable[[], datetime] = now) -> Storage:
+        """Open (creating and migrating if needed) the database `url` names: a SQLite file's
+        path, or ``postgresql://...``."""
+        database = await Database.open(url, clock)
         outbox = OutboxStore(database)
         enquiries = EnquiryStore(database, outbox)
         ratings = RatingStore(database, outbox)

@@ -13,11 +13,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
-import aiosqlite
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from bot.decision import Candidate
-from bot.storage.database import Database, now, parse, placeholders, stamp
+from bot.storage.database import Database, Transaction, now, parse, stamp, upsert
 from bot.storage.outbox import OutboxStore
 from bot.storage.ratings import ask_rating
 from bot.storage.records import (
@@ -37,10 +48,19 @@ from bot.storage.records import (
     State,
     next_state,
 )
-from bot.storage.rows import enquiry_from_row, read_enquiry
+from bot.storage.rows import BY_REF, enquiry_from_row, read_enquiry
+from bot.storage.schema import enquiries, messages, thread_messages
 
-_OPEN = f"state IN ({placeholders(OPEN_STATES)})"
-_WAITING = f"state IN ({placeholders(WAITING_STATES)})"
+_OPEN = enquiries.c.state.in_([s.value for s in OPEN_STATES])
+_WAITING = enquiries.c.state.in_([s.value for s in WAITING_STATES])
+# The statements run for every enquiry and message, built once (see database.Params).
+_INSERT_ENQUIRY = insert(enquiries).returning(enquiries.c.ref)
+_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
+_MESSAGES = (
+    select(messages)
+    .where(messages.c.ref == bindparam("ref"))
+    .order_by(messages.c.created_at, messages.c.id)
+)
 
 
 #: What a close owes: the enquiry, the event that closed it, and whether the rating question
@@ -91,30 +111,29 @@ class EnquiryStore:
         moment = stamp(self._db.clock())
         data = json.dumps([c.to_json() for c in candidates])
         async with self._db.write() as db:
-            cursor = await db.execute(
-                "INSERT INTO enquiries (user_id, chat_id, name, username, language, text,"
-                " candidates, reason, code, state, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    asker.user_id,
-                    asker.chat_id,
-                    asker.name,
-                    asker.username,
-                    asker.language,
-                    text,
-                    data,
-                    reason,
-                    code,
-                    State.NEW.value,
-                    moment,
-                ),
-            )
-            ref = cursor.lastrowid
-            assert ref is not None
+            ref = (
+                await db.execute(
+                    _INSERT_ENQUIRY,
+                    {
+                        "user_id": asker.user_id,
+                        "chat_id": asker.chat_id,
+                        "name": asker.name,
+                        "username": asker.username,
+                        "language": asker.language,
+                        "text": text,
+                        "candidates": data,
+                        "reason": reason,
+                        "code": code,
+                        "state": State.NEW.value,
+                        "created_at": moment,
+                    },
+                )
+            ).scalar_one()
             await _add_message(db, ref, _from_user(asker, text, moment, media))
             return await self._finish(db, ref, render)
 
     async def _finish(
-        self, db: aiosqlite.Connection, ref: int, render: Render | None, carries: int | None = None
+        self, db: Transaction, ref: int, render: Render | None, carries: int | None = None
     ) -> Enquiry:
         """The enquiry as the transaction left it, with its outbox messages added."""
         enquiry = await read_enquiry(db, ref)
@@ -125,33 +144,37 @@ class EnquiryStore:
 
     async def get(self, ref: int) -> Enquiry | None:
         """One enquiry by reference number."""
-        row = await self._db.one("SELECT * FROM enquiries WHERE ref = ?", (ref,))
+        row = await self._db.one(BY_REF, {"ref": ref})
         return enquiry_from_row(row) if row else None
 
     async def for_user(self, user_id: int, limit: int = 10) -> list[Enquiry]:
         """A user's enquiries, newest first."""
         rows = await self._db.all(
-            "SELECT * FROM enquiries WHERE user_id = ? ORDER BY ref DESC LIMIT ?",
-            (user_id, limit),
+            select(enquiries)
+            .where(enquiries.c.user_id == user_id)
+            .order_by(enquiries.c.ref.desc())
+            .limit(limit)
         )
         return [enquiry_from_row(r) for r in rows]
 
     async def open_for_user(self, user_id: int) -> Enquiry | None:
         """The user's most recent enquiry that is not resolved, if any."""
         row = await self._db.one(
-            f"SELECT * FROM enquiries WHERE user_id = ? AND {_OPEN} ORDER BY ref DESC LIMIT 1",
-            (user_id, *OPEN_STATES),
+            select(enquiries)
+            .where(enquiries.c.user_id == user_id, _OPEN)
+            .order_by(enquiries.c.ref.desc())
+            .limit(1)
         )
         return enquiry_from_row(row) if row else None
 
     async def created_since(self, user_id: int, since: datetime) -> list[datetime]:
         """When a user opened each enquiry after a moment, oldest first (for the daily cap)."""
         rows = await self._db.all(
-            "SELECT created_at FROM enquiries WHERE user_id = ? AND created_at > ?"
-            " ORDER BY created_at",
-            (user_id, stamp(since)),
+            select(enquiries.c.created_at)
+            .where(enquiries.c.user_id == user_id, enquiries.c.created_at > stamp(since))
+            .order_by(enquiries.c.created_at)
         )
-        return [parse(r[0]) or now() for r in rows]
+        return [parse(r.created_at) or now() for r in rows]
 
     async def staff_replies_after(
         self, user_id: int, after: int
@@ -160,33 +183,40 @@ class EnquiryStore:
         as (enquiry ref, the enquiry's language, the reply); notes and edits are left out.
         The terminal chat shows them as they arrive."""
         rows = await self._db.all(
-            "SELECT m.*, e.language AS enquiry_language FROM messages m"
-            " JOIN enquiries e ON e.ref = m.ref WHERE e.user_id = ? AND m.author = ?"
-            f" AND m.kind IN ({placeholders(REPLY_KINDS)}) AND m.id > ? ORDER BY m.id",
-            (user_id, Author.STAFF.value, *REPLY_KINDS, after),
+            select(messages, enquiries.c.language.label("enquiry_language"))
+            .join(enquiries, enquiries.c.ref == messages.c.ref)
+            .where(
+                enquiries.c.user_id == user_id,
+                messages.c.author == Author.STAFF.value,
+                messages.c.kind.in_([k.value for k in REPLY_KINDS]),
+                messages.c.id > after,
+            )
+            .order_by(messages.c.id)
         )
-        return [(int(r["ref"]), r["enquiry_language"], _message(r)) for r in rows]
+        return [(int(r.ref), r.enquiry_language, _message(r)) for r in rows]
 
     async def last_message_id(self) -> int:
         """The id of the newest message of any thread (0 when there is none)."""
-        row = await self._db.one("SELECT COALESCE(MAX(id), 0) FROM messages")
-        return int(row[0])
+        return int(await self._db.scalar(select(func.coalesce(func.max(messages.c.id), 0))))
 
     async def messages(self, ref: int) -> list[Message]:
         """Every message of an enquiry (and of those merged into it), oldest first."""
-        rows = await self._db.all(
-            "SELECT * FROM messages WHERE ref = ? ORDER BY created_at, id", (ref,)
-        )
+        rows = await self._db.all(_MESSAGES, {"ref": ref})
         return [_message(r) for r in rows]
 
     async def message_at(self, source: Source) -> ThreadMessage | None:
         """The stored message written as `source` in Telegram (not an edit of it), if any."""
         row = await self._db.one(
-            "SELECT * FROM messages WHERE chat_id = ? AND message_id = ? AND edit_of IS NULL"
-            " ORDER BY id LIMIT 1",
-            (source.chat_id, source.message_id),
+            select(messages)
+            .where(
+                messages.c.chat_id == source.chat_id,
+                messages.c.message_id == source.message_id,
+                messages.c.edit_of.is_(None),
+            )
+            .order_by(messages.c.id)
+            .limit(1)
         )
-        return ThreadMessage(int(row["ref"]), _message(row)) if row else None
+        return ThreadMessage(int(row.ref), _message(row)) if row else None
 
     # -- changes of state --------------------------------------------------------------------
     async def add_user_message(
@@ -285,12 +315,15 @@ class EnquiryStore:
             source = await read_enquiry(db, merged)
             if source is None:
                 raise KeyError(merged)
-            await db.execute("UPDATE messages SET ref = ? WHERE ref = ?", (into, merged))
-            await db.execute("UPDATE thread_messages SET ref = ? WHERE ref = ?", (into, merged))
+            await db.execute(update(messages).where(messages.c.ref == merged).values(ref=into))
+            await db.execute(
+                update(thread_messages).where(thread_messages.c.ref == merged).values(ref=into)
+            )
             await self._apply(db, merged, Event.MERGED)
             await db.execute(
-                "UPDATE enquiries SET merged_into = ? WHERE ref = ? OR merged_into = ?",
-                (into, merged, merged),
+                update(enquiries)
+                .where((enquiries.c.ref == merged) | (enquiries.c.merged_into == merged))
+                .values(merged_into=into)
             )
             if (changed := self.hooks.state_changed) is not None:  # its buttons go
                 await self._outbox.add(
@@ -302,7 +335,7 @@ class EnquiryStore:
 
     async def _apply(
         self,
-        db: aiosqlite.Connection,
+        db: Transaction,
         ref: int,
         event: Event,
         staff_id: int | None = None,
@@ -316,23 +349,29 @@ class EnquiryStore:
         if target is None:
             return
         moment = stamp(self._db.clock())
-        params: tuple[object, ...]
+        e = enquiries.c
+        values: dict[str, object]
         if event is Event.CLAIM:
-            sql = "assignee = ?, assignee_name = ?, resolved_at = NULL, pending_since = NULL"
-            params = (staff_id, staff_name)
+            values = {
+                "assignee": staff_id,
+                "assignee_name": staff_name,
+                "resolved_at": None,
+                "pending_since": None,
+            }
         elif event is Event.STAFF_REPLY:
-            sql = (
-                "first_reply_at = COALESCE(first_reply_at, ?), pending_since = ?,"
-                " assignee_name = CASE WHEN assignee IS NULL THEN ? ELSE assignee_name END,"
-                " assignee = COALESCE(assignee, ?), resolved_at = NULL"
-            )
-            params = (moment, moment, staff_name, staff_id)
+            values = {
+                "first_reply_at": func.coalesce(e.first_reply_at, moment),
+                "pending_since": moment,
+                "assignee_name": case((e.assignee.is_(None), staff_name), else_=e.assignee_name),
+                "assignee": func.coalesce(e.assignee, staff_id),
+                "resolved_at": None,
+            }
         elif target is State.RESOLVED:
-            sql, params = "resolved_at = ?, pending_since = NULL", (moment,)
+            values = {"resolved_at": moment, "pending_since": None}
         else:  # open again: reopened by staff, or the user wrote about it
-            sql, params = "resolved_at = NULL, reminded_at = NULL, pending_since = NULL", ()
+            values = {"resolved_at": None, "reminded_at": None, "pending_since": None}
         await db.execute(
-            f"UPDATE enquiries SET state = ?, {sql} WHERE ref = ?", (target.value, *params, ref)
+            update(enquiries).where(e.ref == ref).values(state=target.value, **values)
         )
         after = await read_enquiry(db, ref)
         assert after is not None
@@ -359,59 +398,79 @@ class EnquiryStore:
         """Enquiries in `states` (held by `assignee` if given, by nobody if `unclaimed`; with
         `search` in the question, a message of the thread or the sender's name), oldest
         first, one page of them, and how many there are in all. Merged enquiries are left
-        out."""
-        where = f"state IN ({placeholders(states)}) AND merged_into IS NULL"
-        params: tuple[object, ...] = tuple(s.value for s in states)
+        out. The search ignores case and takes LIKE's wildcards (`%`, `_`) literally."""
+        e = enquiries.c
+        where: list[ColumnElement[bool]] = [
+            e.state.in_([s.value for s in states]),
+            e.merged_into.is_(None),
+        ]
         if assignee is not None:
-            where += " AND assignee = ?"
-            params += (assignee,)
+            where.append(e.assignee == assignee)
         if unclaimed:
-            where += " AND assignee IS NULL"
-        if search.strip():
-            pattern = "%" + _like_escaped(search.strip()) + "%"
-            where += (
-                " AND (text LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' OR ref IN"
-                " (SELECT ref FROM messages WHERE text LIKE ? ESCAPE '\\'))"
+            where.append(e.assignee.is_(None))
+        if wanted := search.strip():
+            in_thread = select(messages.c.ref).where(
+                messages.c.text.icontains(wanted, autoescape=True)
             )
-            params += (pattern, pattern, pattern)
+            where.append(
+                or_(
+                    e.text.icontains(wanted, autoescape=True),
+                    e.name.icontains(wanted, autoescape=True),
+                    e.ref.in_(in_thread),
+                )
+            )
         rows = await self._db.all(
-            f"SELECT * FROM enquiries WHERE {where} ORDER BY ref LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+            select(enquiries).where(*where).order_by(enquiries.c.ref).limit(limit).offset(offset)
         )
-        total = await self._db.one(f"SELECT COUNT(*) FROM enquiries WHERE {where}", params)
-        return [enquiry_from_row(r) for r in rows], int(total[0])
+        total = await self._db.scalar(select(func.count()).select_from(enquiries).where(*where))
+        return [enquiry_from_row(r) for r in rows], int(total)
 
     async def holders(self) -> list[tuple[int, str]]:
         """Who holds enquiries that are not resolved: (staff id, name), by name."""
+        e = enquiries.c
+        name = func.max(e.assignee_name)
         rows = await self._db.all(
-            "SELECT assignee, MAX(assignee_name) FROM enquiries WHERE assignee IS NOT NULL"
-            f" AND {_OPEN} AND merged_into IS NULL GROUP BY assignee ORDER BY 2",
-            OPEN_STATES,
+            select(e.assignee, name)
+            .where(e.assignee.is_not(None), _OPEN, e.merged_into.is_(None))
+            .group_by(e.assignee)
+            .order_by(name, e.assignee)
         )
         return [(int(r[0]), str(r[1] or r[0])) for r in rows]
 
     async def pending_since_before(self, cutoff: datetime) -> list[Enquiry]:
         """Pending enquiries whose last staff reply is older than `cutoff`."""
         rows = await self._db.all(
-            "SELECT * FROM enquiries WHERE state = ? AND pending_since < ? ORDER BY ref",
-            (State.PENDING.value, stamp(cutoff)),
+            select(enquiries)
+            .where(
+                enquiries.c.state == State.PENDING.value,
+                enquiries.c.pending_since < stamp(cutoff),
+            )
+            .order_by(enquiries.c.ref)
         )
         return [enquiry_from_row(r) for r in rows]
 
     async def active_since(self, since: datetime) -> list[Enquiry]:
         """Enquiries opened, answered or resolved since a moment (for the figures)."""
         moment = stamp(since)
+        e = enquiries.c
         rows = await self._db.all(
-            "SELECT * FROM enquiries WHERE merged_into IS NULL AND (created_at >= ?"
-            " OR first_reply_at >= ? OR resolved_at >= ?) ORDER BY ref",
-            (moment, moment, moment),
+            select(enquiries)
+            .where(
+                e.merged_into.is_(None),
+                (e.created_at >= moment)
+                | (e.first_reply_at >= moment)
+                | (e.resolved_at >= moment),
+            )
+            .order_by(e.ref)
         )
         return [enquiry_from_row(r) for r in rows]
 
     async def count_by_state(self) -> dict[State, int]:
         """How many enquiries are in each state (merged ones left out)."""
         rows = await self._db.all(
-            "SELECT state, COUNT(*) FROM enquiries WHERE merged_into IS NULL GROUP BY state"
+            select(enquiries.c.state, func.count())
+            .where(enquiries.c.merged_into.is_(None))
+            .group_by(enquiries.c.state)
         )
         counts = dict.fromkeys(State, 0)
         counts.update({State(r[0]): int(r[1]) for r in rows})
@@ -420,21 +479,23 @@ class EnquiryStore:
     async def saved_reply_uses(self) -> dict[str, int]:
         """How often each saved reply was sent."""
         rows = await self._db.all(
-            "SELECT saved_reply, COUNT(*) FROM messages WHERE saved_reply != ''"
-            " GROUP BY saved_reply"
+            select(messages.c.saved_reply, func.count())
+            .where(messages.c.saved_reply != "")
+            .group_by(messages.c.saved_reply)
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
     async def all(self) -> list[Enquiry]:
         """Every enquiry, oldest first (for the CSV export)."""
-        rows = await self._db.all("SELECT * FROM enquiries ORDER BY ref")
+        rows = await self._db.all(select(enquiries).order_by(enquiries.c.ref))
         return [enquiry_from_row(r) for r in rows]
 
     async def unreminded_waiting(self) -> list[Enquiry]:
         """Enquiries nobody has answered yet and that were not re-announced."""
         rows = await self._db.all(
-            f"SELECT * FROM enquiries WHERE {_WAITING} AND reminded_at IS NULL ORDER BY ref",
-            WAITING_STATES,
+            select(enquiries)
+            .where(_WAITING, enquiries.c.reminded_at.is_(None))
+            .order_by(enquiries.c.ref)
         )
         return [enquiry_from_row(r) for r in rows]
 
@@ -442,69 +503,72 @@ class EnquiryStore:
         """Record that an enquiry was re-announced, with the reminder in the outbox."""
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE enquiries SET reminded_at = ? WHERE ref = ?",
-                (stamp(self._db.clock()), ref),
+                update(enquiries)
+                .where(enquiries.c.ref == ref)
+                .values(reminded_at=stamp(self._db.clock()))
             )
             await self._finish(db, ref, render)
 
     async def mark_kb_suggested(self, ref: int) -> bool:
         """Mark an enquiry as added to the suggestions file; False if it already was."""
         async with self._db.write() as db:
-            cursor = await db.execute(
-                "UPDATE enquiries SET kb_suggested = 1 WHERE ref = ? AND kb_suggested = 0",
-                (ref,),
+            result = await db.execute(
+                update(enquiries)
+                .where(enquiries.c.ref == ref, enquiries.c.kb_suggested == 0)
+                .values(kb_suggested=1)
             )
-            return cursor.rowcount == 1
+            return result.rowcount == 1
 
     async def purge_resolved(self, older_than_days: int) -> int:
         """Delete resolved enquiries older than the retention period; returns how many."""
         cutoff = stamp(self._db.clock() - timedelta(days=older_than_days))
         async with self._db.write() as db:
-            cursor = await db.execute(
-                "DELETE FROM enquiries WHERE state = ? AND resolved_at < ?",
-                (State.RESOLVED.value, cutoff),
+            result = await db.execute(
+                delete(enquiries).where(
+                    enquiries.c.state == State.RESOLVED.value, enquiries.c.resolved_at < cutoff
+                )
             )
-            return cursor.rowcount
+            return int(result.rowcount)
 
     # -- threads in chats ----------------------------------------------------------------------
     async def ref_for_message(self, chat_id: int, message_id: int) -> int | None:
         """The enquiry a chat message belongs to (a staff thread message or a relayed reply)."""
-        row = await self._db.one(
-            "SELECT ref FROM thread_messages WHERE chat_id = ? AND message_id = ?",
-            (chat_id, message_id),
+        ref = await self._db.scalar(
+            select(thread_messages.c.ref).where(
+                thread_messages.c.chat_id == chat_id, thread_messages.c.message_id == message_id
+            )
         )
-        return int(row[0]) if row else None
+        return int(ref) if ref is not None else None
 
     async def ref_for_thread(self, thread_id: int) -> int | None:
         """The enquiry that owns a forum topic in the staff chat (topic ids are unique in it);
         the one it was merged into, if it was."""
-        row = await self._db.one(
-            "SELECT COALESCE(merged_into, ref) FROM enquiries WHERE staff_thread_id = ?",
-            (thread_id,),
+        ref = await self._db.scalar(
+            select(func.coalesce(enquiries.c.merged_into, enquiries.c.ref))
+            .where(enquiries.c.staff_thread_id == thread_id)
+            .limit(1)
         )
-        return int(row[0]) if row else None
+        return int(ref) if ref is not None else None
 
     async def record_thread_messages(
         self, ref: int, chat_id: int, message_ids: Sequence[int]
     ) -> None:
         """Remember that chat messages belong to an enquiry's thread."""
+        if not message_ids:
+            return
         async with self._db.write() as db:
-            await db.executemany(
-                "INSERT OR IGNORE INTO thread_messages (chat_id, message_id, ref) VALUES (?,?,?)",
-                [(chat_id, message_id, ref) for message_id in message_ids],
+            await db.execute(
+                upsert(db, thread_messages)
+                .values([{"chat_id": chat_id, "message_id": m, "ref": ref} for m in message_ids])
+                .on_conflict_do_nothing()
             )
 
     async def set_staff_thread(self, ref: int, thread_id: int) -> None:
         """Record the forum topic created for an enquiry."""
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE enquiries SET staff_thread_id = ? WHERE ref = ?", (thread_id, ref)
+                update(enquiries).where(enquiries.c.ref == ref).values(staff_thread_id=thread_id)
             )
-
-
-def _like_escaped(text: str) -> str:
-    """`text` with LIKE's wildcards taken literally (the ESCAPE character is a backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -528,36 +592,35 @@ def _from_user(asker: Asker, text: str, moment: str, media: Media | None) -> _Ro
 
 
 async def _add_message(
-    db: aiosqlite.Connection,
+    db: Transaction,
     ref: int,
     row: _Row,
     edit_of: int | None = None,
     saved_reply: str = "",
 ) -> int:
     """Store one message of a thread; returns its id."""
-    cursor = await db.execute(
-        "INSERT INTO messages (ref, author, author_id, author_name, text, created_at, kind,"
-        " media, chat_id, message_id, edit_of, saved_reply) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            ref,
-            row.author.value,
-            row.author_id,
-            row.author_name,
-            row.text,
-            row.moment,
-            row.kind.value,
-            json.dumps(row.media.to_json()) if row.media else None,
-            row.source.chat_id if row.source else None,
-            row.source.message_id if row.source else None,
-            edit_of,
-            saved_reply,
-        ),
+    result = await db.execute(
+        _INSERT_MESSAGE,
+        {
+            "ref": ref,
+            "author": row.author.value,
+            "author_id": row.author_id,
+            "author_name": row.author_name,
+            "text": row.text,
+            "created_at": row.moment,
+            "kind": row.kind.value,
+            "media": json.dumps(row.media.to_json()) if row.media else None,
+            "chat_id": row.source.chat_id if row.source else None,
+            "message_id": row.source.message_id if row.source else None,
+            "edit_of": edit_of,
+            "saved_reply": saved_reply,
+        },
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    return int(result.scalar_one())
 
 
-def _message(row: aiosqlite.Row) -> Message:
+def _message(result: Any) -> Message:
+    row = result._mapping
     media = Media.from_json(json.loads(row["media"])) if row["media"] else None
     return Message(
         author=Author(row["author"]),

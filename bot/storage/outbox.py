@@ -14,10 +14,24 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import aiosqlite
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import FromClause
 
 from bot.markup import MAX_MESSAGE, visible_length
-from bot.storage.database import Database, parse, placeholders, stamp
+from bot.storage.database import Database, Transaction, parse, stamp
 from bot.storage.records import (
     UNDELIVERED,
     Draft,
@@ -29,6 +43,7 @@ from bot.storage.records import (
     Source,
 )
 from bot.storage.rows import read_enquiry
+from bot.storage.schema import enquiries, outbox, thread_messages
 
 #: What always goes to a user's chat: answers, edits of them, rating questions and notes
 #: (closed, merged). A copy goes to a user when it is not in a staff thread (staff's
@@ -41,10 +56,12 @@ def to_user(kind: Kind, in_thread: bool) -> bool:
     return kind in USER_KINDS or (kind is Kind.COPY and not in_thread)
 
 
-_TO_USER = (
-    f"(o.kind IN ({', '.join(repr(k.value) for k in USER_KINDS)})"
-    f" OR (o.kind = '{Kind.COPY.value}' AND NOT o.in_thread))"
-)
+def _to_user(o: FromClause) -> ColumnElement[bool]:
+    """`to_user` in SQL, for the outbox row `o`."""
+    return or_(
+        o.c.kind.in_([k.value for k in USER_KINDS]),
+        and_(o.c.kind == Kind.COPY.value, o.c.in_thread == 0),
+    )
 
 
 class Lane(StrEnum):
@@ -56,26 +73,78 @@ class Lane(StrEnum):
     STAFF = "staff"
 
 
-_IN_LANE = {None: "1", Lane.USERS: _TO_USER, Lane.STAFF: f"NOT {_TO_USER}"}
+#: The outbox row a query is about (`NOT_WAITING` is said of it; bot.storage.replicas too).
+ITEM = outbox.alias("o")
+_p = outbox.alias("p")
+_t = outbox.alias("t")
+_UNDELIVERED = [s.value for s in UNDELIVERED]
+
+_IN_LANE: dict[Lane | None, ColumnElement[bool]] = {
+    None: true(),
+    Lane.USERS: _to_user(ITEM),
+    Lane.STAFF: not_(_to_user(ITEM)),
+}
 
 # An outbox message `o` waits while an older one to the same chat about the same enquiry is
 # undelivered, so an enquiry's thread arrives in the order it was written; a message to a
 # user, or one about no enquiry, waits for every older one to its chat. In the staff chat
 # enquiries do not wait for each other (a new one need not queue behind another's
 # follow-ups), and a user's answer does not wait for the staff chat.
-_NOT_WAITING = (
-    "NOT EXISTS (SELECT 1 FROM outbox p WHERE p.id < o.id"
-    f" AND p.state IN ({placeholders(UNDELIVERED)}) AND p.chat_id = o.chat_id"
-    f" AND (p.ref = o.ref OR o.ref IS NULL OR {_TO_USER}))"
+NOT_WAITING = ~exists().where(
+    _p.c.id < ITEM.c.id,
+    _p.c.state.in_(_UNDELIVERED),
+    _p.c.chat_id == ITEM.c.chat_id,
+    or_(_p.c.ref == ITEM.c.ref, ITEM.c.ref.is_(None), _to_user(ITEM)),
 )
 # New enquiries for staff and everything for users first; follow-ups, copies, reminders,
 # notices and button updates in the staff chat after.
-_PRIORITY = f"CASE WHEN o.kind = '{Kind.ANNOUNCE.value}' OR {_TO_USER} THEN 0 ELSE 1 END"
-_ITEMS = (
-    "SELECT o.*, e.staff_message_id, e.staff_thread_id, t.telegram_message_id AS edit_message_id,"
-    " t.copy_message_id IS NOT NULL AS edit_caption FROM outbox o"
-    " LEFT JOIN enquiries e ON e.ref = o.ref LEFT JOIN outbox t ON t.id = o.edit_of"
+_PRIORITY = case((or_(ITEM.c.kind == Kind.ANNOUNCE.value, _to_user(ITEM)), 0), else_=1)
+_ITEMS = select(
+    ITEM,
+    enquiries.c.staff_message_id,
+    enquiries.c.staff_thread_id,
+    _t.c.telegram_message_id.label("edit_message_id"),
+    _t.c.copy_message_id.is_not(None).label("edit_caption"),
+).select_from(
+    ITEM.outerjoin(enquiries, enquiries.c.ref == ITEM.c.ref).outerjoin(
+        _t, _t.c.id == ITEM.c.edit_of
+    )
 )
+
+# The statements the delivery worker runs for every message, built once (database.Params).
+_INSERT = outbox.insert()
+_DUE = {
+    lane: _ITEMS.where(
+        ITEM.c.state == OutboxState.PENDING.value,
+        ITEM.c.next_attempt_at <= bindparam("now"),
+        NOT_WAITING,
+        in_lane,
+    )
+    .order_by(_PRIORITY, ITEM.c.id)
+    .limit(bindparam("limit"))
+    for lane, in_lane in _IN_LANE.items()
+}
+_NEXT_ATTEMPT = {
+    lane: select(func.min(ITEM.c.next_attempt_at)).where(
+        ITEM.c.state == OutboxState.PENDING.value, NOT_WAITING, in_lane
+    )
+    for lane, in_lane in _IN_LANE.items()
+}
+_MARK_SENDING = (  # only while pending: a message read as due may have gone since
+    update(outbox)
+    .where(outbox.c.id == bindparam("item_id"), outbox.c.state == OutboxState.PENDING.value)
+    .values(state=OutboxState.SENDING.value, attempts=outbox.c.attempts + 1)
+)
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("item_id"))
+    .values(state=OutboxState.SENT.value, last_error=None)
+)
+_THREADED = {
+    "postgresql": postgresql.insert(thread_messages).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(thread_messages).on_conflict_do_nothing(),
+}
+_ANNOUNCED = update(enquiries).where(enquiries.c.ref == bindparam("the_ref"))
 
 
 class Wakeup:
@@ -121,7 +190,7 @@ class OutboxStore:
 
     async def add(
         self,
-        db: aiosqlite.Connection,
+        db: Transaction,
         enquiry: Enquiry | None,
         render: Render | None,
         carries: int | None = None,
@@ -138,50 +207,52 @@ class OutboxStore:
             if enquiry is not None and draft.merge and await self._merge(db, enquiry.ref, draft):
                 continue
             await db.execute(
-                "INSERT INTO outbox (ref, kind, chat_id, in_thread, text, markup,"
-                " next_attempt_at, created_at, copy_chat_id, copy_message_id, edit_of, carries)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    enquiry.ref if enquiry else None,
-                    draft.kind.value,
-                    draft.chat_id,
-                    int(draft.in_thread),
-                    draft.text,
-                    json.dumps([list(map(list, row)) for row in draft.markup])
+                _INSERT,
+                {
+                    "ref": enquiry.ref if enquiry else None,
+                    "kind": draft.kind.value,
+                    "chat_id": draft.chat_id,
+                    "in_thread": int(draft.in_thread),
+                    "text": draft.text,
+                    "markup": json.dumps([list(map(list, row)) for row in draft.markup])
                     if draft.markup
                     else None,
-                    stamp(moment + timedelta(seconds=draft.delay_s)),
-                    now,
-                    draft.copy_of.chat_id if draft.copy_of else None,
-                    draft.copy_of.message_id if draft.copy_of else None,
-                    draft.edit_of,
-                    draft.carries if draft.carries is not None else carries,
-                ),
+                    "next_attempt_at": stamp(moment + timedelta(seconds=draft.delay_s)),
+                    "created_at": now,
+                    "copy_chat_id": draft.copy_of.chat_id if draft.copy_of else None,
+                    "copy_message_id": draft.copy_of.message_id if draft.copy_of else None,
+                    "edit_of": draft.edit_of,
+                    "carries": draft.carries if draft.carries is not None else carries,
+                },
             )
-        if drafts:  # the worker reads through the read connection: wake it after the commit
+        if drafts:  # the worker reads through the read side: wake it after the commit
             self._db.after_commit(self.changed.set)
 
-    async def _merge(self, db: aiosqlite.Connection, ref: int, draft: Draft) -> bool:
+    async def _merge(self, db: Transaction, ref: int, draft: Draft) -> bool:
         """Append `draft.merge` to the last message queued about `ref` for the same chat, if
         that one waits (is not being sent), is of the draft's kind, starts with the same
         heading, and still fits in one message with it. Anything queued after it (a copy, a
         notice) keeps the thread's order: the draft is then a message of its own."""
         heading = draft.text.removesuffix(draft.merge)
-        cursor = await db.execute(
-            "SELECT id, kind, state, text FROM outbox WHERE ref = ? AND chat_id = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (ref, draft.chat_id),
-        )
-        row = await cursor.fetchone()
+        row = (
+            await db.execute(
+                select(outbox.c.id, outbox.c.kind, outbox.c.state, outbox.c.text)
+                .where(outbox.c.ref == ref, outbox.c.chat_id == draft.chat_id)
+                .order_by(outbox.c.id.desc())
+                .limit(1)
+            )
+        ).first()
         if (
             row is None
-            or row[1] != draft.kind.value
-            or row[2] != OutboxState.PENDING.value
-            or not row[3].startswith(heading)
-            or visible_length(row[3] + draft.merge) > MAX_MESSAGE
+            or row.kind != draft.kind.value
+            or row.state != OutboxState.PENDING.value
+            or not row.text.startswith(heading)
+            or visible_length(row.text + draft.merge) > MAX_MESSAGE
         ):
             return False
-        await db.execute("UPDATE outbox SET text = ? WHERE id = ?", (row[3] + draft.merge, row[0]))
+        await db.execute(
+            update(outbox).where(outbox.c.id == row.id).values(text=row.text + draft.merge)
+        )
         return True
 
     async def enqueue(self, drafts: Sequence[Draft]) -> None:
@@ -190,9 +261,13 @@ class OutboxStore:
         async with self._db.write() as db:
             for draft in drafts:
                 await db.execute(
-                    "INSERT INTO outbox (kind, chat_id, text, next_attempt_at, created_at)"
-                    " VALUES (?,?,?,?,?)",
-                    (draft.kind.value, draft.chat_id, draft.text, now, now),
+                    outbox.insert().values(
+                        kind=draft.kind.value,
+                        chat_id=draft.chat_id,
+                        text=draft.text,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
                 )
             if drafts:
                 self._db.after_commit(self.changed.set)
@@ -200,11 +275,12 @@ class OutboxStore:
     async def recover(self) -> int:
         """After a crash: messages caught mid-send go back to pending (better twice than never)."""
         async with self._db.write() as db:
-            cursor = await db.execute(
-                "UPDATE outbox SET state = ? WHERE state = ?",
-                (OutboxState.PENDING.value, OutboxState.SENDING.value),
+            result = await db.execute(
+                update(outbox)
+                .where(outbox.c.state == OutboxState.SENDING.value)
+                .values(state=OutboxState.PENDING.value)
             )
-            return cursor.rowcount
+            return int(result.rowcount)
 
     async def due(self, limit: int = 20, lane: Lane | None = None) -> list[OutboxItem]:
         """Messages (of one `lane`, or both) whose time to (re)try has come, with their
@@ -216,50 +292,41 @@ class OutboxStore:
         follow-up that threads under it, nor a user's first answer by their second, nor an
         edit by the answer it edits.
         """
-        rows = await self._db.all(
-            f"{_ITEMS} WHERE o.state = ? AND o.next_attempt_at <= ? AND {_NOT_WAITING}"
-            f" AND {_IN_LANE[lane]} ORDER BY {_PRIORITY}, o.id LIMIT ?",
-            (OutboxState.PENDING.value, stamp(self._db.clock()), *UNDELIVERED, limit),
-        )
+        rows = await self._db.all(_DUE[lane], {"now": stamp(self._db.clock()), "limit": limit})
         return [_outbox(r) for r in rows]
 
     async def next_attempt_at(self, lane: Lane | None = None) -> datetime | None:
         """When the next message (of `lane`) that is not waiting behind another is due."""
-        row = await self._db.one(
-            f"SELECT MIN(o.next_attempt_at) FROM outbox o WHERE o.state = ? AND {_NOT_WAITING}"
-            f" AND {_IN_LANE[lane]}",
-            (OutboxState.PENDING.value, *UNDELIVERED),
-        )
-        return parse(row[0]) if row and row[0] else None
+        first = await self._db.scalar(_NEXT_ATTEMPT[lane])
+        return parse(first) if first else None
 
     async def mark_sending(self, item_id: int) -> bool:
         """About to call the Bot API for this message: take it, if it is still pending.
         False if it is not (sent or taken since it was read as due): then it must not go."""
         async with self._db.write() as db:
-            cursor = await db.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = ?",
-                (OutboxState.SENDING.value, item_id, OutboxState.PENDING.value),
-            )
-            return cursor.rowcount == 1
+            result = await db.execute(_MARK_SENDING, {"item_id": item_id})
+            return bool(result.rowcount == 1)
 
     async def mark_sent(self, item: OutboxItem, telegram_message_id: int) -> None:
         """Delivered: keep Telegram's message id, and thread it with its enquiry."""
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET state = ?, telegram_message_id = ?, sent_at = ?,"
-                " last_error = NULL WHERE id = ?",
-                (OutboxState.SENT.value, telegram_message_id, stamp(self._db.clock()), item.id),
+                _MARK_SENT,
+                {
+                    "item_id": item.id,
+                    "telegram_message_id": telegram_message_id,
+                    "sent_at": stamp(self._db.clock()),
+                },
             )
             if item.ref is None:
                 return
             await db.execute(
-                "INSERT OR IGNORE INTO thread_messages (chat_id, message_id, ref) VALUES (?,?,?)",
-                (item.chat_id, telegram_message_id, item.ref),
+                _THREADED[db.dialect.name],
+                {"chat_id": item.chat_id, "message_id": telegram_message_id, "ref": item.ref},
             )
             if item.kind is Kind.ANNOUNCE:
                 await db.execute(
-                    "UPDATE enquiries SET staff_message_id = ? WHERE ref = ?",
-                    (telegram_message_id, item.ref),
+                    _ANNOUNCED, {"the_ref": item.ref, "staff_message_id": telegram_message_id}
                 )
 
     async def mark_retry(self, item_id: int, error: str, delay_s: float) -> None:
@@ -268,46 +335,56 @@ class OutboxStore:
         when = stamp(self._db.clock() + timedelta(seconds=delay_s))
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ?"
-                " WHERE id = ? AND state = ?",
-                (OutboxState.PENDING.value, error, when, item_id, OutboxState.SENDING.value),
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.state == OutboxState.SENDING.value)
+                .values(state=OutboxState.PENDING.value, last_error=error, next_attempt_at=when)
             )
 
     async def mark_failed(self, item: OutboxItem, error: str, render: Render | None) -> None:
         """A permanent failure (e.g. the user blocked the bot); `render` may tell staff."""
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?",
-                (OutboxState.FAILED.value, error, item.id),
+                update(outbox)
+                .where(outbox.c.id == item.id)
+                .values(state=OutboxState.FAILED.value, last_error=error)
             )
             if item.ref is not None:
                 await self.add(db, await read_enquiry(db, item.ref), render)
 
     async def relay_of(self, message_id: int, chat_id: int) -> int | None:
         """The outbox message that relayed thread message `message_id` to `chat_id`."""
-        row = await self._db.one(
-            "SELECT id FROM outbox WHERE carries = ? AND chat_id = ? AND kind IN (?, ?)"
-            " ORDER BY id LIMIT 1",
-            (message_id, chat_id, Kind.REPLY.value, Kind.COPY.value),
+        found = await self._db.scalar(
+            select(outbox.c.id)
+            .where(
+                outbox.c.carries == message_id,
+                outbox.c.chat_id == chat_id,
+                outbox.c.kind.in_([Kind.REPLY.value, Kind.COPY.value]),
+            )
+            .order_by(outbox.c.id)
+            .limit(1)
         )
-        return int(row[0]) if row else None
+        return int(found) if found is not None else None
 
     async def kind_of_sent(self, chat_id: int, telegram_message_id: int) -> Kind | None:
         """What kind of outbox message Telegram's message `telegram_message_id` was, if ours."""
-        row = await self._db.one(
-            "SELECT kind FROM outbox WHERE chat_id = ? AND telegram_message_id = ? LIMIT 1",
-            (chat_id, telegram_message_id),
+        kind = await self._db.scalar(
+            select(outbox.c.kind)
+            .where(
+                outbox.c.chat_id == chat_id, outbox.c.telegram_message_id == telegram_message_id
+            )
+            .limit(1)
         )
-        return Kind(row[0]) if row else None
+        return Kind(kind) if kind is not None else None
 
     async def items(self, ref: int | None = None) -> list[OutboxItem]:
         """Every outbox message (of one enquiry), oldest first: for tests and /show."""
-        where, params = ("WHERE o.ref = ?", (ref,)) if ref is not None else ("", ())
-        rows = await self._db.all(f"{_ITEMS} {where} ORDER BY o.id", params)
+        query = _ITEMS if ref is None else _ITEMS.where(ITEM.c.ref == ref)
+        rows = await self._db.all(query.order_by(ITEM.c.id))
         return [_outbox(r) for r in rows]
 
 
-def _outbox(row: Any) -> OutboxItem:
+def _outbox(result: Any) -> OutboxItem:
+    row = result._mapping
     markup = tuple(
         tuple((str(label), str(data)) for label, data in line)
         for line in json.loads(row["markup"] or "[]")

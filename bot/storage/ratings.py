@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-import aiosqlite
+from sqlalchemy import case, func, literal, select, update
 
-from bot.storage.database import Database, parse, stamp
+from bot.storage.database import Database, Transaction, insert_new, parse, stamp
 from bot.storage.outbox import OutboxStore
 from bot.storage.records import Rating, Render, Source
 from bot.storage.rows import read_enquiry
+from bot.storage.schema import ratings
 
 
 class Rated(StrEnum):
@@ -26,13 +27,10 @@ class Rated(StrEnum):
     UNKNOWN = "unknown"  # not asked, or not this user's enquiry (a forged button)
 
 
-async def ask_rating(db: aiosqlite.Connection, ref: int, moment: str) -> bool:
+async def ask_rating(db: Transaction, ref: int, moment: str) -> bool:
     """Inside the transaction that resolves `ref`: True if the question is asked now, the
     first time; False if it was asked before."""
-    cursor = await db.execute(
-        "INSERT OR IGNORE INTO ratings (ref, asked_at) VALUES (?, ?)", (ref, moment)
-    )
-    return cursor.rowcount == 1
+    return await insert_new(db, ratings, ref=ref, asked_at=moment)
 
 
 class RatingStore:
@@ -44,9 +42,10 @@ class RatingStore:
 
     async def get(self, ref: int) -> Rating | None:
         """The rating of an enquiry, if it was asked."""
-        row = await self._db.one("SELECT * FROM ratings WHERE ref = ?", (ref,))
-        if row is None:
+        found = await self._db.one(select(ratings).where(ratings.c.ref == ref))
+        if found is None:
             return None
+        row = found._mapping
         return Rating(
             ref=row["ref"],
             asked_at=parse(row["asked_at"]) or datetime.min,
@@ -59,15 +58,15 @@ class RatingStore:
         """Record a score from the enquiry's own user, once; `render` tells the staff thread."""
         async with self._db.write() as db:
             enquiry = await read_enquiry(db, ref)
-            async with db.execute("SELECT score FROM ratings WHERE ref = ?", (ref,)) as cursor:
-                row = await cursor.fetchone()
+            row = (await db.execute(select(ratings.c.score).where(ratings.c.ref == ref))).first()
             if enquiry is None or enquiry.user_id != user_id or row is None:
                 return Rated.UNKNOWN
             if row[0] is not None:
                 return Rated.ALREADY
             await db.execute(
-                "UPDATE ratings SET score = ?, rated_at = ? WHERE ref = ?",
-                (score, stamp(self._db.clock()), ref),
+                update(ratings)
+                .where(ratings.c.ref == ref)
+                .values(score=score, rated_at=stamp(self._db.clock()))
             )
             await self._outbox.add(db, enquiry, render)
             return Rated.RECORDED
@@ -76,35 +75,40 @@ class RatingStore:
         """Remember the message that asks for a comment: a reply to it is the comment."""
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE ratings SET prompt_chat_id = ?, prompt_message_id = ? WHERE ref = ?",
-                (prompt.chat_id, prompt.message_id, ref),
+                update(ratings)
+                .where(ratings.c.ref == ref)
+                .values(prompt_chat_id=prompt.chat_id, prompt_message_id=prompt.message_id)
             )
 
     async def ref_for_prompt(self, prompt: Source) -> int | None:
         """The enquiry whose comment prompt is `prompt`, if it is one."""
-        row = await self._db.one(
-            "SELECT ref FROM ratings WHERE prompt_chat_id = ? AND prompt_message_id = ?",
-            (prompt.chat_id, prompt.message_id),
+        ref = await self._db.scalar(
+            select(ratings.c.ref).where(
+                ratings.c.prompt_chat_id == prompt.chat_id,
+                ratings.c.prompt_message_id == prompt.message_id,
+            )
         )
-        return int(row[0]) if row else None
+        return int(ref) if ref is not None else None
 
     async def add_comment(self, ref: int, text: str, render: Render | None) -> None:
         """Add to the rating's comment; `render` tells the staff thread."""
         async with self._db.write() as db:
+            joined = ratings.c.comment + literal("\n") + literal(text)
             await db.execute(
-                "UPDATE ratings SET comment = CASE WHEN comment = '' THEN ?"
-                " ELSE comment || char(10) || ? END WHERE ref = ?",
-                (text, text, ref),
+                update(ratings)
+                .where(ratings.c.ref == ref)
+                .values(comment=case((ratings.c.comment == "", literal(text)), else_=joined))
             )
             await self._outbox.add(db, await read_enquiry(db, ref), render)
 
     async def since(self, moment: datetime) -> tuple[dict[int, int], int]:
         """Scores given since `moment` (score -> count), and how many were asked then."""
         rows = await self._db.all(
-            "SELECT score, COUNT(*) FROM ratings WHERE rated_at >= ? GROUP BY score",
-            (stamp(moment),),
+            select(ratings.c.score, func.count())
+            .where(ratings.c.rated_at >= stamp(moment))
+            .group_by(ratings.c.score)
         )
-        asked = await self._db.one(
-            "SELECT COUNT(*) FROM ratings WHERE asked_at >= ?", (stamp(moment),)
+        asked = await self._db.scalar(
+            select(func.count()).select_from(ratings).where(ratings.c.asked_at >= stamp(moment))
         )
-        return {int(r[0]): int(r[1]) for r in rows}, int(asked[0])
+        return {int(r[0]): int(r[1]) for r in rows}, int(asked)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
+from sqlalchemy import bindparam, select
 
 from bot.decision import Candidate
-from bot.storage.database import now, parse
+from bot.storage.database import Transaction, now, parse
 from bot.storage.records import Enquiry, State
+from bot.storage.schema import enquiries
+
+#: One enquiry by its reference (parameter ``ref``), built once (see database.Params).
+BY_REF = select(enquiries).where(enquiries.c.ref == bindparam("ref"))
 
 
-def enquiry_from_row(row: Any) -> Enquiry:
-    """An `Enquiry` from a ``SELECT * FROM enquiries`` row."""
+def enquiry_from_row(result: Any) -> Enquiry:
+    """An `Enquiry` from a row of every column of the enquiries table."""
+    row = result._mapping
     candidates = tuple(
         Candidate(c["entry_id"], c["title"], float(c["score"]))
         for c in json.loads(row["candidates"])
@@ -44,8 +49,7 @@ def enquiry_from_row(row: Any) -> Enquiry:
     )
 
 
-async def read_enquiry(db: aiosqlite.Connection, ref: int) -> Enquiry | None:
+async def read_enquiry(db: Transaction, ref: int) -> Enquiry | None:
     """Inside a write transaction: an enquiry as the transaction sees it."""
-    async with db.execute("SELECT * FROM enquiries WHERE ref = ?", (ref,)) as cursor:
-        row = await cursor.fetchone()
+    row = (await db.execute(BY_REF, {"ref": ref})).first()
     return enquiry_from_row(row) if row is not None else None

@@ -13,8 +13,11 @@ import contextlib
 from collections import Counter
 from datetime import date
 
-from bot.storage.database import Database, stamp
+from sqlalchemy import delete, func, insert, select
+
+from bot.storage.database import Database, stamp, upsert
 from bot.storage.records import ForgetResult
+from bot.storage.schema import bot_answers, enquiries, feedback, messages, users
 
 #: Seconds within which counted answers reach the database.
 ANSWERS_FLUSH_S = 1.0
@@ -31,33 +34,46 @@ class UserStore:
 
     async def language_of(self, user_id: int) -> str | None:
         """The language a user chose with /language, if any."""
-        row = await self._db.one("SELECT language FROM users WHERE user_id = ?", (user_id,))
-        return str(row[0]) if row else None
+        language = await self._db.scalar(
+            select(users.c.language).where(users.c.user_id == user_id)
+        )
+        return str(language) if language is not None else None
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Remember a user's language."""
         async with self._db.write() as db:
+            row = upsert(db, users).values(
+                user_id=user_id, language=language, updated_at=stamp(self._db.clock())
+            )
             await db.execute(
-                "INSERT INTO users (user_id, language, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language,"
-                " updated_at = excluded.updated_at",
-                (user_id, language, stamp(self._db.clock())),
+                row.on_conflict_do_update(
+                    index_elements=[users.c.user_id],
+                    set_={
+                        "language": row.excluded.language,
+                        "updated_at": row.excluded.updated_at,
+                    },
+                )
             )
 
     async def add_feedback(self, user_id: int, entry_id: str, helpful: bool) -> None:
         """Record a 👍 or 👎 on an answer."""
         async with self._db.write() as db:
             await db.execute(
-                "INSERT INTO feedback (user_id, entry_id, helpful, created_at) VALUES (?,?,?,?)",
-                (user_id, entry_id, int(helpful), stamp(self._db.clock())),
+                insert(feedback).values(
+                    user_id=user_id,
+                    entry_id=entry_id,
+                    helpful=int(helpful),
+                    created_at=stamp(self._db.clock()),
+                )
             )
 
     async def feedback_counts(self, entry_id: str) -> tuple[int, int]:
         """(helpful, not helpful) votes for an entry."""
         row = await self._db.one(
-            "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0)"
-            " FROM feedback WHERE entry_id = ?",
-            (entry_id,),
+            select(
+                func.coalesce(func.sum(feedback.c.helpful), 0),
+                func.coalesce(func.sum(1 - feedback.c.helpful), 0),
+            ).where(feedback.c.entry_id == entry_id)
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -82,11 +98,14 @@ class UserStore:
         if not counted:
             return
         async with self._db.write() as db:
-            await db.executemany(
-                "INSERT INTO bot_answers (day, answered) VALUES (?, ?)"
-                " ON CONFLICT (day) DO UPDATE SET answered = answered + excluded.answered",
-                [(day.isoformat(), count) for day, count in counted.items()],
-            )
+            for day, count in counted.items():
+                row = upsert(db, bot_answers).values(day=day.isoformat(), answered=count)
+                await db.execute(
+                    row.on_conflict_do_update(
+                        index_elements=[bot_answers.c.day],
+                        set_={"answered": bot_answers.c.answered + row.excluded.answered},
+                    )
+                )
 
     async def close(self) -> None:
         """Write what is counted before the database closes."""
@@ -99,21 +118,21 @@ class UserStore:
         """Questions the bot answered itself, per day, from `day` on."""
         await self.flush_answers()
         rows = await self._db.all(
-            "SELECT day, answered FROM bot_answers WHERE day >= ?", (day.isoformat(),)
+            select(bot_answers.c.day, bot_answers.c.answered).where(
+                bot_answers.c.day >= day.isoformat()
+            )
         )
         return {date.fromisoformat(r[0]): int(r[1]) for r in rows}
 
     async def forget(self, user_id: int) -> ForgetResult:
         """Delete everything stored about a user: enquiries, messages, feedback, language."""
         async with self._db.write() as db:
-            cursor = await db.execute(
-                "DELETE FROM messages WHERE ref IN (SELECT ref FROM enquiries WHERE user_id = ?)",
-                (user_id,),
-            )
-            messages = cursor.rowcount
-            cursor = await db.execute("DELETE FROM enquiries WHERE user_id = ?", (user_id,))
-            enquiries = cursor.rowcount
-            cursor = await db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,))
-            feedback = cursor.rowcount
-            await db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
-        return ForgetResult(enquiries, messages, feedback)
+            theirs = select(enquiries.c.ref).where(enquiries.c.user_id == user_id)
+            removed = await db.execute(delete(messages).where(messages.c.ref.in_(theirs)))
+            message_count = removed.rowcount
+            removed = await db.execute(delete(enquiries).where(enquiries.c.user_id == user_id))
+            enquiry_count = removed.rowcount
+            removed = await db.execute(delete(feedback).where(feedback.c.user_id == user_id))
+            feedback_count = removed.rowcount
+            await db.execute(delete(users).where(users.c.user_id == user_id))
+        return ForgetResult(enquiry_count, message_count, feedback_count)

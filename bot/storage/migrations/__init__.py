@@ -1,0 +1,1 @@
+"""Alembic's environment and the store's migration scripts (run by bot.storage.migrate)."""

@@ -1,0 +1,391 @@
+"""Storage primitives for several bots (replicas) on one PostgreSQL database, each tested,
+used by the run loop in webhook mode (handlers.webhook, handlers.delivery, bot.outbox).
+
+- `first_time`: an update_id is recorded in the transaction of the update's effects, so a
+  retried update (Telegram resends one that got no 2xx answer) is handled once across all
+  replicas: a second transaction inserting the same id waits for the first, then finds it.
+- `lock_chat`: a chat's updates one at a time across replicas (an advisory lock held until
+  the transaction ends; the key is the chat's id, in PostgreSQL's one-number key space).
+- `claim_outbox`: outbox rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease,
+  so each message is taken by one replica, still in order per chat and per enquiry, and a
+  claim that lapses (its replica died mid-send) returns the row to the others.
+- `AdvisoryLock`: a session lock on a connection of its own; `JobsLeader` polls one, so the
+  periodic jobs (reminders, the automatic close, the retention purge) run in one replica at a
+  time, and another takes over once the holder's connection ends.
+
+On SQLite (one process per database) the same calls work and the locks are no-ops or
+always granted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from bot.storage.database import (
+    Database,
+    StorageUnavailable,
+    Transaction,
+    describe,
+    insert_new,
+    stamp,
+)
+from bot.storage.lock import SPACE, AdvisoryLock
+from bot.storage.outbox import _IN_LANE, _ITEMS, _PRIORITY, ITEM, NOT_WAITING, Lane, _outbox
+from bot.storage.records import OutboxItem, OutboxState
+from bot.storage.schema import handled_updates, outbox
+
+#: The jobs' leader's advisory key (see bot.storage.lock).
+JOBS_LEADER = (SPACE, 3)
+#: Held (to the end of its transaction) by each outbox claim, so claims of all replicas
+#: happen one after another: a claim sees every earlier one committed. Without it, two
+#: claims at once could each find a chat's first and second message "not waiting" (each
+#: reads the other's rows as they were before it) and send them side by side, out of order.
+OUTBOX_CLAIMS = (SPACE, 4)
+
+__all__ = [
+    "JOBS_LEADER",
+    "AdvisoryLock",
+    "ChatTurns",
+    "JobsLeader",
+    "OutboxClaims",
+    "SharedLimits",
+    "Turn",
+    "claim_next",
+    "claim_outbox",
+    "first_time",
+    "handled",
+    "lock_chat",
+    "mark_handled",
+]
+
+log = logging.getLogger(__name__)
+
+
+async def first_time(db: Transaction, update_id: int, moment: str) -> bool:
+    """Inside the transaction of an update's effects: record `update_id`; False if it was
+    handled before (the caller then does nothing, and its transaction changes nothing)."""
+    return await insert_new(db, handled_updates, update_id=update_id, handled_at=moment)
+
+
+async def handled(database: Database, update_id: int) -> bool:
+    """Whether `update_id` was handled (by any replica) and recorded."""
+    found = await database.scalar(
+        select(handled_updates.c.update_id).where(handled_updates.c.update_id == update_id)
+    )
+    return found is not None
+
+
+async def mark_handled(database: Database, update_id: int) -> bool:
+    """Record that `update_id` is handled, in a transaction of its own (for an update whose
+    effects span several); False if it was recorded already."""
+    async with database.write() as db:
+        return await first_time(db, update_id, stamp(database.clock()))
+
+
+async def forget_handled(database: Database, days: int) -> int:
+    """Forget update_ids handled more than `days` ago (Telegram keeps an update for a day at
+    most, so none of those comes again); how many."""
+    before = stamp(database.clock() - timedelta(days=days))
+    async with database.write() as db:
+        result = await db.execute(
+            handled_updates.delete().where(handled_updates.c.handled_at < before)
+        )
+    return int(result.rowcount)
+
+
+class ChatTurns:
+    """One update of a chat at a time across replicas: PostgreSQL's session advisory lock on
+    the chat's id (the key `lock_chat` uses), held while the update is handled, on a
+    connection from a small pool of its own. A connection of the store's pool would do, but
+    updates waiting for their chat would then hold the connections their own handlers need.
+    A replica that dies mid-update frees the lock with its session. On SQLite (one process)
+    there is nothing to take: the update processor keeps a chat's updates in order."""
+
+    def __init__(self, database: Database, connections: int) -> None:
+        self.database = database
+        self._engine = (
+            create_async_engine(
+                database.engine.url, pool_size=connections, max_overflow=0, pool_pre_ping=True
+            )
+            if database.dialect == "postgresql"
+            else None
+        )
+
+    @asynccontextmanager
+    async def turn(self, key: int) -> AsyncIterator[Turn]:
+        """Wait for the chat `key`'s turn, and hold it until the block ends."""
+        if self._engine is None:
+            yield Turn(self.database, None)
+            return
+        connection = await self._engine.connect()
+        try:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.scalar(select(func.pg_advisory_lock(key)))
+        except BaseException:
+            await _drop(connection)
+            raise
+        try:
+            yield Turn(self.database, connection)
+        except BaseException:
+            await _drop(connection)  # the lock goes with the session
+            raise
+        try:
+            await connection.scalar(select(func.pg_advisory_unlock(key)))
+        except SQLAlchemyError:
+            await _drop(connection)
+        else:
+            await connection.close()
+
+    async def close(self) -> None:
+        """Close the pool (at shutdown, once no update is being handled)."""
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+class Turn:
+    """A chat's turn: was an update handled, and the record that it is. On PostgreSQL both go
+    through the turn's own connection (each one statement, committed at once), so they do
+    not wait for this process's one write transaction at a time."""
+
+    def __init__(self, database: Database, connection: AsyncConnection | None) -> None:
+        self.database = database
+        self._connection = connection
+
+    async def handled(self, update_id: int) -> bool:
+        """Whether `update_id` was handled (by any replica) and recorded."""
+        if self._connection is None:
+            return await handled(self.database, update_id)
+        found = await self._connection.scalar(
+            select(handled_updates.c.update_id).where(handled_updates.c.update_id == update_id)
+        )
+        return found is not None
+
+    async def record(self, update_id: int) -> bool:
+        """Record `update_id` as handled; False if it was recorded already."""
+        if self._connection is None:
+            return await mark_handled(self.database, update_id)
+        result = await self._connection.execute(
+            postgresql.insert(handled_updates)
+            .values(update_id=update_id, handled_at=stamp(self.database.clock()))
+            .on_conflict_do_nothing()
+            .returning(handled_updates.c.update_id)
+        )
+        return result.first() is not None
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """Close a connection for good, ending its session and the locks it holds."""
+    with suppress(SQLAlchemyError, OSError):
+        await connection.invalidate()
+        await connection.close()
+
+
+async def lock_chat(db: Transaction, chat_id: int) -> None:
+    """Inside a transaction: wait for, then hold until it ends, the chat's lock."""
+    if db.dialect.name == "postgresql":
+        await db.execute(select(func.pg_advisory_xact_lock(chat_id)))
+
+
+async def claim_outbox(
+    database: Database, owner: str, lease_s: float, limit: int = 20
+) -> list[int]:
+    """Claim up to `limit` due outbox messages for `owner` until `lease_s` from now: pending
+    ones whose time has come, and ones whose claim has lapsed; each waits behind an older
+    undelivered one to its chat (about its enquiry), as `OutboxStore.due` has it. Rows
+    another transaction holds are skipped, not waited for. Returns their ids, oldest first.
+    """
+    moment = database.clock()
+    now = stamp(moment)
+    due = or_(
+        and_(ITEM.c.state == OutboxState.PENDING.value, ITEM.c.next_attempt_at <= now),
+        and_(ITEM.c.state == OutboxState.SENDING.value, ITEM.c.lease_until < now),
+    )
+    query = select(ITEM.c.id).where(due, NOT_WAITING).order_by(ITEM.c.id).limit(limit)
+    async with database.write() as db:
+        if db.dialect.name == "postgresql":
+            await db.execute(select(func.pg_advisory_xact_lock(*OUTBOX_CLAIMS)))
+            query = query.with_for_update(skip_locked=True, of=ITEM)
+        ids = [int(row[0]) for row in await db.execute(query)]
+        if ids:
+            await db.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    state=OutboxState.SENDING.value,
+                    claimed_by=owner,
+                    lease_until=stamp(moment + timedelta(seconds=lease_s)),
+                    attempts=outbox.c.attempts + 1,
+                )
+            )
+    return ids
+
+
+async def claim_next(
+    database: Database, owner: str, lease_s: float, lane: Lane | None = None
+) -> OutboxItem | None:
+    """Claim the next outbox message of `lane` (or of both) for `owner` until `lease_s` from
+    now, in the order `OutboxStore.due` gives: a pending one whose time has come, or one
+    whose claim lapsed (its replica died mid-send), not waiting behind an older undelivered
+    one to its chat; None when there is none. The claim counts as an attempt."""
+    moment = database.clock()
+    now = stamp(moment)
+    due = or_(
+        and_(ITEM.c.state == OutboxState.PENDING.value, ITEM.c.next_attempt_at <= now),
+        and_(ITEM.c.state == OutboxState.SENDING.value, ITEM.c.lease_until < now),
+    )
+    query = (
+        select(ITEM.c.id)
+        .where(due, NOT_WAITING, _IN_LANE[lane])
+        .order_by(_PRIORITY, ITEM.c.id)
+        .limit(1)
+    )
+    async with database.write() as db:
+        if db.dialect.name == "postgresql":
+            await db.execute(select(func.pg_advisory_xact_lock(*OUTBOX_CLAIMS)))
+            query = query.with_for_update(skip_locked=True, of=ITEM)
+        item_id = await db.scalar(query)
+        if item_id is None:
+            return None
+        await db.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(
+                state=OutboxState.SENDING.value,
+                claimed_by=owner,
+                lease_until=stamp(moment + timedelta(seconds=lease_s)),
+                attempts=outbox.c.attempts + 1,
+            )
+        )
+        row = (await db.execute(_ITEMS.where(ITEM.c.id == item_id))).first()
+    return _outbox(row)
+
+
+class OutboxClaims:
+    """The outbox worker's way to take messages when several replicas deliver one outbox
+    (bot.outbox.Claimer): each message claimed by one of them, with a lease."""
+
+    def __init__(self, database: Database, lease_s: float, owner: str | None = None) -> None:
+        self.database = database
+        self.lease_s = lease_s
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    async def claim(self, lane: Lane | None) -> OutboxItem | None:
+        """The next message of `lane` this replica is to send, claimed; None if none is due."""
+        return await claim_next(self.database, self.owner, self.lease_s, lane)
+
+
+class JobsLeader:
+    """Whether this replica runs the periodic jobs: it holds `JOBS_LEADER`. `poll` often (a
+    replica that dies frees the lock with its session, and the next poll of another takes
+    it); a job runs only while `held`. On SQLite the one bot always leads."""
+
+    def __init__(self, database: Database) -> None:
+        self._lock = AdvisoryLock(database, JOBS_LEADER)
+
+    @property
+    def held(self) -> bool:
+        """Whether this replica led at the last poll."""
+        return self._lock.held
+
+    async def poll(self) -> bool:
+        """Keep the lead (its connection still answers) or take it if it is free; whether
+        this replica leads now. A database that cannot be reached means not leading."""
+        was = self._lock.held
+        if was and not await self._lock.alive():  # the server ended the session: lock gone
+            await self._lock.release()
+        try:
+            leads = await self._lock.try_acquire()
+        except StorageUnavailable as exc:
+            leads = False
+            log.warning("jobs: cannot ask who runs them: %s", exc.problem)
+        if leads != was:
+            log.info("jobs: this bot %s the periodic jobs", "runs" if leads else "no longer runs")
+        return leads
+
+    async def release(self) -> None:
+        """Give up the lead (at shutdown), so another replica takes it at its next poll."""
+        await self._lock.release()
+
+
+class SharedLimits:
+    """Telegram's limits for all replicas together, as send slots reserved in PostgreSQL.
+
+    Each bucket (the bot as a whole, one group) is a row holding the moment its next slot is
+    free, by the server's clock (the same for every replica). A send reserves one slot in
+    each of its buckets at once, in one short transaction holding their rows: its moment is
+    the latest of their free moments (or now), and each bucket's moves on to that moment
+    plus its interval. So the sends of all replicas into a group are at least the group's
+    interval apart, and all sends at least the bot's. The table is kept out of the
+    migrations on purpose: UNLOGGED (a crash empties it, which only frees the slots) and
+    created on first use, it holds nothing worth keeping.
+    """
+
+    TABLE = "clair_rate_slots"
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._created = False
+
+    async def wait_for_slot(self, intervals: dict[str, float]) -> float:
+        """Reserve the next slot of a send in each bucket (key: seconds between its slots);
+        seconds to wait until it (0 if now). StorageUnavailable without a database."""
+        keys = sorted(intervals)  # rows locked in one order: no deadlock between replicas
+        try:
+            async with self.database.engine.connect() as connection:
+                if not self._created:
+                    await self._create(connection)
+                async with connection.begin():
+                    await connection.execute(
+                        text(
+                            f"INSERT INTO {self.TABLE} (key, free_at) SELECT k, 0"
+                            " FROM unnest(CAST(:keys AS text[])) AS k ON CONFLICT DO NOTHING"
+                        ),
+                        {"keys": keys},
+                    )
+                    rows = (
+                        await connection.execute(
+                            text(
+                                "SELECT free_at, extract(epoch FROM clock_timestamp())"
+                                f" FROM {self.TABLE} WHERE key = ANY(CAST(:keys AS text[]))"
+                                " ORDER BY key FOR UPDATE"
+                            ),
+                            {"keys": keys},
+                        )
+                    ).all()
+                    read_at = time.monotonic()  # the wait runs from here, not from the commit
+                    now = float(rows[0][1])
+                    slot = max(now, *(float(row[0]) for row in rows))
+                    await connection.execute(
+                        text(f"UPDATE {self.TABLE} SET free_at = :free WHERE key = :key"),
+                        [{"key": key, "free": slot + intervals[key]} for key in keys],
+                    )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageUnavailable(self.database.path, describe(exc)) from exc
+        return max(0.0, slot - now - (time.monotonic() - read_at))
+
+    async def _create(self, connection: AsyncConnection) -> None:
+        statement = text(
+            f"CREATE UNLOGGED TABLE IF NOT EXISTS {self.TABLE}"
+            " (key text PRIMARY KEY, free_at double precision NOT NULL)"
+        )
+        for attempt in (1, 2):
+            try:
+                async with connection.begin():
+                    await connection.execute(statement)
+                break
+            except SQLAlchemyError:  # another replica created it at the same moment
+                if attempt == 2:
+                    raise
+        self._created = True

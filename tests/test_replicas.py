@@ -1,0 +1,328 @@
+"""The storage primitives of replicas (bot.storage.replicas) on PostgreSQL: handled updates,
+chats' locks, outbox claims, the jobs' leader and Telegram's limits shared."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import random
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from postgres import PostgresServer
+from sqlalchemy import func, select, text
+
+from bot.config import TelegramSettings
+from bot.outbox import OutboxWorker
+from bot.storage import Storage
+from bot.storage.database import Database, now, stamp
+from bot.storage.records import Asker, Draft, Kind, OutboxItem, OutboxState, Render
+from bot.storage.replicas import (
+    JOBS_LEADER,
+    AdvisoryLock,
+    OutboxClaims,
+    SharedLimits,
+    claim_next,
+    claim_outbox,
+    first_time,
+    forget_handled,
+    handled,
+    lock_chat,
+    mark_handled,
+)
+from bot.storage.schema import outbox
+from handlers.app import rate_limiter
+from handlers.limits import SharedRateLimiter
+
+
+def reply_to(chat: int) -> Render:
+    return lambda enquiry: [Draft(Kind.REPLY, chat, "a")]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = now()
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+async def test_an_update_is_handled_once_across_replicas(postgres_server: PostgresServer) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    try:
+        inside = asyncio.Event()
+
+        async def handle(db_: Database, hold: bool) -> bool:
+            async with db_.write() as db:
+                fresh = await first_time(db, 10**12, stamp(now()))
+                if hold:
+                    inside.set()
+                    await asyncio.sleep(0.2)  # the other replica's insert waits meanwhile
+                return fresh
+
+        first = asyncio.create_task(handle(one, True))
+        await inside.wait()
+        assert await handle(two, False) is False  # waited for the first, then found it
+        assert await first is True
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_chat_lock_holds_other_replicas_until_the_transaction_ends(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    order: list[str] = []
+    try:
+        locked = asyncio.Event()
+
+        async def first() -> None:
+            async with one.write() as db:
+                await lock_chat(db, -1009876543210)
+                locked.set()
+                await asyncio.sleep(0.2)
+                order.append("first done")
+
+        async def second() -> None:
+            await locked.wait()
+            async with two.write() as db:
+                await lock_chat(db, -1009876543210)
+                order.append("second in")
+
+        async def other_chat() -> None:
+            await locked.wait()
+            async with two.write() as db:
+                await lock_chat(db, 42)
+                order.append("other chat in")
+
+        await asyncio.gather(first(), other_chat())
+        await asyncio.gather(second())
+        assert order == ["other chat in", "first done", "second in"]
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_outbox_claims_skip_locked_rows_and_lapse(postgres_server: PostgresServer) -> None:
+    url = postgres_server.database()
+    clock = Clock()
+    store = await Storage.open(url, clock)
+    other = await Database.open(url, clock)
+    try:
+        for chat in (1, 2, 3):
+            await store.enquiries.create(Asker(chat, chat), "q", render=reply_to(chat))
+            await store.outbox.enqueue([Draft(Kind.TO_USER, chat, "b")])  # waits behind "a"
+        async with other.engine.connect() as holder:  # a replica in the middle of a claim
+            await holder.execute(text("SELECT id FROM outbox WHERE id = 1 FOR UPDATE"))
+            # Skipped, not waited for (a wait would hold here until the timeout).
+            claimed = await asyncio.wait_for(
+                claim_outbox(store.database, "replica-a", lease_s=30), timeout=5
+            )
+            assert claimed == [3, 5]  # 1 is held; 2, 4 and 6 wait behind 1, 3 and 5
+            await holder.rollback()
+        assert await claim_outbox(other, "replica-b", lease_s=60) == [1]
+        clock.at += timedelta(seconds=10)
+        assert await claim_outbox(other, "replica-b", lease_s=30) == []  # leases hold
+        clock.at += timedelta(seconds=25)  # replica-a died: its leases lapse, not b's
+        assert await claim_outbox(other, "replica-b", lease_s=30) == [3, 5]
+        rows = await store.database.all(
+            select(outbox.c.id, outbox.c.state, outbox.c.claimed_by, outbox.c.attempts)
+            .where(outbox.c.id.in_([1, 3, 5]))
+            .order_by(outbox.c.id)
+        )
+        assert [tuple(r) for r in rows] == [
+            (1, OutboxState.SENDING.value, "replica-b", 1),
+            (3, OutboxState.SENDING.value, "replica-b", 2),
+            (5, OutboxState.SENDING.value, "replica-b", 2),
+        ]
+    finally:
+        await other.close()
+        await store.close()
+
+
+async def test_one_leader_at_a_time_and_another_takes_over(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    try:
+        leader, follower = AdvisoryLock(one, JOBS_LEADER), AdvisoryLock(two, JOBS_LEADER)
+        assert await leader.try_acquire() and leader.held
+        assert not await follower.try_acquire() and not follower.held
+        await leader.release()  # or its process dies: the server ends the session
+        assert await follower.try_acquire()
+        await follower.release()
+    finally:
+        await one.close()
+        await two.close()
+
+
+class Recording:
+    """A sender that takes a little while, and notes when each send starts and ends."""
+
+    def __init__(self, name: str, events: list[tuple[str, str, int, str]]) -> None:
+        self.name = name
+        self.events = events
+        self.random = random.Random(name)
+
+    async def send(self, item: OutboxItem) -> int:
+        self.events.append(("start", self.name, item.chat_id, item.text))
+        await asyncio.sleep(self.random.uniform(0, 0.004))
+        self.events.append(("end", self.name, item.chat_id, item.text))
+        return item.id
+
+
+async def test_replicas_deliver_each_message_once_in_order_per_chat(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Storage.open(url), await Storage.open(url)
+    events: list[tuple[str, str, int, str]] = []
+    chats, per_chat = (11, 12, 13, 14), 8
+    for i in range(per_chat):
+        for chat in chats:
+            await one.outbox.enqueue([Draft(Kind.TO_USER, chat, f"{chat}-{i}")])
+    workers = [
+        OutboxWorker(
+            store.outbox,
+            Recording(name, events),
+            idle_s=0.05,
+            claimer=OutboxClaims(store.database, lease_s=30, owner=name),
+        )
+        for name, store in (("a", one), ("b", two))
+    ]
+    try:
+        for worker in workers:
+            await worker.start()
+        deadline = time.monotonic() + 20
+        while sum(e[0] == "end" for e in events) < len(chats) * per_chat:
+            assert time.monotonic() < deadline, "not everything was sent"
+            await asyncio.sleep(0.02)
+    finally:
+        for worker in workers:
+            await worker.stop()
+    sent = [e[3] for e in events if e[0] == "end"]
+    assert sorted(sent) == sorted(f"{c}-{i}" for c in chats for i in range(per_chat))  # once
+    for chat in chats:  # one at a time and in order: start, end, start, end...
+        mine = [(e[0], e[3]) for e in events if e[2] == chat]
+        expected = [(step, f"{chat}-{i}") for i in range(per_chat) for step in ("start", "end")]
+        assert mine == expected
+    assert {e[1] for e in events} == {"a", "b"}  # both replicas delivered
+    rows = await one.database.all(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+    assert [tuple(r) for r in rows] == [(OutboxState.SENT.value, len(chats) * per_chat)]
+    await one.close()
+    await two.close()
+
+
+async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Storage.open(url), await Storage.open(url)
+    events: list[tuple[str, str, int, str]] = []
+    await one.outbox.enqueue([Draft(Kind.TO_USER, 21, "first"), Draft(Kind.TO_USER, 21, "2nd")])
+    claimed = await claim_next(one.database, "dead", lease_s=0.5)  # then the replica dies
+    assert claimed is not None and claimed.text == "first"
+    worker = OutboxWorker(
+        two.outbox,
+        Recording("b", events),
+        idle_s=0.05,
+        claimer=OutboxClaims(two.database, lease_s=30, owner="b"),
+    )
+    started = time.monotonic()
+    try:
+        await worker.start()  # no reset of what is being sent at start-up: the lease rules
+        while sum(e[0] == "end" for e in events) < 2:
+            assert time.monotonic() - started < 10, "the lapsed claim never returned"
+            await asyncio.sleep(0.02)
+    finally:
+        await worker.stop()
+    assert time.monotonic() - started >= 0.4  # not before the lease lapsed
+    assert [e[3] for e in events if e[0] == "end"] == ["first", "2nd"]  # the 2nd waited
+    rows = await two.database.all(
+        select(outbox.c.text, outbox.c.claimed_by, outbox.c.attempts).order_by(outbox.c.id)
+    )
+    assert [tuple(r) for r in rows] == [("first", "b", 2), ("2nd", "b", 1)]
+    await one.close()
+    await two.close()
+
+
+async def test_handled_update_ids_are_recorded_once_and_forgotten_after_days(
+    store_url: str,
+) -> None:
+    clock = Clock()
+    database = await Database.open(store_url, clock)
+    try:
+        assert not await handled(database, 2**40)
+        assert await mark_handled(database, 2**40) is True
+        assert await mark_handled(database, 2**40) is False  # a second bot found it recorded
+        assert await handled(database, 2**40)
+        clock.at += timedelta(days=1)
+        assert await forget_handled(database, days=2) == 0
+        clock.at += timedelta(days=1, seconds=1)
+        assert await forget_handled(database, days=2) == 1
+        assert not await handled(database, 2**40)
+    finally:
+        await database.close()
+
+
+async def test_telegrams_limits_hold_for_all_replicas_together(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    telegram = TelegramSettings(max_messages_per_second=25, group_messages_per_minute=600)
+    # The moment each send was given (its slot, on this clock), whatever the event loop
+    # does after: a loaded machine wakes a sleeping send late, and late sends bunch up.
+    slots: list[tuple[float, bool]] = []
+    limiters = []
+    for database in (one, two):
+        limiter = SharedRateLimiter(rate_limiter(telegram), telegram)
+        limits = SharedLimits(database)
+        reserve = limits.wait_for_slot
+
+        async def recorded(intervals: dict[str, float], reserve: Any = reserve) -> float:
+            wait: float = await reserve(intervals)
+            slots.append((time.monotonic() + wait, any(k.startswith("group") for k in intervals)))
+            return wait
+
+        limits.wait_for_slot = recorded  # type: ignore[method-assign]
+        limiter.limits = limits
+        limiters.append(limiter)
+    sent: list[int] = []
+
+    async def send(chat: int) -> bool:
+        sent.append(chat)
+        return True
+
+    group, chats = -1001234, [1, 2, 3, 4, 5]
+    try:
+        await asyncio.gather(
+            *(
+                limiter.process_request(send, (chat,), {}, "sendMessage", {"chat_id": chat}, None)
+                for limiter in limiters
+                for chat in [group] * 4 + chats
+            )
+        )
+    finally:
+        await one.close()
+        await two.close()
+    assert len(sent) == 18 and len(slots) == 18
+
+    def most_in(window: float, times: list[float]) -> int:
+        ordered = sorted(times)
+        return max(bisect.bisect_right(ordered, t + window) - i for i, t in enumerate(ordered))
+
+    # Slots 0.101 s apart in the group (600 a minute, both replicas together), 0.0404 s
+    # apart for the bot (25 a second); read on this clock a few ms off: one slot of slack.
+    # Limiters of their own would give each replica the full rate: half these spans.
+    group_times = [t for t, in_group in slots if in_group]
+    all_times = [t for t, _ in slots]
+    assert max(group_times) - min(group_times) >= 7 * 0.101 - 0.05
+    assert most_in(0.3, group_times) <= 3 + 1
+    assert max(all_times) - min(all_times) >= 17 * 0.0404 - 0.05
+    assert most_in(0.2, all_times) <= 5 + 1
