@@ -4,11 +4,11 @@ used by the run loop in webhook mode (handlers.webhook, handlers.delivery, bot.o
 - `first_time`: an update_id is recorded in the transaction of the update's effects, so a
   retried update (Telegram resends one that got no 2xx answer) is handled once across all
   replicas: a second transaction inserting the same id waits for the first, then finds it.
-- `lock_chat`: a chat's updates one at a time across replicas (an advisory lock held until
-  the transaction ends; the key is the chat's id, in PostgreSQL's one-number key space).
-- `claim_outbox`: outbox rows claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease,
-  so each message is taken by one replica, still in order per chat and per enquiry, and a
-  claim that lapses (its replica died mid-send) returns the row to the others.
+- `ChatTurns`: a chat's updates one at a time across replicas (a session advisory lock on
+  the chat's id, held while an update is handled).
+- `claim_next`: outbox messages claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a
+  lease, so each message is taken by one replica, still in order per chat and per enquiry,
+  and a claim that lapses (its replica died mid-send) returns the message to the others.
 - `AdvisoryLock`: a session lock on a connection of its own; `JobsLeader` polls one, so the
   periodic jobs (reminders, the automatic close, the retention purge) run in one replica at a
   time, and another takes over once the holder's connection ends.
@@ -63,10 +63,8 @@ __all__ = [
     "SharedLimits",
     "Turn",
     "claim_next",
-    "claim_outbox",
     "first_time",
     "handled",
-    "lock_chat",
     "mark_handled",
 ]
 
@@ -107,7 +105,7 @@ async def forget_handled(database: Database, days: int) -> int:
 
 class ChatTurns:
     """One update of a chat at a time across replicas: PostgreSQL's session advisory lock on
-    the chat's id (the key `lock_chat` uses), held while the update is handled, on a
+    the chat's id, held while the update is handled, on a
     connection from a small pool of its own. A connection of the store's pool would do, but
     updates waiting for their chat would then hold the connections their own handlers need.
     A replica that dies mid-update frees the lock with its session. On SQLite (one process)
@@ -190,46 +188,6 @@ async def _drop(connection: AsyncConnection) -> None:
     with suppress(SQLAlchemyError, OSError):
         await connection.invalidate()
         await connection.close()
-
-
-async def lock_chat(db: Transaction, chat_id: int) -> None:
-    """Inside a transaction: wait for, then hold until it ends, the chat's lock."""
-    if db.dialect.name == "postgresql":
-        await db.execute(select(func.pg_advisory_xact_lock(chat_id)))
-
-
-async def claim_outbox(
-    database: Database, owner: str, lease_s: float, limit: int = 20
-) -> list[int]:
-    """Claim up to `limit` due outbox messages for `owner` until `lease_s` from now: pending
-    ones whose time has come, and ones whose claim has lapsed; each waits behind an older
-    undelivered one to its chat (about its enquiry), as `OutboxStore.due` has it. Rows
-    another transaction holds are skipped, not waited for. Returns their ids, oldest first.
-    """
-    moment = database.clock()
-    now = stamp(moment)
-    due = or_(
-        and_(ITEM.c.state == OutboxState.PENDING.value, ITEM.c.next_attempt_at <= now),
-        and_(ITEM.c.state == OutboxState.SENDING.value, ITEM.c.lease_until < now),
-    )
-    query = select(ITEM.c.id).where(due, NOT_WAITING).order_by(ITEM.c.id).limit(limit)
-    async with database.write() as db:
-        if db.dialect.name == "postgresql":
-            await db.execute(select(func.pg_advisory_xact_lock(*OUTBOX_CLAIMS)))
-            query = query.with_for_update(skip_locked=True, of=ITEM)
-        ids = [int(row[0]) for row in await db.execute(query)]
-        if ids:
-            await db.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids))
-                .values(
-                    state=OutboxState.SENDING.value,
-                    claimed_by=owner,
-                    lease_until=stamp(moment + timedelta(seconds=lease_s)),
-                    attempts=outbox.c.attempts + 1,
-                )
-            )
-    return ids
 
 
 async def claim_next(
