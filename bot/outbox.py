@@ -124,7 +124,8 @@ async def deliver_due(
             item = due[0]
             if not await store.mark_sending(item.id):
                 # Read as due, but no longer pending when taken: delivered or taken meanwhile.
-                # Sending it anyway is how a message reached a user twice in the fault run.
+                # Sending it anyway is how a message reached a user twice in the fault run
+                # (the old storage's reads could see a moment before the last commit).
                 log.warning(
                     "outbox %s (#%s): no longer pending when taken; not sent", item.id, item.ref
                 )

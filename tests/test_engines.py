@@ -3,9 +3,11 @@ SQLite database made before Alembic too), and `clair-bot db migrate` / `db copy`
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -30,6 +32,47 @@ ANA = Asker(user_id=7_000_000_001, chat_id=7_000_000_001, name="Ana")
 
 def drafts(*items: Draft) -> Render:
     return lambda enquiry: items
+
+
+async def test_a_read_never_sees_an_older_moment_than_the_last_commit(tmp_path: Path) -> None:
+    """Why the fault run of issue 10 sent two staff answers twice: the old storage ran a read
+    in two trips to aiosqlite's thread (execute, then fetch), and another read on the same
+    connection could run in between, inside the first one's still open statement, so it saw
+    the database as it was when that statement began: an outbox message just recorded as
+    sent read as still pending. Here a read (A) stops inside its statement, a write commits,
+    a second read (B) is asked for, then A goes on: B must see the commit."""
+    import threading
+
+    from sqlalchemy import event, text
+
+    database = await Database.open(tmp_path / "snapshots.sqlite3", migrate=False)
+    entered, release = threading.Event(), threading.Event()
+
+    def gate(value: int) -> int:  # runs in aiosqlite's thread, inside A's statement
+        entered.set()
+        release.wait(10)
+        return value
+
+    @event.listens_for(database._reader.sync_engine, "connect")
+    def _gate(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("gate", 1, gate)
+
+    try:
+        async with database.write() as db:
+            await db.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, state TEXT)"))
+            await db.execute(text("INSERT INTO t (state) VALUES ('pending'), ('pending')"))
+        read_a = asyncio.ensure_future(database.all(text("SELECT gate(id) FROM t")))
+        assert await asyncio.to_thread(entered.wait, 10)
+        async with database.write() as db:
+            await db.execute(text("UPDATE t SET state = 'sent' WHERE id = 1"))
+        read_b = asyncio.ensure_future(database.scalar(text("SELECT state FROM t WHERE id = 1")))
+        await asyncio.sleep(0.05)  # B is asked for while A is still inside its statement
+        release.set()
+        assert [row[0] for row in await read_a] == [1, 2]
+        assert await read_b == "sent"
+    finally:
+        release.set()
+        await database.close()
 
 
 async def test_the_outbox_order_lanes_and_waiting(store_url: str | Path) -> None:
