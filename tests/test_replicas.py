@@ -21,6 +21,7 @@ from bot.storage.records import Asker, Draft, Kind, OutboxItem, OutboxState, Ren
 from bot.storage.replicas import (
     JOBS_LEADER,
     AdvisoryLock,
+    ChatTurns,
     OutboxClaims,
     SharedLimits,
     claim_next,
@@ -236,6 +237,31 @@ async def test_handled_update_ids_are_recorded_once_and_forgotten_after_days(
         assert not await handled(database, 2**40)
     finally:
         await database.close()
+
+
+async def test_a_users_state_is_kept_for_every_replica_and_forgotten_after_days(
+    postgres_server: PostgresServer,
+) -> None:
+    clock = Clock()
+    url = postgres_server.database()
+    one, two = await Database.open(url, clock), await Database.open(url, clock)
+    turns_one, turns_two = ChatTurns(one, 1), ChatTurns(two, 1)
+    try:
+        async with turns_one.turn(7) as turn:
+            assert turn.shared and await turn.user_state(7) is None
+            await turn.keep_user_state(7, '{"last_number": 1}')
+            await turn.keep_user_state(7, '{"last_number": 2}')  # the same row, changed
+        async with turns_two.turn(7) as turn:  # another replica reads what the first kept
+            assert await turn.user_state(7) == '{"last_number": 2}'
+        clock.at += timedelta(days=2, seconds=1)
+        await forget_handled(two, days=2)
+        async with turns_two.turn(7) as turn:
+            assert await turn.user_state(7) is None
+    finally:
+        await turns_one.close()
+        await turns_two.close()
+        await one.close()
+        await two.close()
 
 
 async def test_telegrams_limits_hold_for_all_replicas_together(

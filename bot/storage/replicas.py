@@ -44,7 +44,7 @@ from bot.storage.database import (
 from bot.storage.lock import SPACE, AdvisoryLock
 from bot.storage.outbox import _IN_LANE, _ITEMS, _PRIORITY, ITEM, NOT_WAITING, Lane, _outbox
 from bot.storage.records import OutboxItem, OutboxState
-from bot.storage.schema import handled_updates, outbox
+from bot.storage.schema import handled_updates, outbox, user_state
 
 #: The jobs' leader's advisory key (see bot.storage.lock).
 JOBS_LEADER = (SPACE, 3)
@@ -94,12 +94,14 @@ async def mark_handled(database: Database, update_id: int) -> bool:
 
 async def forget_handled(database: Database, days: int) -> int:
     """Forget update_ids handled more than `days` ago (Telegram keeps an update for a day at
-    most, so none of those comes again); how many."""
+    most, so none of those comes again), and users' recent questions untouched as long (a
+    button that old asks for the question again, as after a restart); how many update_ids."""
     before = stamp(database.clock() - timedelta(days=days))
     async with database.write() as db:
         result = await db.execute(
             handled_updates.delete().where(handled_updates.c.handled_at < before)
         )
+        await db.execute(user_state.delete().where(user_state.c.updated_at < before))
     return int(result.rowcount)
 
 
@@ -153,13 +155,43 @@ class ChatTurns:
 
 
 class Turn:
-    """A chat's turn: was an update handled, and the record that it is. On PostgreSQL both go
-    through the turn's own connection (each one statement, committed at once), so they do
-    not wait for this process's one write transaction at a time."""
+    """A chat's turn: was an update handled, and the record that it is; on PostgreSQL also
+    the sender's recent questions, which every replica must see. These go through the turn's
+    own connection (each one statement, committed at once), so they do not wait for this
+    process's one write transaction at a time."""
 
     def __init__(self, database: Database, connection: AsyncConnection | None) -> None:
         self.database = database
         self._connection = connection
+
+    @property
+    def shared(self) -> bool:
+        """Whether other replicas may handle this chat's updates (PostgreSQL): a user's
+        state in memory is then only a copy, read before and kept after each update."""
+        return self._connection is not None
+
+    async def user_state(self, user_id: int) -> str | None:
+        """The user's state as the last replica kept it (None: none kept, or SQLite)."""
+        if self._connection is None:
+            return None
+        found = await self._connection.scalar(
+            select(user_state.c.state).where(user_state.c.user_id == user_id)
+        )
+        return None if found is None else str(found)
+
+    async def keep_user_state(self, user_id: int, state: str) -> None:
+        """Keep the user's state for every replica (nothing to do on SQLite)."""
+        if self._connection is None:
+            return
+        insert = postgresql.insert(user_state).values(
+            user_id=user_id, state=state, updated_at=stamp(self.database.clock())
+        )
+        await self._connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[user_state.c.user_id],
+                set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+            )
+        )
 
     async def handled(self, update_id: int) -> bool:
         """Whether `update_id` was handled (by any replica) and recorded."""
