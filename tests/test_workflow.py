@@ -19,7 +19,7 @@ from bot.flood import FloodGuard, Verdict
 from bot.outbox import Backoff, RetryLater, Undeliverable, deliver_due
 from bot.service import Services
 from bot.storage import Storage
-from bot.storage.records import Asker, Kind, OutboxItem, OutboxState, State
+from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState, State
 from bot.users import DailyLimitReached
 from bot.workhours import OfficeHours
 
@@ -225,6 +225,29 @@ async def test_reminder_after_working_hours_once(service: Services, clock: Clock
     assert await service.maintenance.send_reminders() == []  # only once
     kinds = [i.kind for i in await service.storage.outbox.items(1)]
     assert kinds == [Kind.ANNOUNCE, Kind.REMINDER]
+
+
+async def test_no_reminder_for_an_enquiry_answered_or_reminded_since_it_was_read(
+    service: Services, clock: Clock
+) -> None:
+    """The jobs read the enquiries to remind, then mark each: staff may answer one in
+    between, and after a change of jobs' leader two replicas may both run the jobs."""
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
+    await service.users.ask(Asker(8, 8, "Ben"), "what is the visa fee for trainees?")
+    clock.moment += timedelta(days=3)
+    enquiries = service.storage.enquiries
+
+    def remind(enquiry: Enquiry) -> list[Draft]:
+        return [Draft(Kind.REMINDER, -100, f"#{enquiry.ref} is waiting")]
+
+    first, second = await enquiries.unreminded_waiting()  # read...
+    await service.staff.reply(first.ref, 500, "Ken", "None.")  # ...answered meanwhile
+    assert await enquiries.mark_reminded(first.ref, remind) is False
+    assert await service.maintenance.send_reminders() == [second.ref]
+    assert await enquiries.mark_reminded(second.ref, remind) is False  # another replica's
+    assert await service.maintenance.send_reminders() == []
+    reminders = [i.ref for i in await service.storage.outbox.items() if i.kind is Kind.REMINDER]
+    assert reminders == [second.ref]
 
 
 async def test_expected_reply_follows_office_hours(service: Services, clock: Clock) -> None:
