@@ -24,6 +24,7 @@ from bot.storage.replicas import (
     ChatTurns,
     OutboxClaims,
     SharedLimits,
+    SharedWindow,
     claim_next,
     first_time,
     forget_handled,
@@ -260,6 +261,26 @@ async def test_a_users_state_is_kept_for_every_replica_and_forgotten_after_days(
     finally:
         await turns_one.close()
         await turns_two.close()
+        await one.close()
+        await two.close()
+
+
+async def test_a_flood_window_counts_the_hits_of_every_replica(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    try:
+        windows = [SharedWindow(one), SharedWindow(two)]
+        assert await windows[0].forget(0) == 0  # before any replica made the table
+        hits = await asyncio.gather(*(windows[n % 2].hit("update:7", 3, 0.5) for n in range(8)))
+        assert hits.count(True) == 3  # at once, from two replicas: three in all
+        assert await windows[1].hit("update:8", 3, 0.5)  # another key, its own window
+        await asyncio.sleep(0.6)  # the window moves on
+        assert await windows[1].hit("update:7", 3, 0.5)
+        assert await windows[0].forget(0.3) == 1  # user 8 wrote in no window since
+        assert await windows[0].forget(0) == 1
+    finally:
         await one.close()
         await two.close()
 

@@ -61,6 +61,7 @@ __all__ = [
     "JobsLeader",
     "OutboxClaims",
     "SharedLimits",
+    "SharedWindow",
     "Turn",
     "claim_next",
     "first_time",
@@ -366,16 +367,88 @@ class SharedLimits:
         return max(0.0, slot - now - (time.monotonic() - read_at))
 
     async def _create(self, connection: AsyncConnection) -> None:
-        statement = text(
-            f"CREATE UNLOGGED TABLE IF NOT EXISTS {self.TABLE}"
-            " (key text PRIMARY KEY, free_at double precision NOT NULL)"
+        await _create_unlogged(
+            connection, f"{self.TABLE} (key text PRIMARY KEY, free_at double precision NOT NULL)"
         )
-        for attempt in (1, 2):
-            try:
-                async with connection.begin():
-                    await connection.execute(statement)
-                break
-            except SQLAlchemyError:  # another replica created it at the same moment
-                if attempt == 2:
-                    raise
         self._created = True
+
+
+async def _create_unlogged(connection: AsyncConnection, table: str) -> None:
+    """CREATE UNLOGGED TABLE IF NOT EXISTS `table` (its name and columns), when several
+    replicas may do so at the same moment (one of them then fails once: try again)."""
+    statement = text(f"CREATE UNLOGGED TABLE IF NOT EXISTS {table}")
+    for attempt in (1, 2):
+        try:
+            async with connection.begin():
+                await connection.execute(statement)
+            return
+        except SQLAlchemyError:  # another replica created it at the same moment
+            if attempt == 2:
+                raise
+
+
+#: The table of `SharedWindow`.
+FLOOD_TABLE = "clair_flood_hits"
+#: A hit of a moving window (`SharedWindow.hit`): the hits still inside the window are kept,
+#: and now is added if there are fewer than the limit; true when it was.
+_HIT = text(
+    "WITH moment AS (SELECT extract(epoch FROM clock_timestamp()) AS now)"
+    f" INSERT INTO {FLOOD_TABLE} AS f (key, hits, last_at)"
+    " SELECT :key, ARRAY[now], now FROM moment"
+    " ON CONFLICT (key) DO UPDATE SET last_at = EXCLUDED.last_at, hits = ("
+    "  SELECT CASE WHEN cardinality(kept) < :limit THEN kept || EXCLUDED.last_at ELSE kept END"
+    "  FROM (SELECT ARRAY(SELECT h FROM unnest(f.hits) AS h"
+    "   WHERE h > EXCLUDED.last_at - :window ORDER BY h) AS kept) AS inside)"
+    " RETURNING f.hits[cardinality(f.hits)] = f.last_at"
+)
+
+
+class SharedWindow:
+    """A moving window of hits per key for all replicas together (the per-user flood limit,
+    bot.flood): a row per key holding the moments of its hits still inside the window, by
+    the server's clock, brought up to date by one upsert, which holds the row meanwhile. Like
+    `SharedLimits`' table it is UNLOGGED and created on first use: a crash empties it, which
+    only forgives a flood."""
+
+    TABLE = FLOOD_TABLE
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._created = False
+
+    async def hit(self, key: str, limit: int, window_s: float) -> bool:
+        """Count a hit of `key` if it had fewer than `limit` in the last `window_s` seconds;
+        whether it counted. One statement (an upsert holds the row while it decides), so the
+        hits of all replicas at once are counted one after another. StorageUnavailable
+        without a database."""
+        try:
+            async with self.database.engine.connect() as connection:
+                if not self._created:
+                    await _create_unlogged(
+                        connection,
+                        f"{self.TABLE} (key text PRIMARY KEY, hits double precision[] NOT NULL,"
+                        " last_at double precision NOT NULL)",
+                    )
+                    self._created = True
+                counted = await connection.scalar(
+                    _HIT, {"key": key, "limit": limit, "window": window_s}
+                )
+                await connection.commit()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageUnavailable(self.database.path, describe(exc)) from exc
+        return bool(counted)
+
+    async def forget(self, older_than_s: float) -> int:
+        """Drop the keys with no hit in the last `older_than_s` seconds (a daily job, in one
+        replica); how many. Nothing to do before any replica made the table."""
+        async with self.database.engine.begin() as connection:
+            if await connection.scalar(text(f"SELECT to_regclass('{self.TABLE}')")) is None:
+                return 0
+            result = await connection.execute(
+                text(
+                    f"DELETE FROM {self.TABLE}"
+                    " WHERE last_at < extract(epoch FROM clock_timestamp()) - :age"
+                ),
+                {"age": older_than_s},
+            )
+        return int(result.rowcount)
