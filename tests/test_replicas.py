@@ -195,6 +195,7 @@ async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
     one, two = await Storage.open(url), await Storage.open(url)
     events: list[tuple[str, str, int, str]] = []
     await one.outbox.enqueue([Draft(Kind.TO_USER, 21, "first"), Draft(Kind.TO_USER, 21, "2nd")])
+    started = time.monotonic()  # before the claim: the lease runs from it
     claimed = await claim_next(one.database, "dead", lease_s=0.5)  # then the replica dies
     assert claimed is not None and claimed.text == "first"
     worker = OutboxWorker(
@@ -203,7 +204,6 @@ async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
         idle_s=0.05,
         claimer=OutboxClaims(two.database, lease_s=30, owner="b"),
     )
-    started = time.monotonic()
     try:
         await worker.start()  # no reset of what is being sent at start-up: the lease rules
         while sum(e[0] == "end" for e in events) < 2:
