@@ -120,7 +120,8 @@ class StorageSettings(Section):
     # PostgreSQL in webhook mode: connections kept for the chats' locks (updates of as many
     # chats handled at once by this bot).
     chat_lock_connections: int = Field(10, ge=1, le=100)
-    # Webhook mode: how long handled update_ids are kept (Telegram resends within a day).
+    # Webhook mode: how long handled update_ids are kept (Telegram resends within a day), and
+    # on PostgreSQL users' recent questions left untouched.
     handled_updates_days: int = Field(2, ge=1)
 
     _path = field_validator("path", mode="before")(_path)

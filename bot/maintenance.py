@@ -36,8 +36,8 @@ class Maintenance:
         for enquiry in await self._enquiries.unreminded_waiting():
             if self.hours.between(enquiry.created_at, moment) < limit:
                 continue
-            await self._enquiries.mark_reminded(enquiry.ref, self._notices.remind)
-            reminded.append(enquiry.ref)
+            if await self._enquiries.mark_reminded(enquiry.ref, self._notices.remind):
+                reminded.append(enquiry.ref)
         return reminded
 
     async def purge(self) -> int:

@@ -28,7 +28,7 @@ from bot.staffwork import StaffService
 from bot.storage import Storage
 from bot.storage.database import now
 from bot.storage.enquiries import StoreHooks
-from bot.storage.replicas import OutboxClaims
+from bot.storage.replicas import OutboxClaims, SharedWindow
 from bot.users import UserService
 
 
@@ -60,6 +60,8 @@ class Services:
         # buttons; the first close asks the user for a rating.
         storage.enquiries.hooks = StoreHooks(self.notices.keyboard, self.notices.resolved)
         self.users = UserService(settings, self.knowledge, storage, self.notices)
+        if storage.database.dialect == "postgresql":  # replicas count a user's updates together
+            self.users.flood.shared = SharedWindow(storage.database)
         self.relay = Relay(settings, storage, self.notices)
         self.staff = StaffService(settings, self.knowledge, storage, self.notices)
         self.satisfaction = Satisfaction(storage, self.notices)

@@ -36,7 +36,7 @@ from bot.markup import shorten
 from bot.outbox import RetryLater, Undeliverable
 from bot.staffwork import StaffService
 from bot.storage.records import Kind, OutboxItem
-from bot.storage.replicas import JobsLeader, forget_handled
+from bot.storage.replicas import JobsLeader, SharedWindow, forget_handled
 from handlers.state import BotData, Context
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 REMIND_EVERY = timedelta(minutes=10)
 PURGE_EVERY = timedelta(days=1)
 PURGE_FIRST = timedelta(minutes=1)  # soon after start-up, then daily
+FLOOD_KEPT_S = 3600.0  # the shared flood windows of users quiet this long go at the purge
 TOPIC_NAME_LIMIT = 128  # Telegram's limit for a forum topic name
 
 ButtonRows = tuple[tuple[tuple[str, str], ...], ...]
@@ -243,8 +244,8 @@ async def autoclose(context: Context) -> None:
 
 
 async def purge(context: Context) -> None:
-    """Job: delete resolved enquiries older than storage.retention_days, and the update_ids
-    handled before storage.handled_updates_days."""
+    """Job: delete resolved enquiries older than storage.retention_days, the update_ids
+    handled before storage.handled_updates_days, and (replicas) flood windows long quiet."""
     if not leads(context):
         return
     deleted = await context.bot_data.core.maintenance.purge()
@@ -253,3 +254,5 @@ async def purge(context: Context) -> None:
     services = context.bot_data.core
     days = services.settings.storage.handled_updates_days
     await forget_handled(services.storage.database, days)
+    if isinstance(window := services.users.flood.shared, SharedWindow):
+        await window.forget(FLOOD_KEPT_S)  # users who wrote in no window of the last hour

@@ -6,6 +6,8 @@ Handed to ``ContextTypes(bot_data=BotData, user_data=UserData)`` so handlers rea
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -23,6 +25,8 @@ from console.app import Webhook
 from console.server import ConsoleServer
 
 __all__ = ["REMEMBERED_QUESTIONS", "UserData"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,6 +57,33 @@ class UserData(RecentQuestions):
     album last acknowledged."""
 
     last_album: str | None = None  # the media group whose first item was acknowledged
+
+    def dump(self) -> str:
+        """The state as JSON: what replicas keep in the database (handlers.webhook)."""
+        return json.dumps(
+            {
+                "questions": self.questions,
+                "forwarded": self.forwarded,
+                "last_number": self.last_number,
+                "last_album": self.last_album,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+    def restore(self, dumped: str | None) -> None:
+        """Become the state `dump` gave (None: a user with none kept)."""
+        try:
+            kept = json.loads(dumped) if dumped else {}
+            questions = {int(n): str(q) for n, q in kept.get("questions", {}).items()}
+            forwarded = {int(n): int(ref) for n, ref in kept.get("forwarded", {}).items()}
+            last_number = int(kept.get("last_number", 0))
+            album = kept.get("last_album")
+        except (ValueError, TypeError, AttributeError) as exc:  # not what dump writes
+            logger.warning("a user's kept state could not be read (%s); starting afresh", exc)
+            questions, forwarded, last_number, album = {}, {}, 0, None
+        self.questions, self.forwarded, self.last_number = questions, forwarded, last_number
+        self.last_album = album if isinstance(album, str) else None
 
 
 Context: TypeAlias = CallbackContext[ExtBot[Any], UserData, dict[Any, Any], BotData]

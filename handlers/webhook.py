@@ -16,6 +16,11 @@ transaction with all of them: if a bot dies while handling an update, nothing is
 Telegram (having no 2xx) sends it again and another bot handles it again from the start;
 what the first had already done (an answer sent, an enquiry stored) may then happen twice.
 Better twice than never, as for the outbox.
+
+What a bot keeps of a user in memory (the numbered recent questions that "did you mean"
+buttons refer to: handlers.state.UserData) is, on PostgreSQL, read from the database
+before each of their updates and written back after it when it changed, under the chat's
+lock, so a button pressed on one replica finds the question asked on another.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from bot.config import Settings
 from bot.storage.database import StorageUnavailable, describe
 from bot.storage.replicas import ChatTurns
 from console.app import Webhook
-from handlers.state import BotData
+from handlers.state import BotData, UserData
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +117,14 @@ async def handle_once(
             if await turn.handled(update.update_id):
                 logger.info("update %d was handled before: not again", update.update_id)
                 return True
+            user = update.effective_user
+            if turn.shared and user is not None:  # the last replica's copy of their state
+                state: UserData = application.user_data[user.id]
+                state.restore(await turn.user_state(user.id))
+                before = state.dump()
             await application.process_update(update)  # errors go to the error handler
+            if turn.shared and user is not None and (after := state.dump()) != before:
+                await turn.keep_user_state(user.id, after)
             await turn.record(update.update_id)
     except (StorageUnavailable, SQLAlchemyError, OSError, TimeoutError) as exc:
         problem = exc.problem if isinstance(exc, StorageUnavailable) else describe(exc)

@@ -909,12 +909,25 @@ class FakeBotApi:
         return int(message["message_id"])
 
     def _callback(self, data: str, message: JSON, user: JSON | int | None) -> str:
+        query = self._callback_query(data, message, user)
+        self.enqueue_update("callback_query", query)
+        return str(query["id"])
+
+    def _callback_query(self, data: str, message: JSON, user: JSON | int | None) -> JSON:
         query_id = str(next(self._callback_ids))
         self._open_callbacks.add(query_id)
         query = {"id": query_id, "from": self._resolve_user(user), "message": message}
-        query |= {"chat_instance": f"ci{message['chat']['id']}", "data": data}
-        self.enqueue_update("callback_query", query)
-        return query_id
+        return query | {"chat_instance": f"ci{message['chat']['id']}", "data": data}
+
+    def button_update(
+        self, update_id: int, message: SentMessage, data: str, user: JSON | int | None = None
+    ) -> JSON:
+        """A press of a button of a bot message as an update, not queued: for a test that
+        posts updates to bots by hand (the query can be answered like a queued one's)."""
+        return {
+            "update_id": update_id,
+            "callback_query": self._callback_query(data, message.payload, user),
+        }
 
     def _find_sent(self, params: JSON) -> SentMessage:
         if "inline_message_id" in params:

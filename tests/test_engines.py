@@ -24,7 +24,7 @@ from bot.storage.migrate import head
 from bot.storage.outbox import Lane
 from bot.storage.records import Asker, Draft, Enquiry, Event, Kind, OutboxItem, Render
 from bot.storage.replicas import first_time
-from bot.storage.schema import TABLES
+from bot.storage.schema import TABLES, user_state
 
 STAFF = -1009876543210  # a supergroup's id: more than 32 bits
 ANA = Asker(user_id=7_000_000_001, chat_id=7_000_000_001, name="Ana")
@@ -295,6 +295,11 @@ async def _source(path: Path) -> list[Enquiry]:
         await store.users.forget(3)  # enquiry 3 is gone; the next one is still #4
         async with store.database.write() as db:
             await first_time(db, 123456789, "2026-11-01T00:00:00.000000+00:00")
+            await db.execute(
+                user_state.insert().values(
+                    user_id=1, state='{"last_number": 1}', updated_at="2026-11-01T00:00:00Z"
+                )
+            )
         return made
     finally:
         await store.close()

@@ -399,6 +399,25 @@ def test_user_data_remembers_recent_questions() -> None:
     assert state.questions == {} and state.forwarded == {}
 
 
+def test_user_data_goes_to_json_and_back_as_replicas_share_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    state = UserData(last_album="album-1")
+    state.forwarded[state.remember("fax")] = 12
+    state.remember("住所は？ <b>")
+    copy = UserData()
+    copy.restore(state.dump())
+    assert copy == state and copy.question(2) == "住所は？ <b>" and copy.forwarded == {1: 12}
+    assert copy.remember("next") == 3  # numbering goes on where the other replica's stopped
+    for kept in (None, ""):  # nothing kept: the empty state, whatever was in memory
+        copy.restore(kept)
+        assert copy == UserData()
+    for damaged in ("not json", "[1, 2]", '{"questions": {"x": "q"}}'):
+        copy.restore(damaged)
+        assert copy == UserData()
+    assert "could not be read" in caplog.text
+
+
 # ---------------------------------------------------------------------------- application
 def test_catch_all_text_handler_is_registered_last(
     settings: Settings, monkeypatch: pytest.MonkeyPatch

@@ -21,8 +21,10 @@ from bot.storage.records import Asker, Draft, Kind, OutboxItem, OutboxState, Ren
 from bot.storage.replicas import (
     JOBS_LEADER,
     AdvisoryLock,
+    ChatTurns,
     OutboxClaims,
     SharedLimits,
+    SharedWindow,
     claim_next,
     first_time,
     forget_handled,
@@ -193,6 +195,7 @@ async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
     one, two = await Storage.open(url), await Storage.open(url)
     events: list[tuple[str, str, int, str]] = []
     await one.outbox.enqueue([Draft(Kind.TO_USER, 21, "first"), Draft(Kind.TO_USER, 21, "2nd")])
+    started = time.monotonic()  # before the claim: the lease runs from it
     claimed = await claim_next(one.database, "dead", lease_s=0.5)  # then the replica dies
     assert claimed is not None and claimed.text == "first"
     worker = OutboxWorker(
@@ -201,7 +204,6 @@ async def test_a_dead_replicas_claim_returns_to_the_others_after_its_lease(
         idle_s=0.05,
         claimer=OutboxClaims(two.database, lease_s=30, owner="b"),
     )
-    started = time.monotonic()
     try:
         await worker.start()  # no reset of what is being sent at start-up: the lease rules
         while sum(e[0] == "end" for e in events) < 2:
@@ -236,6 +238,51 @@ async def test_handled_update_ids_are_recorded_once_and_forgotten_after_days(
         assert not await handled(database, 2**40)
     finally:
         await database.close()
+
+
+async def test_a_users_state_is_kept_for_every_replica_and_forgotten_after_days(
+    postgres_server: PostgresServer,
+) -> None:
+    clock = Clock()
+    url = postgres_server.database()
+    one, two = await Database.open(url, clock), await Database.open(url, clock)
+    turns_one, turns_two = ChatTurns(one, 1), ChatTurns(two, 1)
+    try:
+        async with turns_one.turn(7) as turn:
+            assert turn.shared and await turn.user_state(7) is None
+            await turn.keep_user_state(7, '{"last_number": 1}')
+            await turn.keep_user_state(7, '{"last_number": 2}')  # the same row, changed
+        async with turns_two.turn(7) as turn:  # another replica reads what the first kept
+            assert await turn.user_state(7) == '{"last_number": 2}'
+        clock.at += timedelta(days=2, seconds=1)
+        await forget_handled(two, days=2)
+        async with turns_two.turn(7) as turn:
+            assert await turn.user_state(7) is None
+    finally:
+        await turns_one.close()
+        await turns_two.close()
+        await one.close()
+        await two.close()
+
+
+async def test_a_flood_window_counts_the_hits_of_every_replica(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.database()
+    one, two = await Database.open(url), await Database.open(url)
+    try:
+        windows = [SharedWindow(one), SharedWindow(two)]
+        assert await windows[0].forget(0) == 0  # before any replica made the table
+        hits = await asyncio.gather(*(windows[n % 2].hit("update:7", 3, 0.5) for n in range(8)))
+        assert hits.count(True) == 3  # at once, from two replicas: three in all
+        assert await windows[1].hit("update:8", 3, 0.5)  # another key, its own window
+        await asyncio.sleep(0.6)  # the window moves on
+        assert await windows[1].hit("update:7", 3, 0.5)
+        assert await windows[0].forget(0.3) == 1  # user 8 wrote in no window since
+        assert await windows[0].forget(0) == 1
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def test_telegrams_limits_hold_for_all_replicas_together(

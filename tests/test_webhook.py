@@ -30,6 +30,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import handlers.app
+from bot import texts
 from bot.config import Settings
 from bot.service import Services
 from bot.storage.database import engine_url
@@ -355,4 +356,26 @@ async def test_a_chats_updates_reaching_two_replicas_are_handled_one_at_a_time(
     assert await post_at_once([(one, first), (two, second)]) == [200, 200]
     # Handled side by side, each would find no open enquiry and open one: the second to be
     # handled sees the first's enquiry (and joins it, or asks).
+    assert await enquiry_count(one) == 1
+
+
+async def test_a_button_pressed_on_another_replica_finds_the_question_asked_on_the_first(
+    staff_api: FakeBotApi, two_replicas: list[Replica]
+) -> None:
+    one, two = two_replicas
+    assert await post_at_once([(one, question_update(7201, "fax"))]) == [200]
+    choices = staff_api.messages(USER_ID)[-1]
+    assert choices.text == texts.EN.did_you_mean
+    none_of_these = choices.button(texts.EN.none_of_these)  # refers to question 1: "fax"
+    # The other replica never saw "fax": it reads the user's recent questions first.
+    press = staff_api.button_update(7202, choices, none_of_these, USER_ID)
+    assert await post_at_once([(two, press)]) == [200]
+    [enquiry] = await one.serving.services.storage.enquiries.for_user(USER_ID)
+    assert enquiry.text == "fax" and enquiry.reason == "none of the suggestions"
+    await until(lambda: "#1" in staff_api.messages(USER_ID)[-1].text)
+    # Pressed again on the first, which still holds its own copy from before: sent once.
+    again = staff_api.button_update(7203, choices, none_of_these, USER_ID)
+    assert await post_at_once([(one, again)]) == [200]
+    already = texts.EN.already_forwarded.format(ref=enquiry.ref)
+    await until(lambda: staff_api.messages(USER_ID)[-1].text == already)
     assert await enquiry_count(one) == 1

@@ -19,7 +19,8 @@ from bot.flood import FloodGuard, Verdict
 from bot.outbox import Backoff, RetryLater, Undeliverable, deliver_due
 from bot.service import Services
 from bot.storage import Storage
-from bot.storage.records import Asker, Kind, OutboxItem, OutboxState, State
+from bot.storage.database import StorageUnavailable
+from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState, State
 from bot.users import DailyLimitReached
 from bot.workhours import OfficeHours
 
@@ -227,6 +228,29 @@ async def test_reminder_after_working_hours_once(service: Services, clock: Clock
     assert kinds == [Kind.ANNOUNCE, Kind.REMINDER]
 
 
+async def test_no_reminder_for_an_enquiry_answered_or_reminded_since_it_was_read(
+    service: Services, clock: Clock
+) -> None:
+    """The jobs read the enquiries to remind, then mark each: staff may answer one in
+    between, and after a change of jobs' leader two replicas may both run the jobs."""
+    await service.users.ask(ANA, "what is the visa fee for trainees?")
+    await service.users.ask(Asker(8, 8, "Ben"), "what is the visa fee for trainees?")
+    clock.moment += timedelta(days=3)
+    enquiries = service.storage.enquiries
+
+    def remind(enquiry: Enquiry) -> list[Draft]:
+        return [Draft(Kind.REMINDER, -100, f"#{enquiry.ref} is waiting")]
+
+    first, second = await enquiries.unreminded_waiting()  # read...
+    await service.staff.reply(first.ref, 500, "Ken", "None.")  # ...answered meanwhile
+    assert await enquiries.mark_reminded(first.ref, remind) is False
+    assert await service.maintenance.send_reminders() == [second.ref]
+    assert await enquiries.mark_reminded(second.ref, remind) is False  # another replica's
+    assert await service.maintenance.send_reminders() == []
+    reminders = [i.ref for i in await service.storage.outbox.items() if i.kind is Kind.REMINDER]
+    assert reminders == [second.ref]
+
+
 async def test_expected_reply_follows_office_hours(service: Services, clock: Clock) -> None:
     clock.moment = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # Friday 17:00 Tokyo
     expected = service.users.expected_reply().astimezone(service.hours.timezone)
@@ -256,12 +280,40 @@ async def test_flood_limit_warns_once_then_drops_and_forgets(
     assert await guard.check(7) is Verdict.DROP  # still within the minute
     clock.now += 2
     assert await guard.check(7) is Verdict.ALLOW  # the window moved on
-    async with asyncio.timeout(2):  # expired windows leave memory: nothing grows per user
-        while guard.tracked() != 1:  # noqa: ASYNC110 - limits expires them on its own task
-            await asyncio.sleep(0.01)
     async with asyncio.timeout(3):  # expired windows leave memory: nothing grows per user
         while guard.tracked() != 1:  # noqa: ASYNC110 - limits expires them on its own task
             await asyncio.sleep(0.05)
+
+
+class CountedTogether:
+    """A shared window (replicas' flood limit) in a dict, that can stop answering."""
+
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+        self.down = False
+
+    async def hit(self, key: str, limit: int, window_s: float) -> bool:
+        if self.down:
+            raise StorageUnavailable("postgresql://db", "the server does not answer")
+        counted = self.hits.get(key, 0) < limit
+        self.hits[key] = self.hits.get(key, 0) + counted
+        return counted
+
+
+async def test_replicas_count_a_users_updates_together_and_alone_while_the_database_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    shared = CountedTogether()
+    replicas = [FloodGuard(3), FloodGuard(3)]
+    for guard in replicas:
+        guard.shared = shared
+    verdicts = [await replicas[n % 2].check(7) for n in range(5)]  # updates land on either
+    assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.WARN, Verdict.DROP]
+    shared.down = True
+    assert [await replicas[0].check(7) for _ in range(4)] == [Verdict.ALLOW] * 3 + [Verdict.WARN]
+    assert caplog.text.count("flood limit: the database does not answer") == 1
+    shared.down = False
+    assert await replicas[0].check(8) is Verdict.ALLOW and shared.hits["update:8"] == 1
 
 
 async def test_daily_cap(tmp_path: Path, clock: Clock) -> None:

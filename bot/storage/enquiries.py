@@ -499,15 +499,20 @@ class EnquiryStore:
         )
         return [enquiry_from_row(r) for r in rows]
 
-    async def mark_reminded(self, ref: int, render: Render | None = None) -> None:
-        """Record that an enquiry was re-announced, with the reminder in the outbox."""
+    async def mark_reminded(self, ref: int, render: Render | None = None) -> bool:
+        """Record that an enquiry was re-announced, with the reminder in the outbox; False
+        (and nothing queued) when it no longer needs one: answered or closed since it was
+        read, or reminded meanwhile by another replica that ran the jobs."""
         async with self._db.write() as db:
-            await db.execute(
+            result = await db.execute(
                 update(enquiries)
-                .where(enquiries.c.ref == ref)
+                .where(enquiries.c.ref == ref, _WAITING, enquiries.c.reminded_at.is_(None))
                 .values(reminded_at=stamp(self._db.clock()))
             )
+            if result.rowcount != 1:
+                return False
             await self._finish(db, ref, render)
+            return True
 
     async def mark_kb_suggested(self, ref: int) -> bool:
         """Mark an enquiry as added to the suggestions file; False if it already was."""

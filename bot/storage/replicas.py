@@ -44,7 +44,7 @@ from bot.storage.database import (
 from bot.storage.lock import SPACE, AdvisoryLock
 from bot.storage.outbox import _IN_LANE, _ITEMS, _PRIORITY, ITEM, NOT_WAITING, Lane, _outbox
 from bot.storage.records import OutboxItem, OutboxState
-from bot.storage.schema import handled_updates, outbox
+from bot.storage.schema import handled_updates, outbox, user_state
 
 #: The jobs' leader's advisory key (see bot.storage.lock).
 JOBS_LEADER = (SPACE, 3)
@@ -61,6 +61,7 @@ __all__ = [
     "JobsLeader",
     "OutboxClaims",
     "SharedLimits",
+    "SharedWindow",
     "Turn",
     "claim_next",
     "first_time",
@@ -94,12 +95,14 @@ async def mark_handled(database: Database, update_id: int) -> bool:
 
 async def forget_handled(database: Database, days: int) -> int:
     """Forget update_ids handled more than `days` ago (Telegram keeps an update for a day at
-    most, so none of those comes again); how many."""
+    most, so none of those comes again), and users' recent questions untouched as long (a
+    button that old asks for the question again, as after a restart); how many update_ids."""
     before = stamp(database.clock() - timedelta(days=days))
     async with database.write() as db:
         result = await db.execute(
             handled_updates.delete().where(handled_updates.c.handled_at < before)
         )
+        await db.execute(user_state.delete().where(user_state.c.updated_at < before))
     return int(result.rowcount)
 
 
@@ -153,13 +156,43 @@ class ChatTurns:
 
 
 class Turn:
-    """A chat's turn: was an update handled, and the record that it is. On PostgreSQL both go
-    through the turn's own connection (each one statement, committed at once), so they do
-    not wait for this process's one write transaction at a time."""
+    """A chat's turn: was an update handled, and the record that it is; on PostgreSQL also
+    the sender's recent questions, which every replica must see. These go through the turn's
+    own connection (each one statement, committed at once), so they do not wait for this
+    process's one write transaction at a time."""
 
     def __init__(self, database: Database, connection: AsyncConnection | None) -> None:
         self.database = database
         self._connection = connection
+
+    @property
+    def shared(self) -> bool:
+        """Whether other replicas may handle this chat's updates (PostgreSQL): a user's
+        state in memory is then only a copy, read before and kept after each update."""
+        return self._connection is not None
+
+    async def user_state(self, user_id: int) -> str | None:
+        """The user's state as the last replica kept it (None: none kept, or SQLite)."""
+        if self._connection is None:
+            return None
+        found = await self._connection.scalar(
+            select(user_state.c.state).where(user_state.c.user_id == user_id)
+        )
+        return None if found is None else str(found)
+
+    async def keep_user_state(self, user_id: int, state: str) -> None:
+        """Keep the user's state for every replica (nothing to do on SQLite)."""
+        if self._connection is None:
+            return
+        insert = postgresql.insert(user_state).values(
+            user_id=user_id, state=state, updated_at=stamp(self.database.clock())
+        )
+        await self._connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[user_state.c.user_id],
+                set_={"state": insert.excluded.state, "updated_at": insert.excluded.updated_at},
+            )
+        )
 
     async def handled(self, update_id: int) -> bool:
         """Whether `update_id` was handled (by any replica) and recorded."""
@@ -334,16 +367,88 @@ class SharedLimits:
         return max(0.0, slot - now - (time.monotonic() - read_at))
 
     async def _create(self, connection: AsyncConnection) -> None:
-        statement = text(
-            f"CREATE UNLOGGED TABLE IF NOT EXISTS {self.TABLE}"
-            " (key text PRIMARY KEY, free_at double precision NOT NULL)"
+        await _create_unlogged(
+            connection, f"{self.TABLE} (key text PRIMARY KEY, free_at double precision NOT NULL)"
         )
-        for attempt in (1, 2):
-            try:
-                async with connection.begin():
-                    await connection.execute(statement)
-                break
-            except SQLAlchemyError:  # another replica created it at the same moment
-                if attempt == 2:
-                    raise
         self._created = True
+
+
+async def _create_unlogged(connection: AsyncConnection, table: str) -> None:
+    """CREATE UNLOGGED TABLE IF NOT EXISTS `table` (its name and columns), when several
+    replicas may do so at the same moment (one of them then fails once: try again)."""
+    statement = text(f"CREATE UNLOGGED TABLE IF NOT EXISTS {table}")
+    for attempt in (1, 2):
+        try:
+            async with connection.begin():
+                await connection.execute(statement)
+            return
+        except SQLAlchemyError:  # another replica created it at the same moment
+            if attempt == 2:
+                raise
+
+
+#: The table of `SharedWindow`.
+FLOOD_TABLE = "clair_flood_hits"
+#: A hit of a moving window (`SharedWindow.hit`): the hits still inside the window are kept,
+#: and now is added if there are fewer than the limit; true when it was.
+_HIT = text(
+    "WITH moment AS (SELECT extract(epoch FROM clock_timestamp()) AS now)"
+    f" INSERT INTO {FLOOD_TABLE} AS f (key, hits, last_at)"
+    " SELECT :key, ARRAY[now], now FROM moment"
+    " ON CONFLICT (key) DO UPDATE SET last_at = EXCLUDED.last_at, hits = ("
+    "  SELECT CASE WHEN cardinality(kept) < :limit THEN kept || EXCLUDED.last_at ELSE kept END"
+    "  FROM (SELECT ARRAY(SELECT h FROM unnest(f.hits) AS h"
+    "   WHERE h > EXCLUDED.last_at - :window ORDER BY h) AS kept) AS inside)"
+    " RETURNING f.hits[cardinality(f.hits)] = f.last_at"
+)
+
+
+class SharedWindow:
+    """A moving window of hits per key for all replicas together (the per-user flood limit,
+    bot.flood): a row per key holding the moments of its hits still inside the window, by
+    the server's clock, brought up to date by one upsert, which holds the row meanwhile. Like
+    `SharedLimits`' table it is UNLOGGED and created on first use: a crash empties it, which
+    only forgives a flood."""
+
+    TABLE = FLOOD_TABLE
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._created = False
+
+    async def hit(self, key: str, limit: int, window_s: float) -> bool:
+        """Count a hit of `key` if it had fewer than `limit` in the last `window_s` seconds;
+        whether it counted. One statement (an upsert holds the row while it decides), so the
+        hits of all replicas at once are counted one after another. StorageUnavailable
+        without a database."""
+        try:
+            async with self.database.engine.connect() as connection:
+                if not self._created:
+                    await _create_unlogged(
+                        connection,
+                        f"{self.TABLE} (key text PRIMARY KEY, hits double precision[] NOT NULL,"
+                        " last_at double precision NOT NULL)",
+                    )
+                    self._created = True
+                counted = await connection.scalar(
+                    _HIT, {"key": key, "limit": limit, "window": window_s}
+                )
+                await connection.commit()
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageUnavailable(self.database.path, describe(exc)) from exc
+        return bool(counted)
+
+    async def forget(self, older_than_s: float) -> int:
+        """Drop the keys with no hit in the last `older_than_s` seconds (a daily job, in one
+        replica); how many. Nothing to do before any replica made the table."""
+        async with self.database.engine.begin() as connection:
+            if await connection.scalar(text(f"SELECT to_regclass('{self.TABLE}')")) is None:
+                return 0
+            result = await connection.execute(
+                text(
+                    f"DELETE FROM {self.TABLE}"
+                    " WHERE last_at < extract(epoch FROM clock_timestamp()) - :age"
+                ),
+                {"age": older_than_s},
+            )
+        return int(result.rowcount)

@@ -170,6 +170,16 @@ handled_updates = Table(
     Column("handled_at", Text, nullable=False),
 )
 
+#: Replicas: each user's numbered recent questions (what a "did you mean" button refers to),
+#: as JSON, so that a button pressed on one replica finds a question asked on another.
+user_state = Table(
+    "user_state",
+    metadata,
+    Column("user_id", Id, primary_key=True, autoincrement=False),
+    Column("state", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
 #: Every table, parents before children (the order `db copy` fills them in).
 TABLES = (
     enquiries,
@@ -181,4 +191,5 @@ TABLES = (
     ratings,
     bot_answers,
     handled_updates,
+    user_state,
 )
