@@ -44,7 +44,6 @@ class FloodGuard:
     def __init__(self, limit: int, window_s: int = 60) -> None:
         self.storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self.storage)
-        self._limit, self._window_s = limit, window_s
         self._updates = RateLimitItemPerSecond(limit, window_s)
         self._warnings = RateLimitItemPerSecond(1, window_s)  # one "too fast" per window
         self.shared: SharedWindow | None = None  # replicas: set at start-up on PostgreSQL
@@ -72,9 +71,10 @@ class FloodGuard:
         return Verdict.DROP
 
     async def _check_shared(self, shared: SharedWindow, user_id: int) -> Verdict:
-        if await shared.hit(f"update:{user_id}", self._limit, self._window_s):
+        window_s = self._updates.get_expiry()
+        if await shared.hit(f"update:{user_id}", self._updates.amount, window_s):
             return Verdict.ALLOW
-        if await shared.hit(f"warned:{user_id}", 1, self._window_s):
+        if await shared.hit(f"warned:{user_id}", 1, window_s):
             return Verdict.WARN
         return Verdict.DROP
 

@@ -118,12 +118,13 @@ async def handle_once(
                 logger.info("update %d was handled before: not again", update.update_id)
                 return True
             user = update.effective_user
+            state: UserData | None = None
             if turn.shared and user is not None:  # the last replica's copy of their state
-                state: UserData = application.user_data[user.id]
+                state = application.user_data[user.id]
                 state.restore(await turn.user_state(user.id))
                 before = state.dump()
             await application.process_update(update)  # errors go to the error handler
-            if turn.shared and user is not None and (after := state.dump()) != before:
+            if state is not None and user is not None and (after := state.dump()) != before:
                 await turn.keep_user_state(user.id, after)
             await turn.record(update.update_id)
     except (StorageUnavailable, SQLAlchemyError, OSError, TimeoutError) as exc:
