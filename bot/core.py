@@ -37,6 +37,12 @@ from bot.workhours import OfficeHours
 TERMINAL_CHAT_ID = 0
 
 
+def queued(enquiry: Enquiry) -> bool:
+    """Whether the outbox delivers messages to the enquiry's user (not in the terminal chat,
+    which reads staff replies from the store and shows its acknowledgements itself)."""
+    return enquiry.chat_id != TERMINAL_CHAT_ID
+
+
 class EmptyReply(ValueError):
     """A staff reply with no text: nothing to send to the user."""
 
@@ -125,7 +131,7 @@ class StaffNotices:
     def to_user(enquiry: Enquiry, draft: Draft) -> list[Draft]:
         """A message for the enquiry's user; none for the terminal chat, which reads staff
         replies from the store."""
-        return [] if enquiry.chat_id == TERMINAL_CHAT_ID else [draft]
+        return [draft] if queued(enquiry) else []
 
     def announce(self, enquiry: Enquiry) -> list[Draft]:
         """A new enquiry, with its buttons."""

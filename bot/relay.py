@@ -9,6 +9,7 @@ each of these is stored with its outbox messages in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import media as limits
@@ -50,6 +51,10 @@ class Attached:
     opened: bool  # it opened a new enquiry (no open one to join)
 
 
+#: What a user is told (HTML) once their attachment is stored, from its enquiry and whether
+#: it opened that enquiry.
+Acknowledge = Callable[[Enquiry, bool], str]
+
 #: The question stored for an attachment sent without a caption, by kind.
 UNCAPTIONED = "({kind})"
 
@@ -71,10 +76,13 @@ class Relay:
         caption: str,
         replied_to: int | None = None,
         quoted: str | None = None,
+        acknowledge: Acknowledge | None = None,
     ) -> Attached:
         """A user's attachment: into the enquiry it replies to (by the replied message's id,
         else by the `#N` of the bot's text `quoted`), else the open one, else a new one.
-        Raises Refused past Telegram's limits, DailyLimitReached when a new one would be over
+        `acknowledge` gives what the user is told (HTML), queued in the outbox with the
+        attachment (none: they are not told, e.g. for an album's later items). Raises
+        Refused past Telegram's limits, DailyLimitReached when a new one would be over
         limits.enquiries_per_day."""
         if asker.message_id is None:
             raise ValueError("an attachment is copied from its message: message_id is needed")
@@ -97,7 +105,7 @@ class Relay:
         text = caption or UNCAPTIONED.format(kind=media.type)
         if current is not None:
             enquiry = await self._enquiries.add_user_message(
-                current.ref, asker, text, render, media=media
+                current.ref, asker, text, self._told(render, acknowledge, False), media=media
             )
             return Attached(enquiry, opened=False)
         cap = self.settings.limits.enquiries_per_day
@@ -117,11 +125,23 @@ class Relay:
             text,
             (),
             f"sent {media.type} to staff",
-            announce_then_copy,
+            self._told(announce_then_copy, acknowledge, True),
             Reason.ASKED_STAFF.value,
             media,
         )
         return Attached(enquiry, opened=True)
+
+    def _told(self, render: Render, acknowledge: Acknowledge | None, opened: bool) -> Render:
+        """`render`'s drafts, then the user's acknowledgement (if any): in the transaction
+        that stores the attachment, with the update's record (bot.storage.updates)."""
+        if acknowledge is None:
+            return render
+
+        def drafts(enquiry: Enquiry) -> list[Draft]:
+            told = Draft(Kind.TO_USER, enquiry.chat_id, acknowledge(enquiry, opened))
+            return [*render(enquiry), *self._notices.to_user(enquiry, told)]
+
+        return drafts
 
     async def user_edited(self, asker: Asker, text: str) -> Enquiry | None:
         """A user edited a message: if staff have it, the new text goes into the thread."""

@@ -128,7 +128,8 @@ def entry(
 
 def replies(kb: KnowledgeBase, reply: Reply, question_number: int) -> tuple[Screen, ...]:
     """What a typed message gets, whatever became of it: one screen, or two when an answer
-    comes with the question whether the rest is new or part of an open enquiry."""
+    comes with the question whether the rest is new or part of an open enquiry; none when
+    all it gets is an acknowledgement the outbox brings (`Reply.queued`)."""
     decision = reply.decision
     language = reply.answer_language
     words = texts.get(language)
@@ -138,17 +139,19 @@ def replies(kb: KnowledgeBase, reply: Reply, question_number: int) -> tuple[Scre
         return (broad(kb, reply.broad, language),)
     screens: list[Screen] = []
     answered = decision is not None and decision.action is Action.ANSWER
+    # An acknowledgement queued in the outbox with what was stored comes from there.
+    acknowledgement = "" if reply.queued else reply.acknowledgement
     if decision is not None and answered and decision.entry_id in kb.entries:
         parts = escaped_parts(reply.answer or decision.answer)
-        if reply.acknowledgement:  # answered in part: the rest went to staff, or could not
-            parts = (*parts, html.escape(reply.acknowledgement))
+        if acknowledgement:  # answered in part: the rest went to staff, or could not
+            parts = (*parts, html.escape(acknowledgement))
         rows = answer_rows(kb, decision.entry_id, language, decision.related, question_number)
         screens.append(Screen(parts, rows))
-    elif reply.acknowledgement:
-        screens.append(plain(reply.acknowledgement))
+    elif acknowledgement:
+        screens.append(plain(acknowledgement))
     if reply.belongs is not None:
         screens.append(which_enquiry(reply.belongs.ref, question_number, language))
-    if screens:
+    if screens or reply.queued:  # queued: the outbox brings the acknowledgement
         return tuple(screens)
     if decision is None:
         return (Screen((words.ask_usage,)),)

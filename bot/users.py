@@ -1,8 +1,9 @@
 """The user flow: questions answered, forwarded or joined to an open enquiry, and the user's data.
 
 Telegram and the terminal chat (`clair-bot chat`) both go through these methods, so they
-behave the same. An escalated question is stored, with its announcement to staff in the
-outbox, before the user is told it was forwarded. An unanswerable message joins the user's
+behave the same. An escalated question is stored in one transaction with its announcement
+to staff and the user's acknowledgement in the outbox (the terminal chat, which the outbox
+does not reach, shows the acknowledgement itself). An unanswerable message joins the user's
 open enquiry only when it plainly continues it (a reply to its messages, or soon after and
 about the same thing, `bot.conversation.same_thing`); otherwise the user is asked whether it
 is new or part of it. Once staff have answered (the enquiry is pending on the user), a new
@@ -20,7 +21,7 @@ from bot import references, texts
 from bot.answers import answer_text, finish
 from bot.config import Settings
 from bot.conversation import Topics
-from bot.core import Knowledge, StaffNotices, UnknownEnquiry, require
+from bot.core import Knowledge, StaffNotices, UnknownEnquiry, queued, require
 from bot.decision import Action, Decision, Reason
 from bot.flood import FloodGuard, Verdict
 from bot.inbound import without_surrogates
@@ -28,7 +29,17 @@ from bot.knowledge import KnowledgeBase
 from bot.language import ENGLISH, JAPANESE, detect_language
 from bot.storage import Storage
 from bot.storage.enquiries import EnquiryStore
-from bot.storage.records import Asker, Author, Enquiry, ForgetResult, Message, State
+from bot.storage.records import (
+    Asker,
+    Author,
+    Draft,
+    Enquiry,
+    ForgetResult,
+    Kind,
+    Message,
+    Render,
+    State,
+)
 
 #: The daily cap (limits.enquiries_per_day) counts enquiries opened in a moving 24 hours.
 CAP_WINDOW = timedelta(days=1)
@@ -54,6 +65,9 @@ class Reply:
     limited: bool = False  # over the daily cap: nothing was forwarded
     # What to tell the user (plain text) when it went to staff, or why it could not.
     acknowledgement: str = ""
+    # The acknowledgement is in the outbox, queued with what was stored (see `queued`):
+    # not part of the reply.
+    queued: bool = False
     language: str = ""  # the language to answer in; the decision's when empty
     answer: str = ""  # an answer as sent: the matcher's text, a contact's phone, the source
     rephrase: bool = False  # no recognisable words: asked to rephrase, nothing forwarded
@@ -105,6 +119,7 @@ class Notice:
 
     html: str
     ref: int | None = None
+    queued: bool = False  # already in the outbox, queued with what was stored: not sent here
 
 
 def _pending(recent: RecentQuestions, number: int, language: str) -> str | Notice:
@@ -225,9 +240,16 @@ class UserService:
         if current is not None and current.state is not State.PENDING:
             # Once staff have answered, a new question is a new enquiry.
             if await self._continues(current, text, decision):
-                enquiry = await self.follow_up(current.ref, asker, text)
+                enquiry = await self.follow_up(current.ref, asker, text, decision.language)
                 ack = self.acknowledgement(enquiry, decision.language, follow_up=True)
-                return Reply(decision, enquiry, True, acknowledgement=ack, answer=answer)
+                return Reply(
+                    decision,
+                    enquiry,
+                    True,
+                    acknowledgement=ack,
+                    answer=answer,
+                    queued=queued(enquiry),
+                )
             return Reply(decision, belongs=current, answer=answer)
         return await self._open(asker, text, decision, answer)
 
@@ -259,11 +281,11 @@ class UserService:
             text,
             decision.considered,
             reason,
-            self._notices.announce,
+            self.acknowledged(self._notices.announce, decision.language),
             code=decision.code.value,
         )
         ack = self.acknowledgement(enquiry, decision.language)
-        return Reply(decision, enquiry, acknowledgement=ack, answer=answer)
+        return Reply(decision, enquiry, acknowledgement=ack, answer=answer, queued=queued(enquiry))
 
     async def open_new(self, asker: Asker, text: str) -> Reply:
         """The user said a message is a new question: its own enquiry (under the cap)."""
@@ -281,12 +303,22 @@ class UserService:
         current = await self._enquiries.get(ref)
         if current is None or current.user_id != asker.user_id:
             raise UnknownEnquiry(ref)
-        enquiry = await self.follow_up(ref, asker, text)
+        enquiry = await self.follow_up(ref, asker, text, language)
         ack = self.acknowledgement(enquiry, language, follow_up=True)
-        return Reply(None, enquiry, True, acknowledgement=ack, language=language)
+        return Reply(
+            None, enquiry, True, acknowledgement=ack, language=language, queued=queued(enquiry)
+        )
 
-    async def ask_staff(self, asker: Asker, text: str, reason: str = "asked for staff") -> Enquiry:
-        """A new enquiry the user asked for (/ask, "Ask staff"); DailyLimitReached over the cap.
+    async def ask_staff(
+        self,
+        asker: Asker,
+        text: str,
+        reason: str = "asked for staff",
+        language: str | None = None,
+    ) -> Enquiry:
+        """A new enquiry the user asked for (/ask, "Ask staff"), acknowledged through the
+        outbox (`acknowledged`) in `language`, else in the question's; DailyLimitReached over
+        the cap.
 
         Unlike an unanswerable message, which may join the user's open enquiry, an explicit
         request is a new question and gets its own reference.
@@ -299,7 +331,12 @@ class UserService:
         matcher = self.knowledge.matcher
         considered = matcher.decide(text, asker.language).considered if text.strip() else ()
         return await self._enquiries.create(
-            asker, text, considered, reason, self._notices.announce, code=Reason.ASKED_STAFF.value
+            asker,
+            text,
+            considered,
+            reason,
+            self.acknowledged(self._notices.announce, language),
+            code=Reason.ASKED_STAFF.value,
         )
 
     async def forward_remembered(
@@ -310,11 +347,12 @@ class UserService:
         if isinstance(asked, Notice):
             return asked
         try:
-            enquiry = await self.ask_staff(asker, asked, reason)
+            enquiry = await self.ask_staff(asker, asked, reason, language)
         except DailyLimitReached as over:
             return Notice(html.escape(self.limit_notice(over.resets_at, language)))
         recent.forwarded[number] = enquiry.ref
-        return Notice(html.escape(self.acknowledgement(enquiry, language)), enquiry.ref)
+        ack = html.escape(self.acknowledgement(enquiry, language))
+        return Notice(ack, enquiry.ref, queued(enquiry))
 
     async def settle(
         self,
@@ -339,17 +377,21 @@ class UserService:
         if reply.enquiry is None:  # over the daily cap
             return Notice(html.escape(reply.acknowledgement))
         recent.forwarded[number] = reply.enquiry.ref
-        return Notice(html.escape(reply.acknowledgement), reply.enquiry.ref)
+        return Notice(html.escape(reply.acknowledgement), reply.enquiry.ref, reply.queued)
 
-    async def follow_up(self, ref: int, asker: Asker, text: str) -> Enquiry:
-        """The user wrote again about an enquiry: into its staff thread (reopening it).
+    async def follow_up(
+        self, ref: int, asker: Asker, text: str, language: str | None = None
+    ) -> Enquiry:
+        """The user wrote again about an enquiry: into its staff thread (reopening it), and
+        acknowledged through the outbox in `language`, else in the enquiry's.
 
         Staff see whether it arrived after their reply."""
         await require(self._enquiries, ref)
         thread = await self._enquiries.messages(ref)
         after_reply = any(m.is_staff_reply for m in thread)
+        render = self._notices.follow_up(text, after_reply)
         return await self._enquiries.add_user_message(
-            ref, asker, text, self._notices.follow_up(text, after_reply)
+            ref, asker, text, self.acknowledged(render, language, follow_up=True)
         )
 
     def finish(self, decision: Decision) -> str:
@@ -396,6 +438,23 @@ class UserService:
         hours = self._notices.hours
         when = texts.format_time(self.expected_reply(enquiry.created_at), hours, language)
         return words.escalated.format(ref=enquiry.ref, when=when)
+
+    def acknowledged(
+        self, render: Render, language: str | None, follow_up: bool = False
+    ) -> Render:
+        """`render`'s drafts, then the user's acknowledgement in `language` (None: the
+        enquiry's), queued in the transaction that stores their message: it is sent even if
+        this bot stops right after (another bot, or this one restarted, sends it), and it is
+        committed with the update's record (bot.storage.updates). None for the terminal
+        chat, which shows it itself."""
+
+        def drafts(enquiry: Enquiry) -> list[Draft]:
+            words = language or enquiry.language or ENGLISH
+            text = html.escape(self.acknowledgement(enquiry, words, follow_up))
+            ack = Draft(Kind.TO_USER, enquiry.chat_id, text)
+            return [*render(enquiry), *self._notices.to_user(enquiry, ack)]
+
+        return drafts
 
     def limit_notice(self, resets_at: datetime, language: str) -> str:
         """Over the daily cap (plain text): nothing sent, and when a new question can be."""

@@ -173,7 +173,10 @@ async def _cannot_forward(update: Update, context: Context, language: str) -> No
 
 
 async def _tell(update: Update, context: Context, notice: Notice) -> None:
-    """Send a notice; one about an enquiry is part of its thread (replies to it join it)."""
+    """Send a notice (unless the outbox brings it); one about an enquiry is part of its
+    thread (replies to it join it)."""
+    if notice.queued:
+        return
     sent = await send_view(update, context, View((notice.html,)))
     if notice.ref is not None:
         await record_sent(context, notice.ref, sent)

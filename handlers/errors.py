@@ -13,6 +13,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 from bot import stafftexts, texts
 from bot.language import ENGLISH
 from bot.storage.database import StorageUnavailable
+from bot.storage.updates import AlreadyHandled
 from handlers.state import Context, language_of
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 async def on_error(update: object, context: Context) -> None:
     """Log an exception raised while handling an update, and apologise to the chat."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, AlreadyHandled):  # another bot did it all (webhook logs it)
+        return
     if isinstance(context.error, StorageUnavailable):  # the database logged it, once
         logger.info("update %s not handled: %s", update_id, context.error)
     elif isinstance(context.error, NetworkError | RetryAfter):  # Telegram's side: one line

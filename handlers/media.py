@@ -8,6 +8,7 @@ user's copy.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from telegram import Message, Update
@@ -18,9 +19,9 @@ from bot.inbound import number
 from bot.media import MAX_CAPTION, MAX_DOWNLOAD_BYTES, MB, Refusal
 from bot.relay import Refused
 from bot.storage.database import StorageUnavailable
-from bot.storage.records import Media, Source
+from bot.storage.records import Enquiry, Media, Source
 from bot.users import DailyLimitReached
-from handlers.replies import quoted_text, record_sent, send_view
+from handlers.replies import quoted_text, send_view
 from handlers.state import Context, asker_for, language_of, user_state
 from handlers.views import text_view
 
@@ -82,14 +83,25 @@ async def user_media(update: Update, context: Context) -> None:
         return
     media = await with_size(context, media)
     replied = message.reply_to_message
-    relay = context.bot_data.core.relay
+    core = context.bot_data.core
+    state = user_state(context)
+    # An album arrives as one message per item: acknowledged once, with the first.
+    album = message.media_group_id
+    first = album is None or album != state.last_album
+
+    def acknowledge(enquiry: Enquiry, opened: bool) -> str:
+        if opened:
+            return html.escape(core.users.acknowledgement(enquiry, language))
+        return html.escape(words.attachment_added.format(ref=enquiry.ref))
+
     try:
-        attached = await relay.user_attachment(
+        attached = await core.relay.user_attachment(
             asker_for(update),
             media,
             message.caption or "",
             replied.message_id if replied is not None else None,
             quoted_text(message, context.bot.id),
+            acknowledge if first else None,  # queued with the attachment, in the outbox
         )
     except Refused as exc:
         text = (
@@ -100,27 +112,15 @@ async def user_media(update: Update, context: Context) -> None:
         await send_view(update, context, text_view(text))
         return
     except DailyLimitReached as over:
-        notice = context.bot_data.core.users.limit_notice(over.resets_at, language)
+        notice = core.users.limit_notice(over.resets_at, language)
         await send_view(update, context, text_view(notice))
         return
     except StorageUnavailable:  # the database logged why, once
         logger.info("an attachment for staff was not stored: the database takes no writes")
         await send_view(update, context, text_view(words.cannot_forward))
         return
-    enquiry = attached.enquiry
-    logger.info("enquiry #%d: a %s from the user", enquiry.ref, media.type)
-    state = user_state(context)
-    album = message.media_group_id
-    if album is not None and album == state.last_album:
-        return  # an album arrives as one message per item: acknowledged once, with the first
     state.last_album = album
-    users = context.bot_data.core.users
-    if attached.opened:
-        ack = users.acknowledgement(enquiry, language)
-    else:
-        ack = words.attachment_added.format(ref=enquiry.ref)
-    sent = await send_view(update, context, text_view(ack))
-    await record_sent(context, enquiry.ref, sent)
+    logger.info("enquiry #%d: a %s from the user", attached.enquiry.ref, media.type)
 
 
 async def edited(update: Update, context: Context) -> None:

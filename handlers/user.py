@@ -12,7 +12,6 @@ from bot.flood import Verdict
 from bot.knowledge import Entry
 from bot.screens import CONTACT_ENTRIES
 from bot.storage.database import StorageUnavailable
-from bot.storage.records import Enquiry
 from bot.users import DailyLimitReached
 from handlers.groups import ADDRESSED, strip_mention
 from handlers.replies import quoted_text, record_sent, send_view
@@ -125,7 +124,7 @@ async def ask(update: Update, context: Context) -> None:
     users = context.bot_data.core.users
     asker = asker_for(update)
     try:
-        enquiry = await users.ask_staff(asker, question)
+        enquiry = await users.ask_staff(asker, question, language=chosen)
     except DailyLimitReached as over:
         await send_view(update, context, text_view(users.limit_notice(over.resets_at, chosen)))
         return
@@ -135,7 +134,7 @@ async def ask(update: Update, context: Context) -> None:
     state = user_state(context)
     state.forwarded[state.remember(question)] = enquiry.ref
     logger.info("enquiry #%d: sent to staff with /ask", enquiry.ref)
-    await send_acknowledgement(update, context, enquiry, chosen)
+    # The acknowledgement is in the outbox, queued with the enquiry (bot.users.acknowledged).
 
 
 async def status(update: Update, context: Context) -> None:
@@ -212,12 +211,3 @@ async def _cannot_forward(update: Update, context: Context, language: str) -> No
     """The message could not be stored for staff (the database logged why, once)."""
     logger.info("a message for staff was not stored: the database takes no writes")
     await send_view(update, context, text_view(texts.get(language).cannot_forward))
-
-
-async def send_acknowledgement(
-    update: Update, context: Context, enquiry: Enquiry, language: str, follow_up: bool = False
-) -> None:
-    """Tell the user their message is with staff; replies to that message join the thread."""
-    text = context.bot_data.core.users.acknowledgement(enquiry, language, follow_up)
-    sent = await send_view(update, context, text_view(text))
-    await record_sent(context, enquiry.ref, sent)

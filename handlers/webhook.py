@@ -9,13 +9,15 @@ are there for a load balancer.
 
 Replicas (several bots on one PostgreSQL database behind one URL): an update is handled
 holding its chat's lock across all of them (`ChatTurns`), and only if its update_id is not
-recorded as handled; it is recorded once handled, before the 200. A retried update waits
-for its chat's lock behind the first delivery, then finds it recorded. An update's effects
-span several transactions and Bot API calls, so the record cannot be written in one
-transaction with all of them: if a bot dies while handling an update, nothing is recorded,
-Telegram (having no 2xx) sends it again and another bot handles it again from the start;
-what the first had already done (an answer sent, an enquiry stored) may then happen twice.
-Better twice than never, as for the outbox.
+recorded as handled. The record is written in the transaction of the update's effects (an
+enquiry, a follow-up or a staff reply stored, with every message owed because of it put in
+the outbox, the user's acknowledgement included: bot.storage.updates), or, for an update
+that changes nothing, once it is handled, before the 200. A retried update waits for its
+chat's lock behind the first delivery, then finds it recorded. A bot that dies mid-update
+either committed its effects with the record (the others send the queued messages, and the
+update sent again is not handled again) or left nothing: then another handles it from the
+start. What it had sent directly before dying (an answer from the knowledge base) may then
+come twice: better twice than never, as for the outbox.
 
 What a bot keeps of a user in memory (the numbered recent questions that "did you mean"
 buttons refer to: handlers.state.UserData) is, on PostgreSQL, read from the database
@@ -37,6 +39,7 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.storage.database import StorageUnavailable, describe
 from bot.storage.replicas import ChatTurns
+from bot.storage.updates import handling
 from console.app import Webhook
 from handlers.state import BotData, UserData
 
@@ -123,10 +126,14 @@ async def handle_once(
                 state = application.user_data[user.id]
                 state.restore(await turn.user_state(user.id))
                 before = state.dump()
-            await application.process_update(update)  # errors go to the error handler
+            with handling(update.update_id) as current:  # recorded with its effects
+                await application.process_update(update)  # errors go to the error handler
+            if current.elsewhere:  # another bot had it meanwhile: this one changed nothing
+                logger.info("update %d was handled by another bot meanwhile", update.update_id)
+                return True
             if state is not None and user is not None and (after := state.dump()) != before:
                 await turn.keep_user_state(user.id, after)
-            await turn.record(update.update_id)
+            await turn.record(update.update_id)  # one with no effects is recorded here
     except (StorageUnavailable, SQLAlchemyError, OSError, TimeoutError) as exc:
         problem = exc.problem if isinstance(exc, StorageUnavailable) else describe(exc)
         logger.warning(

@@ -9,6 +9,7 @@ from conftest import USER_ID, Harness, is_escalated, running_bot
 from fakebotapi import FakeBotApi
 
 from bot import texts
+from bot.storage.records import Kind
 
 KENJI = 77  # a Japanese official whose Telegram client is set to Japanese
 STAFF_CHAT = -100123
@@ -40,7 +41,8 @@ async def test_japanese_unanswerable_question_is_escalated_in_japanese(
         [enquiry] = await clair.service.storage.enquiries.for_user(USER_ID)
         assert enquiry.text == "LGOTPの応募締め切りはいつですか"  # kept as written
         assert enquiry.language == "ja"
-        [announcement] = await clair.service.storage.outbox.items(1)
+        announcement, acknowledgement = await clair.service.storage.outbox.items(1)
+        assert acknowledgement.chat_id == USER_ID and acknowledgement.kind is Kind.TO_USER
         assert "言語: 日本語" in announcement.text
         assert "LGOTPの応募締め切りはいつですか" in announcement.text
 

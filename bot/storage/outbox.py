@@ -44,6 +44,7 @@ from bot.storage.records import (
 )
 from bot.storage.rows import read_enquiry
 from bot.storage.schema import enquiries, outbox, thread_messages
+from bot.storage.updates import record_in
 
 #: What always goes to a user's chat: answers, edits of them, rating questions and notes
 #: (closed, merged). A copy goes to a user when it is not in a staff thread (staff's
@@ -197,7 +198,9 @@ class OutboxStore:
     ) -> None:
         """Inside a write transaction: put what `render` says about `enquiry` in the outbox.
 
-        `carries` is the thread message the drafts relay (a draft may name its own)."""
+        `carries` is the thread message the drafts relay (a draft may name its own). The
+        transaction records the update being handled, if any (bot.storage.updates)."""
+        await record_in(db, self._db)
         if render is None:
             return
         drafts = render(enquiry) if enquiry is not None else ()

@@ -1,9 +1,10 @@
 """Storage primitives for several bots (replicas) on one PostgreSQL database, each tested,
 used by the run loop in webhook mode (handlers.webhook, handlers.delivery, bot.outbox).
 
-- `first_time`: an update_id is recorded in the transaction of the update's effects, so a
-  retried update (Telegram resends one that got no 2xx answer) is handled once across all
-  replicas: a second transaction inserting the same id waits for the first, then finds it.
+- `first_time` (bot.storage.updates): an update_id is recorded in the transaction of the
+  update's effects, so a retried update (Telegram resends one that got no 2xx answer) is
+  handled once across all replicas: a second transaction inserting the same id waits for
+  the first, then finds it.
 - `ChatTurns`: a chat's updates one at a time across replicas (a session advisory lock on
   the chat's id, held while an update is handled).
 - `claim_next`: outbox messages claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a
@@ -36,15 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from bot.storage.database import (
     Database,
     StorageUnavailable,
-    Transaction,
     describe,
-    insert_new,
     stamp,
 )
 from bot.storage.lock import SPACE, AdvisoryLock
 from bot.storage.outbox import _IN_LANE, _ITEMS, _PRIORITY, ITEM, NOT_WAITING, Lane, _outbox
 from bot.storage.records import OutboxItem, OutboxState
 from bot.storage.schema import handled_updates, outbox, user_state
+from bot.storage.updates import first_time
 
 #: The jobs' leader's advisory key (see bot.storage.lock).
 JOBS_LEADER = (SPACE, 3)
@@ -70,12 +70,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-async def first_time(db: Transaction, update_id: int, moment: str) -> bool:
-    """Inside the transaction of an update's effects: record `update_id`; False if it was
-    handled before (the caller then does nothing, and its transaction changes nothing)."""
-    return await insert_new(db, handled_updates, update_id=update_id, handled_at=moment)
 
 
 async def handled(database: Database, update_id: int) -> bool:
