@@ -58,6 +58,12 @@ class World:
     async def reply(self, ref: int, text: str) -> None:
         await self.service.staff.reply(ref, STAFF_USER_ID, "Kenji", text)
 
+    async def acknowledgement(self, ref: int = 1) -> str:
+        """What the user's chat shows of the acknowledgement of enquiry `ref`."""
+        enquiry = await self.service.storage.enquiries.get(ref)
+        assert enquiry is not None
+        return self.service.users.acknowledgement(enquiry, "en")
+
     def texts_to(self, chat_id: int) -> list[str]:
         return [m.text for m in self.api.messages(chat_id)]
 
@@ -87,20 +93,22 @@ async def world(bot_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def replies_arrive_once(world: World) -> list[str]:
-    """An announcement and three replies go out through a worker; return what the user got."""
+    """An announcement, the user's acknowledgement and three replies go out through a
+    worker; return what the user got."""
     enquiry = await world.escalate()
     for n in (1, 2, 3):
         await world.reply(enquiry.ref, f"answer {n}")
     worker = world.worker()
     await worker.start()
     try:
-        got = await world.wait_texts(USER_ID, 3)
+        got = await world.wait_texts(USER_ID, 4)
         await world.wait_texts(STAFF_CHAT_ID, 1)
     finally:
         await worker.stop()
     items = await world.service.storage.outbox.items(enquiry.ref)
-    # The announcement, its buttons ("claimed by" after the first reply) and three replies.
-    assert [i.state for i in items] == [OutboxState.SENT] * 5
+    # The announcement, the acknowledgement, its buttons ("claimed by" after the first
+    # reply) and three replies.
+    assert [i.state for i in items] == [OutboxState.SENT] * 6
     assert len(world.texts_to(STAFF_CHAT_ID)) == 1
     return got
 
@@ -110,7 +118,8 @@ def expected_replies() -> list[str]:
 
 
 async def test_all_delivered_in_order_without_faults(world: World) -> None:
-    assert await replies_arrive_once(world) == expected_replies()
+    got = await replies_arrive_once(world)
+    assert got == [await world.acknowledgement(), *expected_replies()]
 
 
 class Timed:
@@ -151,13 +160,13 @@ async def test_temporary_failure_is_retried_and_each_message_arrives_once(
     worker = world.worker(sender)
     await worker.start()
     try:
-        await world.wait_texts(USER_ID, 1)
+        await world.wait_texts(USER_ID, 2)  # the acknowledgement and answer 1
         world.api.fail_next("sendMessage", **fault, chat_id=USER_ID)  # type: ignore[arg-type]
         await world.reply(enquiry.ref, "answer 2")
-        got = await world.wait_texts(USER_ID, 2, timeout=5)
+        got = await world.wait_texts(USER_ID, 3, timeout=5)
     finally:
         await worker.stop()
-    assert got == expected_replies()[:2]
+    assert got == [await world.acknowledgement(), *expected_replies()[:2]]
     failed = [c.status for c in world.api.calls_to("sendMessage") if c.status != 200]
     if fault["status"] is not None:
         assert failed == [fault["status"]]
@@ -179,29 +188,37 @@ async def test_a_failure_with_more_queued_still_delivers_everything_once(
 ) -> None:
     retry_after = 1 if status == 429 else None
     world.api.fail_next("sendMessage", status=status, retry_after=retry_after, chat_id=USER_ID)
-    got = await replies_arrive_once(world)
-    assert sorted(got) == expected_replies()
+    got = await replies_arrive_once(world)  # the first to the user (the acknowledgement) fails
+    assert sorted(got) == sorted([await world.acknowledgement(), *expected_replies()])
 
 
 async def test_order_is_kept_when_the_first_message_must_be_retried(world: World) -> None:
-    world.api.fail_next("sendMessage", status=500, chat_id=STAFF_CHAT_ID)  # the announcement
+    # The announcement fails twice, slowly (0.2 s each, within the bot's timeout): long
+    # enough for the user's three messages to go meanwhile if they do not wait for the staff
+    # chat.
+    world.api.fail_next("sendMessage", 2, status=500, delay=0.2, chat_id=STAFF_CHAT_ID)
     enquiry = await world.escalate()
     await world.service.users.follow_up(enquiry.ref, ANA, "one more thing")
     await world.reply(enquiry.ref, "answer 1")
     worker = world.worker()
     await worker.start()
     try:
-        await world.wait_texts(USER_ID, 1)
+        await world.wait_texts(USER_ID, 3)
         await world.wait_texts(STAFF_CHAT_ID, 2)
     finally:
         await worker.stop()
     # In the staff chat the follow-up waited for its announcement, and threads under it;
-    # the user's answer did not wait for the staff chat.
+    # the user's messages (the two acknowledgements, then the answer, in the order they
+    # were written) did not wait for the staff chat.
     announcement, follow_up = world.api.messages(STAFF_CHAT_ID)
     assert announcement.text.startswith("#1 new enquiry") and "one more thing" in follow_up.text
     assert follow_up.reply_to_message_id == announcement.message_id
+    acknowledged, followed_up, answer = world.texts_to(USER_ID)
+    assert acknowledged == await world.acknowledgement()
+    assert followed_up.startswith("I've added this to your open question #1")
+    assert answer == expected_replies()[0]
     sends = [c for c in world.api.calls_to("sendMessage") if c.status == 200]
-    assert [c.params["chat_id"] for c in sends] == [USER_ID, STAFF_CHAT_ID, STAFF_CHAT_ID]
+    assert [c.params["chat_id"] for c in sends] == [USER_ID] * 3 + [STAFF_CHAT_ID] * 2
 
 
 async def test_blocked_user_fails_the_item_and_tells_the_staff_thread(world: World) -> None:
@@ -210,6 +227,7 @@ async def test_blocked_user_fails_the_item_and_tells_the_staff_thread(world: Wor
     await worker.start()
     try:
         announcement = await world.api.next_message(STAFF_CHAT_ID)
+        await world.wait_texts(USER_ID, 1)  # the acknowledgement, before the user blocks us
         world.api.block_user(USER_ID)
         await world.reply(enquiry.ref, "Here is your answer.")
         notice = await world.api.next_message(STAFF_CHAT_ID)
@@ -218,11 +236,14 @@ async def test_blocked_user_fails_the_item_and_tells_the_staff_thread(world: Wor
     assert "#1: the reply could not be delivered to the user" in notice.text
     assert "blocked" in notice.text
     assert notice.reply_to_message_id == announcement.message_id  # in the enquiry's thread
-    reply = [
+    to_user = [
         i for i in await world.service.storage.outbox.items(enquiry.ref) if i.chat_id == USER_ID
     ]
-    assert [(i.state, i.attempts) for i in reply] == [(OutboxState.FAILED, 1)]
-    assert world.texts_to(USER_ID) == []
+    assert [(i.kind, i.state, i.attempts) for i in to_user] == [
+        (Kind.TO_USER, OutboxState.SENT, 1),
+        (Kind.REPLY, OutboxState.FAILED, 1),
+    ]
+    assert world.texts_to(USER_ID) == [await world.acknowledgement()]  # not the reply
 
 
 async def test_unknown_chat_is_undeliverable(world: World) -> None:
@@ -248,11 +269,11 @@ async def test_item_caught_mid_send_is_sent_after_a_restart(world: World) -> Non
     worker = world.worker()
     await worker.start()  # recovers 'sending' items first
     try:
-        got = await world.wait_texts(USER_ID, 1)
+        got = await world.wait_texts(USER_ID, 2)
         await world.wait_texts(STAFF_CHAT_ID, 1)
     finally:
         await worker.stop()
-    assert got == expected_replies()[:1]
+    assert got == [await world.acknowledgement(), *expected_replies()[:1]]
     assert len(world.texts_to(STAFF_CHAT_ID)) == 1
 
 
@@ -262,9 +283,11 @@ async def test_a_message_read_as_due_but_delivered_meanwhile_is_not_sent_again(
     """However a message comes to be read as due after it went (a read that predates the
     write recording it, a second worker), it is taken only while still pending."""
     enquiry = await world.escalate()
-    await world.reply(enquiry.ref, "answer 1")
     store = world.service.storage.outbox
+    assert await deliver_due(store, world.sender, lane=Lane.USERS) == 1  # the acknowledgement
+    await world.reply(enquiry.ref, "answer 1")
     [stale] = await store.due(lane=Lane.USERS)
+    assert stale.kind is Kind.REPLY
     assert await store.mark_sending(stale.id)
     await store.mark_sent(stale, await world.sender.send(stale))
     assert not await store.mark_sending(stale.id)  # a second taker gets nothing
@@ -320,11 +343,12 @@ async def test_killed_between_send_and_mark_sends_again_after_restart(world: Wor
     worker = world.worker()
     await worker.start()
     await world.wait_texts(STAFF_CHAT_ID, 1)
+    await world.wait_texts(USER_ID, 1)  # the acknowledgement
     await worker.stop()
     await world.reply(enquiry.ref, "answer 1")
     dying = world.worker(DiesAfterSend(world.sender))
     await dying.start()
-    await world.wait_texts(USER_ID, 1)
+    await world.wait_texts(USER_ID, 2)
     await dying.stop()  # the task is already gone
     [*_, item] = await world.service.storage.outbox.items(enquiry.ref)
     assert item.state is OutboxState.SENDING
@@ -332,12 +356,12 @@ async def test_killed_between_send_and_mark_sends_again_after_restart(world: Wor
     worker = world.worker()
     await worker.start()
     try:
-        got = await world.wait_texts(USER_ID, 2)
+        got = await world.wait_texts(USER_ID, 3)
     finally:
         await worker.stop()
     [*_, item] = await world.service.storage.outbox.items(enquiry.ref)
     assert item.state is OutboxState.SENT
-    assert got == expected_replies()[:1] * 2
+    assert got == [await world.acknowledgement(), *expected_replies()[:1] * 2]
     assert item.attempts == 2
 
 
@@ -418,13 +442,15 @@ async def test_a_failed_write_after_a_send_neither_sticks_nor_sends_twice(
         assert len(world.texts_to(STAFF_CHAT_ID)) == 1
         await refuse_writes(world.service, False)  # space again: no restart needed
         world.service.storage.outbox.changed.set()
-        await world.wait_texts(USER_ID, 2)
+        await world.wait_texts(USER_ID, 3)  # the acknowledgement and both answers
     finally:
         await worker.stop()
     items = await world.service.storage.outbox.items(first.ref)
     # The first answer claimed the enquiry: its announcement's buttons were updated too.
-    kinds = [Kind.ANNOUNCE, Kind.KEYBOARD, Kind.REPLY, Kind.REPLY]
+    kinds = [Kind.ANNOUNCE, Kind.TO_USER, Kind.KEYBOARD, Kind.REPLY, Kind.REPLY]
     assert [(i.kind, i.state) for i in items] == [(kind, OutboxState.SENT) for kind in kinds]
+    acknowledgement = await world.acknowledgement(first.ref)
+    assert world.texts_to(USER_ID) == [acknowledgement, *expected_replies()[:2]]  # each once
     staff_chat = world.api.messages(STAFF_CHAT_ID)
     assert len(staff_chat) == 1  # the announcement once, its id recorded after all
     assert items[0].telegram_message_id == staff_chat[0].message_id
@@ -443,15 +469,16 @@ async def test_stop_leaves_the_queue_pending_instead_of_draining_it(world: World
     world.api.fail_next("sendMessage", 1000, status=None, delay=0.05)  # every send is slow
     worker = world.worker()
     await worker.start()
-    await world.wait_texts(USER_ID, 1)
+    await world.wait_texts(USER_ID, 2)  # the acknowledgement and the first answer
     await worker.stop()
     # Quick because it does not drain: at most the send in flight finishes (no wall-clock
     # bound here, the machines are shared; the fault run times a real SIGTERM).
     items = await world.service.storage.outbox.items(enquiry.ref)
     sent = [i for i in items if i.state is OutboxState.SENT]
     pending = [i for i in items if i.state is OutboxState.PENDING]
-    assert len(items) == 32  # the announcement, its buttons' update and 30 answers
-    assert 2 <= len(sent) < 10 and len(sent) + len(pending) == 32  # none left "sending"
+    # The announcement, the acknowledgement, its buttons' update and 30 answers.
+    assert len(items) == 33
+    assert 2 <= len(sent) < 10 and len(sent) + len(pending) == 33  # none left "sending"
 
 
 async def test_an_answer_to_a_user_does_not_wait_behind_the_staff_chat(world: World) -> None:
@@ -462,8 +489,10 @@ async def test_an_answer_to_a_user_does_not_wait_behind_the_staff_chat(world: Wo
     world.api.fail_next("sendMessage", 5, status=None, delay=0.2, chat_id=STAFF_CHAT_ID)
     worker = world.worker()
     await worker.start()
+    answer = expected_replies()[0]
     try:
-        await world.api.wait_for(lambda: world.api.messages(100))
+        # (The user's acknowledgement comes first: wait for the answer itself.)
+        await world.api.wait_for(lambda: answer in world.texts_to(100))
         # The answer arrived while the staff chat was still working through its queue.
         assert len(world.texts_to(STAFF_CHAT_ID)) < 5
         await world.wait_texts(STAFF_CHAT_ID, 5)

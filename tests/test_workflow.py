@@ -2,6 +2,7 @@
 
 import asyncio
 import csv
+import html
 import io
 import shutil
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from conftest import FIXTURE_KNOWLEDGE, FIXTURE_REPLIES, fixture_matcher
 
+from bot import texts
 from bot.config import Settings, load_settings
 from bot.core import UnknownEnquiry
 from bot.flood import FloodGuard, Verdict
@@ -20,6 +22,7 @@ from bot.outbox import Backoff, RetryLater, Undeliverable, deliver_due
 from bot.service import Services
 from bot.storage import Storage
 from bot.storage.database import StorageUnavailable
+from bot.storage.outbox import Lane
 from bot.storage.records import Asker, Draft, Enquiry, Kind, OutboxItem, OutboxState, State
 from bot.users import DailyLimitReached
 from bot.workhours import OfficeHours
@@ -96,9 +99,15 @@ async def test_escalation_is_stored_with_its_announcement_in_the_outbox(service:
     reply = await service.users.ask(ANA, "what is the visa fee for trainees?")
     assert reply.enquiry is not None and reply.enquiry.ref == 1
     items = await service.storage.outbox.items(1)
-    assert [(i.kind, i.chat_id, i.state) for i in items] == [
-        (Kind.ANNOUNCE, STAFF_CHAT, OutboxState.PENDING)
+    # The user's acknowledgement is queued with it, after it, for the user's chat.
+    assert [(i.kind, i.chat_id, i.ref, i.state) for i in items] == [
+        (Kind.ANNOUNCE, STAFF_CHAT, 1, OutboxState.PENDING),
+        (Kind.TO_USER, 7, 1, OutboxState.PENDING),
     ]
+    acknowledgement = items[1]
+    assert "#1" in acknowledgement.text and acknowledgement.text.startswith("I don&#x27;t have")
+    assert acknowledgement.text == html.escape(service.users.acknowledgement(reply.enquiry, "en"))
+    assert reply.queued  # so the handler does not send it too
     text = items[0].text
     assert "<b>#1</b>" in text and "Ana &lt;Cruz&gt;" in text and "@ana" in text
     assert "id 7" in text and "visa fee" in text
@@ -113,10 +122,16 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(
 ) -> None:
     await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
-    assert await deliver_due(service.storage.outbox, sender) == 1
+    assert await deliver_due(service.storage.outbox, sender) == 2
+    assert [(i.kind, i.chat_id) for i in sender.sent] == [
+        (Kind.ANNOUNCE, STAFF_CHAT),
+        (Kind.TO_USER, 7),
+    ]
     enquiry = await service.storage.enquiries.get(1)
     assert enquiry is not None and enquiry.staff_message_id == 101
     assert await service.storage.enquiries.ref_for_message(STAFF_CHAT, 101) == 1
+    # The acknowledgement is part of the thread too: a reply to it joins #1.
+    assert await service.storage.enquiries.ref_for_message(7, 102) == 1
 
     # The user writes about something else: asked whether it is new, they say it is part of
     # #1, so it joins the thread, replying to the announcement.
@@ -126,8 +141,11 @@ async def test_announcement_is_threaded_and_replies_reach_the_user(
     assert reply.follow_up and reply.enquiry is not None and reply.enquiry.ref == 1
     clock.moment += timedelta(seconds=10)  # staff.follow_up_window_seconds
     await deliver_due(service.storage.outbox, sender)
-    assert sender.sent[-1].kind is Kind.FOLLOW_UP
-    assert sender.sent[-1].reply_to_message_id == 101
+    acknowledged, follow_up = sender.sent[-2:]  # the user's acknowledgement goes first
+    assert (acknowledged.kind, acknowledged.chat_id, acknowledged.ref) == (Kind.TO_USER, 7, 1)
+    assert acknowledged.text == html.escape(texts.EN.followed_up.format(ref=1))
+    assert follow_up.kind is Kind.FOLLOW_UP
+    assert follow_up.reply_to_message_id == 101
 
     answered = await service.staff.reply(1, 500, "Ken", "No visa fee <b>applies</b>.")
     assert answered.state is State.PENDING and answered.first_reply_at is not None
@@ -168,9 +186,13 @@ async def test_outbox_retries_429_and_errors_then_delivers_once(
 ) -> None:
     await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
+    # The user's acknowledgement goes first (it does not wait for the staff chat)...
+    assert await deliver_due(service.storage.outbox, sender, lane=Lane.USERS) == 1
+    # ...then the announcement meets a 429 and a timeout.
     sender.failures = [RetryLater("429 Too Many Requests", retry_after=7), RetryLater("timeout")]
     assert await deliver_due(service.storage.outbox, sender, Backoff(base_s=2)) == 0
-    (item,) = await service.storage.outbox.items(1)
+    item, acknowledgement = await service.storage.outbox.items(1)
+    assert item.kind is Kind.ANNOUNCE and acknowledgement.kind is Kind.TO_USER
     assert item.state is OutboxState.PENDING and item.attempts == 1
     clock.moment += timedelta(seconds=6)
     assert await deliver_due(service.storage.outbox, sender) == 0  # retry_after not over yet
@@ -181,9 +203,10 @@ async def test_outbox_retries_429_and_errors_then_delivers_once(
     clock.moment += timedelta(seconds=1)
     assert await deliver_due(service.storage.outbox, sender) == 1
     assert await deliver_due(service.storage.outbox, sender) == 0
-    assert len(sender.sent) == 1
-    (item,) = await service.storage.outbox.items(1)
-    assert (item.state, item.attempts, item.telegram_message_id) == (OutboxState.SENT, 3, 101)
+    assert [i.kind for i in sender.sent] == [Kind.TO_USER, Kind.ANNOUNCE]
+    item, acknowledgement = await service.storage.outbox.items(1)
+    assert (item.state, item.attempts, item.telegram_message_id) == (OutboxState.SENT, 3, 102)
+    assert (acknowledgement.state, acknowledgement.attempts) == (OutboxState.SENT, 1)
 
 
 async def test_blocked_user_is_reported_in_the_staff_thread(service: Services) -> None:
@@ -201,6 +224,7 @@ async def test_blocked_user_is_reported_in_the_staff_thread(service: Services) -
     states = [(i.kind, i.state) for i in await service.storage.outbox.items(1)]
     assert states == [
         (Kind.ANNOUNCE, OutboxState.SENT),
+        (Kind.TO_USER, OutboxState.SENT),  # the acknowledgement, before the user blocked the bot
         (Kind.KEYBOARD, OutboxState.SENT),  # "claimed by Ken" on the announcement
         (Kind.REPLY, OutboxState.FAILED),
         (Kind.NOTICE, OutboxState.SENT),
@@ -209,12 +233,15 @@ async def test_blocked_user_is_reported_in_the_staff_thread(service: Services) -
 
 async def test_a_crash_mid_send_sends_again_after_restart(service: Services) -> None:
     await service.users.ask(ANA, "what is the visa fee for trainees?")
-    (item,) = await service.storage.outbox.due()
-    await service.storage.outbox.mark_sending(item.id)  # ...and the process dies here
+    due = await service.storage.outbox.due()  # the announcement and the acknowledgement
+    assert [i.kind for i in due] == [Kind.ANNOUNCE, Kind.TO_USER]
+    for item in due:  # each lane takes its own...
+        assert await service.storage.outbox.mark_sending(item.id)  # ...and the process dies here
     assert await service.storage.outbox.due() == []
-    assert await service.storage.outbox.recover() == 1
+    assert await service.storage.outbox.recover() == 2
     sender = RecordingSender()
-    assert await deliver_due(service.storage.outbox, sender) == 1
+    assert await deliver_due(service.storage.outbox, sender) == 2
+    assert [i.kind for i in sender.sent] == [Kind.ANNOUNCE, Kind.TO_USER]
 
 
 async def test_reminder_after_working_hours_once(service: Services, clock: Clock) -> None:
@@ -225,7 +252,7 @@ async def test_reminder_after_working_hours_once(service: Services, clock: Clock
     assert await service.maintenance.send_reminders() == [1]
     assert await service.maintenance.send_reminders() == []  # only once
     kinds = [i.kind for i in await service.storage.outbox.items(1)]
-    assert kinds == [Kind.ANNOUNCE, Kind.REMINDER]
+    assert kinds == [Kind.ANNOUNCE, Kind.TO_USER, Kind.REMINDER]
 
 
 async def test_no_reminder_for_an_enquiry_answered_or_reminded_since_it_was_read(
@@ -403,13 +430,19 @@ async def test_a_retried_message_holds_back_later_ones_of_its_enquiry_only(
     sender = RecordingSender()
     sender.failures = [RetryLater("500 Internal Server Error")]
     await deliver_due(service.storage.outbox, sender, Backoff(base_s=10))
-    # #1's follow-up waits for #1's announcement; Ben's enquiry need not wait for Ana's.
-    assert [(item.ref, item.kind) for item in sender.sent] == [(2, Kind.ANNOUNCE)]
+    # #1's follow-up waits for #1's announcement; Ben's enquiry need not wait for Ana's, nor
+    # do the users' acknowledgements (Ana's two, then Ben's) wait for the staff chat.
+    assert [(item.ref, item.kind, item.chat_id) for item in sender.sent] == [
+        (1, Kind.TO_USER, 7),
+        (1, Kind.TO_USER, 7),
+        (2, Kind.ANNOUNCE, STAFF_CHAT),
+        (2, Kind.TO_USER, 8),
+    ]
     # ...and the worker sleeps until the first may be retried, not in a busy loop.
     assert await service.storage.outbox.next_attempt_at() == clock.moment + timedelta(seconds=10)
     clock.moment += timedelta(seconds=10)
     await deliver_due(service.storage.outbox, sender)
-    assert [(item.ref, item.kind) for item in sender.sent[1:]] == [
+    assert [(item.ref, item.kind) for item in sender.sent[4:]] == [
         (1, Kind.ANNOUNCE),
         (1, Kind.FOLLOW_UP),
     ]
@@ -430,7 +463,11 @@ async def test_new_enquiries_and_answers_go_before_follow_ups(
     sent = len(sender.sent)
     await deliver_due(service.storage.outbox, sender)
     assert [(i.ref, i.kind) for i in sender.sent[sent:]] == [
+        (1, Kind.TO_USER),  # the users' acknowledgements of their follow-ups, oldest first
+        (2, Kind.TO_USER),
+        (3, Kind.TO_USER),
         (4, Kind.ANNOUNCE),  # the newest enquiry first
+        (4, Kind.TO_USER),  # and its user's acknowledgement
         (1, Kind.REPLY),  # then the answer a user waits for
         (1, Kind.FOLLOW_UP),
         (2, Kind.FOLLOW_UP),
@@ -444,21 +481,29 @@ async def test_follow_ups_in_the_window_or_still_queued_are_one_message(
 ) -> None:
     await service.users.ask(ANA, "what is the visa fee for trainees?")
     sender = RecordingSender()
+
+    def to_staff() -> list[OutboxItem]:
+        return [i for i in sender.sent if i.chat_id == STAFF_CHAT]
+
     await deliver_due(service.storage.outbox, sender)
     for n, later in ((1, 0), (2, 3), (3, 3)):
         clock.moment += timedelta(seconds=later)
         await service.users.follow_up(1, ANA, f"detail {n} <i>")
-    assert await deliver_due(service.storage.outbox, sender) == 0  # held for the window
+    # Each message is acknowledged to the user at once; the staff chat's is held for the window.
+    assert await deliver_due(service.storage.outbox, sender) == 3
+    assert [(i.kind, i.chat_id) for i in sender.sent[-3:]] == [(Kind.TO_USER, 7)] * 3
+    assert len(to_staff()) == 1
     clock.moment += timedelta(seconds=4)  # 10 s after the first
     await deliver_due(service.storage.outbox, sender)
     follow_up = sender.sent[-1]
-    assert follow_up.kind is Kind.FOLLOW_UP and len(sender.sent) == 2
+    assert follow_up.kind is Kind.FOLLOW_UP and len(to_staff()) == 2
     assert follow_up.text.count("<blockquote>") == 3
     assert "detail 1 &lt;i&gt;" in follow_up.text
     assert follow_up.text.index("detail 2") < follow_up.text.index("detail 3")
     # A follow-up still queued (here: retried after a failure) gathers the next one too,
     # rather than the user's words being announced again.
     await service.users.follow_up(1, ANA, "detail 4")
+    assert await deliver_due(service.storage.outbox, sender, lane=Lane.USERS) == 1  # its ack
     clock.moment += timedelta(seconds=10)
     sender.failures = [RetryLater("flood control", retry_after=60)]
     await deliver_due(service.storage.outbox, sender)
@@ -466,10 +511,15 @@ async def test_follow_ups_in_the_window_or_still_queued_are_one_message(
     await service.users.follow_up(1, ANA, "detail 5")
     clock.moment += timedelta(seconds=30)
     await deliver_due(service.storage.outbox, sender)
-    assert len(sender.sent) == 3 and "detail 4" in sender.sent[-1].text
-    assert "detail 5" in sender.sent[-1].text
+    assert len(to_staff()) == 3 and "detail 4" in to_staff()[-1].text
+    assert "detail 5" in to_staff()[-1].text
     items = await service.storage.outbox.items(1)
-    assert [i.kind for i in items] == [Kind.ANNOUNCE, Kind.FOLLOW_UP, Kind.FOLLOW_UP]
+    staff_kinds = [i.kind for i in items if i.chat_id == STAFF_CHAT]
+    assert staff_kinds == [Kind.ANNOUNCE, Kind.FOLLOW_UP, Kind.FOLLOW_UP]
+    # The user's acknowledgements are not gathered: one for the question and each detail.
+    acknowledgements = [(i.kind, i.state) for i in items if i.chat_id == 7]
+    assert acknowledgements == [(Kind.TO_USER, OutboxState.SENT)] * 6
+    assert len(items) == len(staff_kinds) + len(acknowledgements)
     # The staff thread has every message, one by one.
     texts = [m.text for m in await service.storage.enquiries.messages(1)]
     assert texts[1:] == [f"detail {n} <i>" for n in (1, 2, 3)] + ["detail 4", "detail 5"]
