@@ -3,11 +3,12 @@
 Alone (SQLite, or before the database is open) python-telegram-bot's AIORateLimiter keeps
 the bot within telegram.max_messages_per_second and telegram.group_messages_per_minute. On
 PostgreSQL, where several replicas send for one bot, every call that names a chat first
-reserves a send slot in the database (bot.storage.replicas.SharedLimits), in the bot's
-bucket and, for a group, the group's: a group's slots are 60 / group_messages_per_minute
-seconds apart and the bot's 1 / max_messages_per_second, for all replicas together. A send
-goes at its slot or a little after (a busy event loop wakes late). While the database does
-not answer, each replica falls back to its own AIORateLimiter.
+reserves a send slot in the database (bot.storage.replicas.SharedLimits): for a group,
+first one of the group's, waited for; then one of the bot's. A group's slots are 60 /
+group_messages_per_minute seconds apart and the bot's 1 / max_messages_per_second, for all
+replicas together. A send goes at its slot or a little after (a busy event loop wakes
+late). While the database does not answer, each replica falls back to its own
+AIORateLimiter.
 """
 
 from __future__ import annotations
@@ -59,20 +60,24 @@ class SharedRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Result:
-        """Wait for the call's slots (its group's, then the bot's), then make it."""
+        """Wait for the call's slots, its group's and then the bot's, then make it.
+
+        One after the other, not one moment for both: a group's slots are seconds apart, and
+        a bot's slot taken at a group's moment would hold every later send of the bot (to
+        users too) behind the group's queue."""
         chat_id = data.get("chat_id")
         if self.limits is None or chat_id is None:
             return await self.local.process_request(
                 callback, args, kwargs, endpoint, data, rate_limit_args
             )
-        intervals: dict[str, float] = {}
+        buckets: list[tuple[str, float]] = []
         if (per_minute := self.telegram.group_messages_per_minute) and _is_group(chat_id):
-            intervals[f"group {chat_id}"] = 60 / per_minute * MARGIN
+            buckets.append((f"group {chat_id}", 60 / per_minute * MARGIN))
         if per_second := self.telegram.max_messages_per_second:
-            intervals["bot"] = 1 / per_second * MARGIN
-        if intervals:
+            buckets.append(("bot", 1 / per_second * MARGIN))
+        for key, interval in buckets:
             try:
-                wait = await self.limits.wait_for_slot(intervals)
+                wait = await self.limits.wait_for_slot({key: interval})
             except StorageUnavailable as exc:
                 logger.warning(
                     "rate limits: the database does not answer (%s); alone", exc.problem

@@ -308,11 +308,14 @@ class SharedLimits:
     """Telegram's limits for all replicas together, as send slots reserved in PostgreSQL.
 
     Each bucket (the bot as a whole, one group) is a row holding the moment its next slot is
-    free, by the server's clock (the same for every replica). A send reserves one slot in
-    each of its buckets at once, in one short transaction holding their rows: its moment is
-    the latest of their free moments (or now), and each bucket's moves on to that moment
+    free, by the server's clock (the same for every replica). A reservation takes one slot
+    in each bucket it names at once, in one short transaction holding their rows: its moment
+    is the latest of their free moments (or now), and each bucket's moves on to that moment
     plus its interval. So the sends of all replicas into a group are at least the group's
-    interval apart, and all sends at least the bot's. The table is kept out of the
+    interval apart, and all sends at least the bot's. The rate limiter (handlers.limits)
+    reserves a group's slot, waits for it, and only then the bot's: one moment for both
+    would move the bot's bucket to the group's, seconds ahead, and every send to a user
+    would wait behind the group's queue. The table is kept out of the
     migrations on purpose: UNLOGGED (a crash empties it, which only frees the slots) and
     created on first use, it holds nothing worth keeping.
     """
