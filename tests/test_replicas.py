@@ -291,21 +291,23 @@ async def test_telegrams_limits_hold_for_all_replicas_together(
     url = postgres_server.database()
     one, two = await Database.open(url), await Database.open(url)
     telegram = TelegramSettings(max_messages_per_second=25, group_messages_per_minute=600)
-    # The moment each send was given (its slot, on this clock), whatever the event loop
-    # does after: a loaded machine wakes a sleeping send late, and late sends bunch up.
+    # The moment each send was given (its slot, by the server's clock), whatever the event
+    # loop does after: a loaded machine wakes a sleeping send late, and late sends bunch up.
     slots: list[tuple[float, bool]] = []
     limiters = []
     for database in (one, two):
         limiter = SharedRateLimiter(rate_limiter(telegram), telegram)
         limits = SharedLimits(database)
-        reserve = limits.wait_for_slot
+        reserve = limits.reserve
 
-        async def recorded(intervals: dict[str, float], reserve: Any = reserve) -> float:
-            wait: float = await reserve(intervals)
-            slots.append((time.monotonic() + wait, any(k.startswith("group") for k in intervals)))
-            return wait
+        async def recorded(
+            intervals: dict[str, float], reserve: Any = reserve
+        ) -> tuple[float, float]:
+            wait, slot = await reserve(intervals)
+            slots.append((slot, any(k.startswith("group") for k in intervals)))
+            return wait, slot
 
-        limits.wait_for_slot = recorded  # type: ignore[method-assign]
+        limits.reserve = recorded  # type: ignore[method-assign]
         limiter.limits = limits
         limiters.append(limiter)
     sent: list[int] = []
@@ -333,7 +335,7 @@ async def test_telegrams_limits_hold_for_all_replicas_together(
         return max(bisect.bisect_right(ordered, t + window) - i for i, t in enumerate(ordered))
 
     # Slots 0.101 s apart in the group (600 a minute, both replicas together), 0.0404 s
-    # apart for the bot (25 a second); read on this clock a few ms off: one slot of slack.
+    # apart for the bot (25 a second), by the server's clock: one slot of slack all the same.
     # Limiters of their own would give each replica the full rate: half these spans.
     group_times = [t for t, in_group in slots if in_group]
     all_times = [t for t, in_group in slots if not in_group]

@@ -329,6 +329,12 @@ class SharedLimits:
     async def wait_for_slot(self, intervals: dict[str, float]) -> float:
         """Reserve the next slot of a send in each bucket (key: seconds between its slots);
         seconds to wait until it (0 if now). StorageUnavailable without a database."""
+        wait, _ = await self.reserve(intervals)
+        return wait
+
+    async def reserve(self, intervals: dict[str, float]) -> tuple[float, float]:
+        """`wait_for_slot`'s reservation: the seconds to wait, and the slot's moment by the
+        server's clock (seconds since the epoch; the same for every replica)."""
         keys = sorted(intervals)  # rows locked in one order: no deadlock between replicas
         try:
             async with self.database.engine.connect() as connection:
@@ -361,7 +367,7 @@ class SharedLimits:
                     )
         except (SQLAlchemyError, OSError) as exc:
             raise StorageUnavailable(self.database.path, describe(exc)) from exc
-        return max(0.0, slot - now - (time.monotonic() - read_at))
+        return max(0.0, slot - now - (time.monotonic() - read_at)), slot
 
     async def _create(self, connection: AsyncConnection) -> None:
         await _create_unlogged(
