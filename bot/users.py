@@ -43,6 +43,10 @@ from bot.storage.records import (
 
 #: The daily cap (limits.enquiries_per_day) counts enquiries opened in a moving 24 hours.
 CAP_WINDOW = timedelta(days=1)
+#: How long an acknowledgement queued with an answer in part waits for that answer, sent
+#: straight away, to go first (`UserService.release`): at most this late if the bot stops
+#: in between.
+HOLD_S = 30.0
 #: How many recent questions per user buttons and numbered choices can refer to.
 REMEMBERED_QUESTIONS = 20
 
@@ -158,6 +162,7 @@ class UserService:
         self.settings = settings
         self.knowledge = knowledge
         self._enquiries = storage.enquiries
+        self._outbox = storage.outbox
         self._users = storage.users
         self._clock = storage.clock
         self._notices = notices
@@ -240,7 +245,9 @@ class UserService:
         if current is not None and current.state is not State.PENDING:
             # Once staff have answered, a new question is a new enquiry.
             if await self._continues(current, text, decision):
-                enquiry = await self.follow_up(current.ref, asker, text, decision.language)
+                enquiry = await self.follow_up(
+                    current.ref, asker, text, decision.language, held=bool(answer)
+                )
                 ack = self.acknowledgement(enquiry, decision.language, follow_up=True)
                 return Reply(
                     decision,
@@ -281,7 +288,7 @@ class UserService:
             text,
             decision.considered,
             reason,
-            self.acknowledged(self._notices.announce, decision.language),
+            self.acknowledged(self._notices.announce, decision.language, held=bool(answer)),
             code=decision.code.value,
         )
         ack = self.acknowledgement(enquiry, decision.language)
@@ -380,10 +387,16 @@ class UserService:
         return Notice(html.escape(reply.acknowledgement), reply.enquiry.ref, reply.queued)
 
     async def follow_up(
-        self, ref: int, asker: Asker, text: str, language: str | None = None
+        self,
+        ref: int,
+        asker: Asker,
+        text: str,
+        language: str | None = None,
+        held: bool = False,
     ) -> Enquiry:
         """The user wrote again about an enquiry: into its staff thread (reopening it), and
-        acknowledged through the outbox in `language`, else in the enquiry's.
+        acknowledged through the outbox in `language`, else in the enquiry's (`held`: see
+        `acknowledged`).
 
         Staff see whether it arrived after their reply."""
         await require(self._enquiries, ref)
@@ -391,7 +404,7 @@ class UserService:
         after_reply = any(m.is_staff_reply for m in thread)
         render = self._notices.follow_up(text, after_reply)
         return await self._enquiries.add_user_message(
-            ref, asker, text, self.acknowledged(render, language, follow_up=True)
+            ref, asker, text, self.acknowledged(render, language, follow_up=True, held=held)
         )
 
     def finish(self, decision: Decision) -> str:
@@ -440,21 +453,27 @@ class UserService:
         return words.escalated.format(ref=enquiry.ref, when=when)
 
     def acknowledged(
-        self, render: Render, language: str | None, follow_up: bool = False
+        self, render: Render, language: str | None, follow_up: bool = False, held: bool = False
     ) -> Render:
         """`render`'s drafts, then the user's acknowledgement in `language` (None: the
         enquiry's), queued in the transaction that stores their message: it is sent even if
         this bot stops right after (another bot, or this one restarted, sends it), and it is
         committed with the update's record (bot.storage.updates). None for the terminal
-        chat, which shows it itself."""
+        chat, which shows it itself. `held`: it comes after an answer in part that is sent
+        straight away, so it waits for `release` (HOLD_S at most)."""
 
         def drafts(enquiry: Enquiry) -> list[Draft]:
             words = language or enquiry.language or ENGLISH
             text = html.escape(self.acknowledgement(enquiry, words, follow_up))
-            ack = Draft(Kind.TO_USER, enquiry.chat_id, text)
+            ack = Draft(Kind.TO_USER, enquiry.chat_id, text, delay_s=HOLD_S if held else 0.0)
             return [*render(enquiry), *self._notices.to_user(enquiry, ack)]
 
         return drafts
+
+    async def release(self, reply: Reply) -> None:
+        """The answer in part of `reply` is sent: its acknowledgement may follow now."""
+        if reply.enquiry is not None and reply.queued and reply.answer:
+            await self._outbox.release(reply.enquiry.ref, reply.enquiry.chat_id)
 
     def limit_notice(self, resets_at: datetime, language: str) -> str:
         """Over the daily cap (plain text): nothing sent, and when a new question can be."""

@@ -205,6 +205,7 @@ async def question(update: Update, context: Context) -> None:
     ]
     if reply.enquiry is not None:
         await record_sent(context, reply.enquiry.ref, sent)
+        await services.users.release(reply)  # an answer in part went: its acknowledgement next
 
 
 async def _cannot_forward(update: Update, context: Context, language: str) -> None:

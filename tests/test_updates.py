@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +18,12 @@ from test_workflow import ANA, STAFF_CHAT, Clock, settings_for
 
 from bot.service import Services
 from bot.storage import Storage
+from bot.storage.outbox import Lane
 from bot.storage.records import Kind
 from bot.storage.replicas import handled, mark_handled
 from bot.storage.schema import handled_updates
 from bot.storage.updates import AlreadyHandled, handling
-from bot.users import RecentQuestions
+from bot.users import HOLD_S, RecentQuestions
 
 UNANSWERABLE = "what is the visa fee for trainees?"
 
@@ -128,3 +129,37 @@ async def test_two_bots_handling_one_update_at_once_store_it_once(
     finally:
         await one.close()
         await two.close()
+
+
+IN_PART = "when do trainees arrive in japan, and how much is the fee?"
+
+
+async def test_an_acknowledgement_after_an_answer_in_part_waits_for_that_answer(
+    service: Services,
+) -> None:
+    """The answer goes straight away, the acknowledgement of the rest through the outbox:
+    held until the handler says the answer went, so that it does not overtake it."""
+    reply = await service.users.ask(ANA, IN_PART)
+    assert reply.enquiry is not None and reply.answer and reply.queued
+    outbox = service.storage.outbox
+    assert await outbox.due(lane=Lane.USERS) == []
+    await service.users.release(reply)
+    [acknowledgement] = await outbox.due(lane=Lane.USERS)
+    assert acknowledgement.kind is Kind.TO_USER and acknowledgement.ref == reply.enquiry.ref
+
+
+async def test_a_held_acknowledgement_goes_even_if_the_answer_never_does(
+    service: Services, clock: Clock
+) -> None:
+    reply = await service.users.ask(ANA, IN_PART)
+    assert reply.enquiry is not None  # the bot stops here: no release
+    clock.moment += timedelta(seconds=HOLD_S + 1)
+    [acknowledgement] = await service.storage.outbox.due(lane=Lane.USERS)
+    assert acknowledgement.kind is Kind.TO_USER
+
+
+async def test_an_acknowledgement_alone_is_not_held(service: Services) -> None:
+    reply = await service.users.ask(ANA, UNANSWERABLE)
+    assert reply.enquiry is not None and not reply.answer
+    [acknowledgement] = await service.storage.outbox.due(lane=Lane.USERS)
+    assert acknowledgement.kind is Kind.TO_USER

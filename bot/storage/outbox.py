@@ -379,6 +379,26 @@ class OutboxStore:
         )
         return Kind(kind) if kind is not None else None
 
+    async def release(self, ref: int, chat_id: int) -> bool:
+        """Messages to `chat_id` about `ref` held back (a draft's `delay_s`) may go now;
+        whether there were any."""
+        now = stamp(self._db.clock())
+        async with self._db.write() as db:
+            result = await db.execute(
+                update(outbox)
+                .where(
+                    outbox.c.ref == ref,
+                    outbox.c.chat_id == chat_id,
+                    outbox.c.state == OutboxState.PENDING.value,
+                    outbox.c.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+            )
+            released = bool(result.rowcount)
+            if released:
+                self._db.after_commit(self.changed.set)
+        return released
+
     async def items(self, ref: int | None = None) -> list[OutboxItem]:
         """Every outbox message (of one enquiry), oldest first: for tests and /show."""
         query = _ITEMS if ref is None else _ITEMS.where(ITEM.c.ref == ref)
