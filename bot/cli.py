@@ -452,6 +452,12 @@ def _export(target: str, data: str) -> int:
     if target == "-":
         sys.stdout.write(data)
         return EXIT_OK
+    if "\0" in target:  # no file system takes it (Python would raise ValueError)
+        print(
+            f"clair-bot: cannot write {target!r}: a file name has no NUL character",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     path = Path(target)
     if not path.parent.is_dir():
         print(

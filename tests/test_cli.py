@@ -205,6 +205,10 @@ def test_queue_export_to_standard_output_and_to_a_missing_folder(
     assert err.count("\n") == 1 and "the folder" in err and "does not exist" in err
     assert queue(queue_config, "export", str(tmp_path / "out.csv")) == 0
     assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith("ref,state")
+    capsys.readouterr()
+    assert queue(queue_config, "export", str(tmp_path / "a\0b.csv")) == 1  # found by Hypothesis
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a file name has no NUL character" in err
 
 
 def test_queue_list_past_the_last_page(

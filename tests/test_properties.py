@@ -7,7 +7,8 @@ staff, and in the staff chat; attachments (photos, files, voice notes, locations
 and edits from either side, as replies to the bot's messages or to copies it never recorded.
 The handlers run in the real Application over HTTP against the fake Bot API, as every
 end-to-end test does. The terminal chat and the command line's queue commands get generated
-lines and arguments too. `make test` runs a few dozen examples each (the "ci" profile, in
+lines and arguments too (in a temporary directory of their own: `queue export` writes the
+file it is given). `make test` runs a few dozen examples each (the "ci" profile, in
 conftest.py); `make chaos` runs 10,000 (HYPOTHESIS_PROFILE=chaos).
 """
 
@@ -17,6 +18,8 @@ import contextlib
 import io
 import json
 import logging
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,6 +45,7 @@ from bot import cli, texts
 from bot.callback_data import STAFF_PREFIX, StaffAction
 from bot.config import load_settings
 from bot.decision import Action
+from bot.inbound import without_surrogates
 from bot.markup import strip_tags
 from bot.savedreplies import load_saved_replies
 from bot.staffwork import QUEUE_VIEWS
@@ -313,16 +317,71 @@ QUEUE_ARGUMENTS = st.lists(
 )
 
 
+#: How deep in its temporary directory the command line runs: deeper than the "../" an
+#: argument (at most 40 characters) can climb, so that no relative path leads out of it.
+DEPTH = 14
+#: What the test runner itself may add to the directory the tests started in.
+RUNNER_FILES = {".hypothesis", ".pytest_cache", ".coverage"}
+
+
+def export_target(arguments: list[str]) -> str | None:
+    """The file `clair-bot queue export` would write, the arguments parsed as the command line
+    parses them; None if they are not an export to a file (or no valid command at all)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            args = cli.build_parser().parse_args(["queue", *map(without_surrogates, arguments)])
+        except SystemExit:
+            return None
+    return args.file if args.queue_command == "export" and args.file != "-" else None
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if not path.is_dir()}
+
+
+def entries(folder: Path) -> dict[str, int]:
+    """The names in `folder`, with each file's modification time (a folder's is left out:
+    other tests, in other processes, write in the repository's folders)."""
+    return {e.name: 0 if e.is_dir() else e.stat().st_mtime_ns for e in os.scandir(folder)}
+
+
 @hypothesis_settings(max_examples=max(1, hypothesis_settings().max_examples // 4))
 @example(arguments=["show", "²"])
 @example(arguments=["list", "--page", "١"])
 @example(arguments=["list", "\ud800"])  # argv bytes that are not UTF-8
+@example(arguments=["export", "-5"])  # a file named -5 (one was left in the repository)
+@example(arguments=["export", "../reply"])  # next to the working directory
+@example(arguments=["export", "/1x"])  # at the root, were it not moved (see below)
 @given(arguments=QUEUE_ARGUMENTS)
 def test_the_queue_commands_take_any_arguments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str]
 ) -> None:
+    """Each example runs in a fresh temporary directory (pytest's tmp_path is one for all
+    examples), where only the file `queue export` was given may appear; in the directory the
+    tests started in (the repository's) no file appears or changes."""
     config = config_file(tmp_path)
-    with contextlib.suppress(SystemExit):  # argparse's usage line: exit status 2
-        assert cli.main(["--config", str(config), "queue", *arguments]) in (0, 1, 2)
+    origin = Path.cwd()
+    before = entries(origin)
+    target = export_target(arguments)
+    status: int | None = None
+    with tempfile.TemporaryDirectory(prefix="clair-bot-queue-") as folder:
+        work = Path(folder).resolve()
+        here = work.joinpath(*["d"] * DEPTH)
+        here.mkdir(parents=True)
+        if target is not None and Path(target).is_absolute():
+            # Still an absolute path to a folder that exists, but in the temporary directory.
+            arguments = [f"{here}{a}" if without_surrogates(a) == target else a for a in arguments]
+            target = f"{here}{target}"
+        with contextlib.chdir(here), contextlib.suppress(SystemExit):  # argparse: exit 2
+            status = cli.main(["--config", str(config), "queue", *arguments])
+            assert status in (0, 1, 2)
+        written = files_under(work)
+        meant = set() if target is None else {Path(os.path.normpath(here / target))}
+        assert all(work in path.parents for path in meant), f"{target!r} leaves {work}"
+        assert written <= meant, f"{arguments!r} wrote {sorted(map(str, written - meant))}"
+        if status == 0:
+            assert written == meant, f"{arguments!r} did not write {meant}"
+    changed = {name for name, time in entries(origin).items() if before.get(name) != time}
+    assert not changed - RUNNER_FILES, f"{arguments!r} wrote {sorted(changed)} into {origin}"
     error = capsys.readouterr().err
     assert "Traceback" not in error and error.count("\n") <= 1
