@@ -8,6 +8,7 @@ saved replies together, so that /reload swaps them at once for every service.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot import stafftexts, staffview
@@ -132,6 +133,19 @@ class StaffNotices:
         """A message for the enquiry's user; none for the terminal chat, which reads staff
         replies from the store."""
         return [draft] if queued(enquiry) else []
+
+    def then_to_user(
+        self, render: Render, text: Callable[[Enquiry], str], delay_s: float = 0.0
+    ) -> Render:
+        """`render`'s drafts, then a message (HTML, `text` of the enquiry) for the enquiry's
+        user, held `delay_s` first: queued in the same transaction (none for the terminal
+        chat)."""
+
+        def drafts(enquiry: Enquiry) -> list[Draft]:
+            told = Draft(Kind.TO_USER, enquiry.chat_id, text(enquiry), delay_s=delay_s)
+            return [*render(enquiry), *self.to_user(enquiry, told)]
+
+        return drafts
 
     def announce(self, enquiry: Enquiry) -> list[Draft]:
         """A new enquiry, with its buttons."""

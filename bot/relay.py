@@ -136,12 +136,7 @@ class Relay:
         that stores the attachment, with the update's record (bot.storage.updates)."""
         if acknowledge is None:
             return render
-
-        def drafts(enquiry: Enquiry) -> list[Draft]:
-            told = Draft(Kind.TO_USER, enquiry.chat_id, acknowledge(enquiry, opened))
-            return [*render(enquiry), *self._notices.to_user(enquiry, told)]
-
-        return drafts
+        return self._notices.then_to_user(render, lambda enquiry: acknowledge(enquiry, opened))
 
     async def user_edited(self, asker: Asker, text: str) -> Enquiry | None:
         """A user edited a message: if staff have it, the new text goes into the thread."""

@@ -32,10 +32,8 @@ from bot.storage.enquiries import EnquiryStore
 from bot.storage.records import (
     Asker,
     Author,
-    Draft,
     Enquiry,
     ForgetResult,
-    Kind,
     Message,
     Render,
     State,
@@ -462,13 +460,11 @@ class UserService:
         chat, which shows it itself. `held`: it comes after an answer in part that is sent
         straight away, so it waits for `release` (HOLD_S at most)."""
 
-        def drafts(enquiry: Enquiry) -> list[Draft]:
+        def text(enquiry: Enquiry) -> str:
             words = language or enquiry.language or ENGLISH
-            text = html.escape(self.acknowledgement(enquiry, words, follow_up))
-            ack = Draft(Kind.TO_USER, enquiry.chat_id, text, delay_s=HOLD_S if held else 0.0)
-            return [*render(enquiry), *self._notices.to_user(enquiry, ack)]
+            return html.escape(self.acknowledgement(enquiry, words, follow_up))
 
-        return drafts
+        return self._notices.then_to_user(render, text, HOLD_S if held else 0.0)
 
     async def release(self, reply: Reply) -> None:
         """The answer in part of `reply` is sent: its acknowledgement may follow now."""

@@ -54,10 +54,9 @@ _CURRENT: ContextVar[Handling | None] = ContextVar("clair_bot_update", default=N
 @contextmanager
 def handling(update_id: int) -> Iterator[Handling]:
     """Within the block, transactions with effects record `update_id` (see the module)."""
-    token = _CURRENT.set(Handling(update_id))
+    current = Handling(update_id)
+    token = _CURRENT.set(current)
     try:
-        current = _CURRENT.get()
-        assert current is not None
         yield current
     finally:
         _CURRENT.reset(token)
